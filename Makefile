@@ -1,0 +1,86 @@
+# Classbox developer entry points. The README's two commands are `make run` and `make test`;
+# both install what they need first (`make deps`), so a fresh Debian 12 machine with Swift
+# needs nothing else.
+
+SWIFT       ?= swift
+CONFIG      ?= Board/sim/classbox.toml
+BUILD_DIR   := .build
+FUZZ_DIR    := $(BUILD_DIR)/fuzz
+FUZZ_RUNS   ?= 1000000
+# A short run inside `make test` proves the harness builds and the corpus passes.
+FUZZ_SMOKE_RUNS ?= 20000
+
+export PATH := /opt/swift/usr/bin:$(PATH)
+SHELL := /bin/bash
+.SECONDEXPANSION:
+
+# Debian packages the build and the tests need: the C libraries (design card) and the
+# tools the tests drive.
+APT_PACKAGES := pkg-config libasound2-dev libv4l-dev libopus-dev libvpx-dev libsrtp2-dev libssl-dev \
+                alsa-utils v4l-utils
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build run test fuzz fuzz-smoke clean
+
+all: build
+
+## deps: install missing Debian packages (idempotent; apt-get as root or via sudo)
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+## build: debug build of the classbox binary
+build: deps
+	$(SWIFT) build
+
+## run: the box's main job on the simulated board (test-pattern camera, tone microphone)
+run: build
+	@chmod 600 Board/sim/room-password
+	$(BUILD_DIR)/debug/classbox run --config $(CONFIG)
+
+## test: every test tier this machine can run
+test: deps
+	@chmod 600 Board/sim/room-password
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel --num-workers 2
+	$(MAKE) --no-print-directory fuzz-smoke
+
+# --- fuzzing (libFuzzer through swiftc -sanitize=fuzzer, with AddressSanitizer) ---------
+# Each harness is compiled together with the sources of the module it targets, as one module.
+FUZZ_SOURCES_config := $(shell find Sources/Provisioning -name '*.swift') Tests/Fuzz/ConfigFuzzer.swift
+FUZZ_MODULE_config  := Provisioning
+FUZZERS := config
+
+$(FUZZ_DIR)/%-fuzzer: $$(FUZZ_SOURCES_$$*)
+	@mkdir -p $(FUZZ_DIR)
+	swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name $(FUZZ_MODULE_$*) \
+	  $(FUZZ_SOURCES_$*) -o $@ 2> $@.log || { cat $@.log; exit 1; }
+
+## fuzz: run every fuzzer for FUZZ_RUNS executions (default 1 M)
+fuzz: deps $(foreach f,$(FUZZERS),$(FUZZ_DIR)/$(f)-fuzzer)
+	@for f in $(FUZZERS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus-$$f && cp Tests/Fuzz/Corpus/$$f/* $(FUZZ_DIR)/corpus-$$f/ && \
+	  echo "fuzz $$f: $(FUZZ_RUNS) runs" && \
+	  $(FUZZ_DIR)/$$f-fuzzer -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus-$$f 2>&1 | grep -E '^(stat::number_of_executed_units|Done|==[0-9]+==ERROR|SUMMARY)' ; \
+	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
+
+fuzz-smoke: $(foreach f,$(FUZZERS),$(FUZZ_DIR)/$(f)-fuzzer)
+	@for f in $(FUZZERS); do \
+	  rm -rf $(FUZZ_DIR)/smoke-$$f && mkdir -p $(FUZZ_DIR)/smoke-$$f && cp Tests/Fuzz/Corpus/$$f/* $(FUZZ_DIR)/smoke-$$f/ && \
+	  $(FUZZ_DIR)/$$f-fuzzer -runs=$(FUZZ_SMOKE_RUNS) -max_len=4096 -seed=1 -artifact_prefix=$(FUZZ_DIR)/ \
+	    $(FUZZ_DIR)/smoke-$$f > $(FUZZ_DIR)/$$f-smoke.log 2>&1 \
+	  && echo "fuzz-smoke $$f: $(FUZZ_SMOKE_RUNS) runs, no crash" \
+	  || { tail -40 $(FUZZ_DIR)/$$f-smoke.log; exit 1; }; \
+	done
+
+clean:
+	rm -rf $(BUILD_DIR)

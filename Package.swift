@@ -1,0 +1,55 @@
+// swift-tools-version: 6.1
+// Classbox: firmware for a classroom video-conference box that joins the district's Jitsi.
+// Module map and import directions: ../shared/ARCHITECTURE.md, summarised in README.md.
+import PackageDescription
+
+/// One system-library target per C library: a module map plus a `static inline` shim.
+func cLibrary(_ name: String, pkgConfig: String?, apt: [String]) -> Target {
+    .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkgConfig, providers: [.apt(apt)])
+}
+
+let package = Package(
+    name: "classbox",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "classbox", targets: ["classbox"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.8.0"),
+    ],
+    targets: [
+        // C bindings: module maps and shims only, no logic.
+        cLibrary("CVPX", pkgConfig: "vpx", apt: ["libvpx-dev"]),
+        cLibrary("COpus", pkgConfig: "opus", apt: ["libopus-dev"]),
+        cLibrary("CSRTP", pkgConfig: "libsrtp2", apt: ["libsrtp2-dev"]),
+        cLibrary("COpenSSL", pkgConfig: "openssl", apt: ["libssl-dev"]),
+        cLibrary("CALSA", pkgConfig: "alsa", apt: ["libasound2-dev"]),
+        cLibrary("CV4L2", pkgConfig: "libv4l2", apt: ["libv4l-dev"]),
+        cLibrary("CLinux", pkgConfig: nil, apt: ["linux-libc-dev"]),
+
+        // The provisioning file: TOML with line numbers, schema, validation.
+        .target(name: "Provisioning"),
+        // Linux media edges: V4L2 cameras and ALSA PCMs.
+        .target(name: "Capture", dependencies: ["CV4L2", "CALSA"]),
+        // Box hardware and OS integration: input devices, LEDs, systemd notification.
+        .target(name: "Device", dependencies: ["CLinux"]),
+        // The composition root: the box's state machine and supervision.
+        .target(name: "Box", dependencies: [
+            "Provisioning", "Capture", "Device",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // The executable: subcommands only.
+        .executableTarget(name: "classbox", dependencies: [
+            "Box", "Provisioning",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BindingsTests", dependencies: ["CVPX", "COpus", "CSRTP", "COpenSSL", "CALSA", "CV4L2", "CLinux"]),
+        .testTarget(name: "DeviceTests", dependencies: ["Device", "Capture"]),
+        .testTarget(name: "BoxTests", dependencies: ["Box", "Provisioning"]),
+    ]
+)

@@ -1,0 +1,57 @@
+/// Reads and checks a provisioning file: the single way to obtain a ``ProvisioningConfig``.
+public enum ConfigLoader {
+    public enum Outcome: Sendable {
+        /// The file is valid; warnings may still be worth showing.
+        case valid(ProvisioningConfig, warnings: [Diagnostic])
+        /// The file has errors (and maybe warnings), sorted by line.
+        case invalid([Diagnostic])
+        /// The file itself could not be read; the reason is an OS error text.
+        case unreadable(reason: String)
+    }
+
+    /// Loads `path`. Relative paths inside it are relative to its directory.
+    public static func load(path: String, environment: ConfigEnvironment = .init()) -> Outcome {
+        switch FileAccess.read(path) {
+        case .failure(let failure):
+            return .unreadable(reason: failure.reason)
+        case .success(let bytes):
+            return check(bytes, file: path, directory: FileAccess.directory(of: path), environment: environment)
+        }
+    }
+
+    /// Checks file contents already in memory (`file` is only used in messages).
+    public static func check(_ bytes: [UInt8], file: String, directory: String,
+                             environment: ConfigEnvironment = .init()) -> Outcome {
+        let (document, syntaxErrors) = TOMLParser.parse(bytes)
+        let reader = ConfigReader(file: file, document: document, hadSyntaxErrors: !syntaxErrors.isEmpty)
+        for error in syntaxErrors {
+            reader.error(error.line, error.key ?? "syntax", error.message, expected: error.expected)
+        }
+        let config = ConfigDecoder(reader: reader, directory: directory, environment: environment).decode()
+        let diagnostics = reader.diagnostics.enumerated()
+            .sorted { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }
+            .map(\.element)
+        if let config, !reader.hasErrors {
+            return .valid(config, warnings: diagnostics)
+        }
+        return .invalid(diagnostics)
+    }
+}
+
+/// The schema as data: every key the provisioning file may hold.
+public enum ConfigSchema {
+    /// Every key as a dotted name (`camera.fps`; for `[[network.turn]]`: `network.turn.url`),
+    /// found by running the decoder over an empty file so the list cannot drift from it.
+    public static var allKeys: [String] {
+        let reader = ConfigReader(file: "", document: TOMLDocument(root: TOMLTable(line: 1)), hadSyntaxErrors: false)
+        _ = ConfigDecoder(reader: reader, directory: "", environment: .init()).decode()
+        // Array-of-tables elements are only visited when present; add one empty element.
+        var network = TOMLTable(line: 1)
+        network.append(.init(key: "turn", keyLine: 1, node: TOMLNode(.array([TOMLNode(.table(TOMLTable(line: 1)), line: 1)]), line: 1)))
+        var root = TOMLTable(line: 1)
+        root.append(.init(key: "network", keyLine: 1, node: TOMLNode(.table(network), line: 1)))
+        let withTURN = ConfigReader(file: "", document: TOMLDocument(root: root), hadSyntaxErrors: false)
+        _ = ConfigDecoder(reader: withTURN, directory: "", environment: .init()).decode()
+        return Array(Set(reader.allKnownKeys + withTURN.allKnownKeys)).sorted()
+    }
+}

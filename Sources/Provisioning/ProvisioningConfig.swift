@@ -1,0 +1,152 @@
+/// The box's whole configuration, as district IT provisions it in `classbox.toml`.
+///
+/// A value of this type only exists for a file that passed every check (see
+/// ``ConfigLoader``): there is no half-read configuration. Every key is documented in
+/// the README's configuration reference; ``ConfigSchema`` lists them for tests.
+public struct ProvisioningConfig: Sendable, Equatable {
+    /// The schema version this firmware reads.
+    public static let supportedVersion = 1
+
+    public var server: Server
+    public var room: Room
+    public var camera: Camera
+    public var audio: Audio
+    public var privacy: Privacy
+    public var network: Network
+    public var update: Update
+    public var log: Log
+
+    /// The district's Jitsi Meet deployment.
+    public struct Server: Sendable, Equatable {
+        public enum Login: String, Sendable, Equatable, CaseIterable {
+            /// SASL ANONYMOUS, the Jitsi default.
+            case anonymous
+            /// SASL PLAIN with a box account, for "secure domain" deployments.
+            case account
+        }
+
+        public var host: String
+        public var xmppDomain: String
+        public var mucDomain: String
+        public var focus: String
+        public var websocketURL: WebSocketURL
+        /// PEM bundle of the district's CA; nil means the system trust store.
+        public var caBundle: String?
+        public var login: Login
+        public var account: String?
+        public var accountPassword: Secret?
+    }
+
+    /// The conference room the box joins at power-on.
+    public struct Room: Sendable, Equatable {
+        public var name: String
+        public var password: Secret
+        /// What the others see, e.g. "Klasse 4b": a room label, never a person's name.
+        public var label: String
+        /// The box owns the room: sets its password and ends it for all when the lesson ends.
+        public var organiser: Bool
+        /// As organiser, ask Jitsi to start every participant with the camera off.
+        public var startVideoMuted: Bool
+        public var startAudioMuted: Bool
+    }
+
+    public struct Camera: Sendable, Equatable {
+        public enum Source: Sendable, Equatable {
+            case device(path: String)
+            /// A generated moving picture with the frame number painted in (no hardware).
+            case testPattern
+        }
+
+        public var source: Source
+        public var width: Int
+        public var height: Int
+        public var fps: Int
+        public var maxBitrateKbps: Int
+        public var encoderThreads: Int
+        /// libvpx `cpu-used`; negative values fix the speed (see the README).
+        public var encoderCpuUsed: Int
+        public var errorResilient: Bool
+        public var temporalLayers: Int
+    }
+
+    public struct Audio: Sendable, Equatable {
+        public enum Capture: Sendable, Equatable {
+            case pcm(String)
+            /// A generated sine tone, for machines without a microphone.
+            case tone
+            case null
+        }
+
+        public enum Playback: Sendable, Equatable {
+            case pcm(String)
+            case null
+        }
+
+        public var capture: Capture
+        public var playback: Playback
+        public var bitrateKbps: Int
+        public var dtx: Bool
+        public var toneHz: Int
+    }
+
+    /// The physical privacy switch and the LEDs.
+    public struct Privacy: Sendable, Equatable {
+        public enum Switch: Sendable, Equatable {
+            /// No switch: the camera can never be turned on.
+            case none
+            /// A Linux input device reporting `SW_CAMERA_LENS_COVER`.
+            case inputDevice(String)
+            /// The simulated board's switch (`classbox switch open|close`), test pattern only.
+            case simulated
+        }
+
+        public var cameraSwitch: Switch
+        /// Input device reporting `KEY_MICMUTE`; nil means the switch's device, if any.
+        public var muteButton: String?
+        public var startMicMuted: Bool
+        public var cameraLED: String?
+        public var micMutedLED: String?
+        public var statusLED: String?
+    }
+
+    public struct Network: Sendable, Equatable {
+        public var districtDomains: [String]
+        public var mediaNetworks: [IPNetwork]
+        public var stun: [HostPort]
+        public var turn: [TURNServer]
+        public var ipv6: Bool
+        public var interfaces: [String]
+        /// Offer loopback ICE candidates; only for test rigs on one machine.
+        public var loopback: Bool
+    }
+
+    public struct TURNServer: Sendable, Equatable {
+        public var url: TURNURL
+        public var username: String
+        public var password: Secret
+    }
+
+    public struct Update: Sendable, Equatable {
+        public var authorizedKeys: [String]
+        public var allowFrom: [IPNetwork]
+    }
+
+    public struct Log: Sendable, Equatable {
+        public enum Level: String, Sendable, Equatable, CaseIterable {
+            case trace, debug, info, notice, warning, error, critical
+        }
+
+        public var level: Level
+    }
+}
+
+extension ProvisioningConfig {
+    /// Every host name the box may contact, for the allow-list checks at run time.
+    public var districtHosts: [String] {
+        var hosts = [server.host, server.websocketURL.host]
+        hosts += network.stun.map(\.host)
+        hosts += network.turn.map(\.url.host)
+        var seen = Set<String>()
+        return hosts.filter { seen.insert($0).inserted }
+    }
+}
