@@ -47,9 +47,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning"]),
         .testTarget(name: "BindingsTests", dependencies: ["CVPX", "COpus", "CSRTP", "COpenSSL", "CALSA", "CV4L2", "CLinux"]),
-        .testTarget(name: "DeviceTests", dependencies: ["Device", "Capture"]),
-        .testTarget(name: "BoxTests", dependencies: ["Box", "Provisioning"]),
+        .target(name: "ClassboxTestSupport", path: "Tests/ClassboxTestSupport"),
+        .testTarget(name: "DeviceTests", dependencies: ["Device", "Capture", "ClassboxTestSupport"]),
+        .testTarget(name: "BoxTests", dependencies: ["Box", "Provisioning", "ClassboxTestSupport"]),
     ]
 )

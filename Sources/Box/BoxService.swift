@@ -57,7 +57,7 @@ struct BoxStatus {
         switch config.privacy.cameraSwitch {
         case .none: return "private (no privacy switch configured: the camera stays off)"
         case .inputDevice(let path): return "private until the privacy switch \(path) opens it"
-        case .simulated: return "private until the simulated switch opens it (classbox switch open)"
+        case .simulated: return "private until the simulated switch opens it"
         }
     }
 

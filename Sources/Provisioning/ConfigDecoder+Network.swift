@@ -46,14 +46,15 @@ extension ConfigDecoder {
         let url = reader.string("url", in: section, default: nil, expected: "turn:HOST[:PORT][?transport=udp|tcp] or turns:HOST[:PORT]") {
             TURNURL($0) == nil ? "\"\($0)\" is not a TURN URI" : nil
         }.flatMap(TURNURL.init)
+        var allowed = true
         if let url, let line = section.table?["url"]?.node.line {
-            if !checkDistrict(url.host, policy: policy, line: line, key: section.key("url")) { return nil }
+            allowed = checkDistrict(url.host, policy: policy, line: line, key: section.key("url"))
         }
         let username = reader.string("username", in: section, default: nil, expected: "the TURN user name the district gave this box") {
             $0.isEmpty || $0.unicodeScalars.contains { $0.properties.generalCategory == .control } ? "the user name is empty or has control characters" : nil
         }
         let password = secret("password_file", in: section, required: true)
-        guard let url, let username, let password else { return nil }
+        guard allowed, let url, let username, let password else { return nil }
         return .init(url: url, username: username, password: password)
     }
 
