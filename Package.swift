@@ -29,6 +29,10 @@ let package = Package(
         cLibrary("CV4L2", pkgConfig: "libv4l2", apt: ["libv4l-dev"]),
         cLibrary("CLinux", pkgConfig: nil, apt: ["linux-libc-dev"]),
 
+        // Bytes on the wire: readers/writers, sequence arithmetic, media clocks.
+        .target(name: "Wire"),
+        // RTP packets, header extensions, VP8/Opus payloads, send history (no I/O).
+        .target(name: "RTP", dependencies: ["Wire"]),
         // The provisioning file: TOML with line numbers, schema, validation.
         .target(name: "Provisioning"),
         // Linux media edges: V4L2 cameras and ALSA PCMs.
@@ -48,6 +52,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning"]),
+        .testTarget(name: "RTPTests", dependencies: ["RTP", "Wire"]),
         .testTarget(name: "BindingsTests", dependencies: ["CVPX", "COpus", "CSRTP", "COpenSSL", "CALSA", "CV4L2", "CLinux"]),
         .target(name: "ClassboxTestSupport", path: "Tests/ClassboxTestSupport"),
         .testTarget(name: "DeviceTests", dependencies: ["Device", "Capture", "ClassboxTestSupport"]),
