@@ -33,6 +33,8 @@ let package = Package(
         .target(name: "Wire"),
         // RTP packets, header extensions, VP8/Opus payloads, send history (no I/O).
         .target(name: "RTP", dependencies: ["Wire"]),
+        // VP8 and Opus through libvpx and libopus.
+        .target(name: "Codecs", dependencies: ["CVPX", "COpus"]),
         // The provisioning file: TOML with line numbers, schema, validation.
         .target(name: "Provisioning"),
         // Linux media edges: V4L2 cameras and ALSA PCMs.
@@ -53,6 +55,7 @@ let package = Package(
 
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "Wire"]),
+        .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
         .testTarget(name: "BindingsTests", dependencies: ["CVPX", "COpus", "CSRTP", "COpenSSL", "CALSA", "CV4L2", "CLinux"]),
         .target(name: "ClassboxTestSupport", path: "Tests/ClassboxTestSupport"),
         .testTarget(name: "DeviceTests", dependencies: ["Device", "Capture", "ClassboxTestSupport"]),
