@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "RTP", dependencies: ["Wire"]),
         // VP8 and Opus through libvpx and libopus.
         .target(name: "Codecs", dependencies: ["CVPX", "COpus"]),
+        // Media transport: SRTP (libsrtp2), UDP sockets; later ICE, DTLS, RFC 7983 demux.
+        .target(name: "Transport", dependencies: ["CSRTP", "Wire"]),
         // The provisioning file: TOML with line numbers, schema, validation.
         .target(name: "Provisioning"),
         // Linux media edges: V4L2 cameras and ALSA PCMs.
@@ -56,6 +58,7 @@ let package = Package(
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "Wire"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "RTP", "Wire"]),
         .testTarget(name: "BindingsTests", dependencies: ["CVPX", "COpus", "CSRTP", "COpenSSL", "CALSA", "CV4L2", "CLinux"]),
         .target(name: "ClassboxTestSupport", path: "Tests/ClassboxTestSupport"),
         .testTarget(name: "DeviceTests", dependencies: ["Device", "Capture", "ClassboxTestSupport"]),
