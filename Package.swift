@@ -33,14 +33,16 @@ let package = Package(
         .target(name: "Wire"),
         // RTP packets, header extensions, VP8/Opus payloads, send history (no I/O).
         .target(name: "RTP", dependencies: ["Wire"]),
+        // Raw media descriptions shared by capture and codecs (picture layouts).
+        .target(name: "Media"),
         // VP8 and Opus through libvpx and libopus.
-        .target(name: "Codecs", dependencies: ["CVPX", "COpus"]),
+        .target(name: "Codecs", dependencies: ["CVPX", "COpus", "Media"]),
         // Media transport: SRTP (libsrtp2), UDP sockets; later ICE, DTLS, RFC 7983 demux.
         .target(name: "Transport", dependencies: ["CSRTP", "Wire"]),
         // The provisioning file: TOML with line numbers, schema, validation.
         .target(name: "Provisioning"),
         // Linux media edges: V4L2 cameras and ALSA PCMs.
-        .target(name: "Capture", dependencies: ["CV4L2", "CALSA"]),
+        .target(name: "Capture", dependencies: ["CV4L2", "CALSA", "Media"]),
         // Box hardware and OS integration: input devices, LEDs, systemd notification.
         .target(name: "Device", dependencies: ["CLinux"]),
         // The composition root: the box's state machine and supervision.
@@ -57,7 +59,8 @@ let package = Package(
 
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "Wire"]),
-        .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
+        .testTarget(name: "CodecsTests", dependencies: ["Codecs", "Media"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Codecs", "Media"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "RTP", "Wire"]),
         .testTarget(name: "BindingsTests", dependencies: ["CVPX", "COpus", "CSRTP", "COpenSSL", "CALSA", "CV4L2", "CLinux"]),
         .target(name: "ClassboxTestSupport", path: "Tests/ClassboxTestSupport"),

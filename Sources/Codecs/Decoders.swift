@@ -1,3 +1,4 @@
+import Media
 internal import COpus
 internal import CVPX
 

@@ -1,3 +1,4 @@
+import Media
 internal import CVPX
 
 /// One compressed VP8 frame, valid only during the `encode` callback (it points into

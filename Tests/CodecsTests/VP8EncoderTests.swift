@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Codecs
+import Media
 
 /// A moving synthetic picture in a buffer with padded rows, like a V4L2 buffer.
 final class Picture {

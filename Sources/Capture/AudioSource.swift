@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where the box's microphone samples come from: 48 kHz, mono, signed 16-bit.
+public protocol AudioSource: AnyObject {
+    /// Blocks until `buffer.count` samples are there and writes them into `buffer`.
+    func read(into buffer: UnsafeMutableBufferPointer<Int16>) throws(CaptureError)
+    /// Overruns recovered so far (the capture fell behind and lost samples).
+    var overruns: Int { get }
+}
+
+/// Keeps a generated source at the real rate: each read returns when its samples would
+/// have been captured, measured on the monotonic clock from the first read.
+struct RealTimePacer {
+    private var start: timespec?
+    private var samples: Int = 0
+    let sampleRate: Int
+
+    init(sampleRate: Int) {
+        self.sampleRate = sampleRate
+    }
+
+    mutating func wait(for count: Int) {
+        if start == nil {
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            start = now
+        }
+        samples += count
+        let nanoseconds = Int(start!.tv_nsec) + samples * 1_000_000_000 / sampleRate
+        var deadline = timespec(tv_sec: start!.tv_sec + nanoseconds / 1_000_000_000, tv_nsec: nanoseconds % 1_000_000_000)
+        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
+    }
+}
+
+/// A sine tone for machines without a microphone (`audio.capture = "tone"`).
+public final class ToneSource: AudioSource {
+    public let frequency: Double
+    public let amplitude: Double
+    private var phase: Double = 0
+    private var pacer: RealTimePacer?
+    public let overruns = 0
+
+    /// `paced: false` returns samples as fast as asked (tests, benchmarks).
+    public init(frequency: Double, amplitude: Double = 8192, sampleRate: Int = 48000, paced: Bool = true) {
+        self.frequency = frequency
+        self.amplitude = amplitude
+        self.step = 2 * Double.pi * frequency / Double(sampleRate)
+        pacer = paced ? RealTimePacer(sampleRate: sampleRate) : nil
+    }
+
+    private let step: Double
+
+    public func read(into buffer: UnsafeMutableBufferPointer<Int16>) throws(CaptureError) {
+        pacer?.wait(for: buffer.count)
+        for index in buffer.indices {
+            buffer[index] = Int16(amplitude * sin(phase))
+            phase += step
+            if phase > 2 * Double.pi { phase -= 2 * Double.pi }
+        }
+    }
+}
+
+/// Silence at the real rate (`audio.capture = "null"`): the stream keeps its timing.
+public final class SilenceSource: AudioSource {
+    private var pacer: RealTimePacer?
+    public let overruns = 0
+
+    public init(sampleRate: Int = 48000, paced: Bool = true) {
+        pacer = paced ? RealTimePacer(sampleRate: sampleRate) : nil
+    }
+
+    public func read(into buffer: UnsafeMutableBufferPointer<Int16>) throws(CaptureError) {
+        pacer?.wait(for: buffer.count)
+        buffer.update(repeating: 0)
+    }
+}
