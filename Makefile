@@ -17,7 +17,8 @@ SHELL := /bin/bash
 # Debian packages the build and the tests need: the C libraries (design card) and the
 # tools the tests drive.
 APT_PACKAGES := pkg-config libasound2-dev libv4l-dev libopus-dev libvpx-dev libsrtp2-dev libssl-dev \
-                alsa-utils v4l-utils
+                alsa-utils v4l-utils \
+                gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build run test fuzz fuzz-smoke clean

@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "Device", dependencies: ["CLinux"]),
         // The composition root: the box's state machine and supervision.
         .target(name: "Box", dependencies: [
-            "Provisioning", "Capture", "Device",
+            "Provisioning", "Capture", "Device", "Codecs", "Media", "RTP", "Transport", "Wire",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -66,5 +66,7 @@ let package = Package(
         .target(name: "ClassboxTestSupport", path: "Tests/ClassboxTestSupport"),
         .testTarget(name: "DeviceTests", dependencies: ["Device", "Capture", "ClassboxTestSupport"]),
         .testTarget(name: "BoxTests", dependencies: ["Box", "Provisioning", "ClassboxTestSupport"]),
+        // Real peers: GStreamer decoders (and later Prosody, aiortc, the QEMU tier).
+        .testTarget(name: "InteropTests", dependencies: ["Capture", "ClassboxTestSupport"], path: "Tests/Interop"),
     ]
 )

@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// Starts the box from a provisioning file: the body of `classbox run`.
 public enum BoxRunner {
     /// Exit codes, shared with `classbox check-config`.
-    public enum ExitCode: Int32 {
+    public enum ExitCode: Int32, Error {
         case ok = 0
         case invalidConfig = 1
         case unreadableConfig = 2
@@ -27,18 +27,9 @@ public enum BoxRunner {
     public static func run(configPath: String, environment: [String: String]) async -> ExitCode {
         var logger = Logger(label: "classbox")
         let config: ProvisioningConfig
-        switch ConfigLoader.load(path: configPath) {
-        case .unreadable(let reason):
-            logger.error("cannot read \(configPath): \(reason)")
-            return .unreadableConfig
-        case .invalid(let diagnostics):
-            printDiagnostics(diagnostics)
-            let errors = diagnostics.filter { $0.severity == .error }.count
-            logger.error("refusing to start: \(configPath) has \(errors) error\(errors == 1 ? "" : "s")")
-            return .invalidConfig
-        case .valid(let valid, let warnings):
-            printDiagnostics(warnings)
-            config = valid
+        switch load(configPath, logger: logger) {
+        case .failure(let code): return code
+        case .success(let loaded): config = loaded
         }
         logger.logLevel = Logger.Level(rawValue: config.log.level.rawValue) ?? .info
         let notifier = SystemdNotifier(environment: environment)
@@ -52,6 +43,42 @@ public enum BoxRunner {
         }
         logger.info("stopped")
         return .ok
+    }
+
+    /// `classbox send`: the configured camera and microphone as (S)RTP to one address.
+    public static func send(configPath: String, options: DebugSender.Options) async -> ExitCode {
+        var logger = Logger(label: "classbox")
+        let config: ProvisioningConfig
+        switch load(configPath, logger: logger) {
+        case .failure(let code): return code
+        case .success(let loaded): config = loaded
+        }
+        logger.logLevel = Logger.Level(rawValue: config.log.level.rawValue) ?? .info
+        do {
+            let summary = try await DebugSender(config: config, options: options, logger: logger).run()
+            logger.info("sent: \(summary)")
+            return .ok
+        } catch {
+            logger.error("send: \(error)")
+            return .failed
+        }
+    }
+
+    /// Reads and checks the provisioning file; problems are printed, nothing half-read is kept.
+    static func load(_ path: String, logger: Logger) -> Result<ProvisioningConfig, ExitCode> {
+        switch ConfigLoader.load(path: path) {
+        case .unreadable(let reason):
+            logger.error("cannot read \(path): \(reason)")
+            return .failure(.unreadableConfig)
+        case .invalid(let diagnostics):
+            printDiagnostics(diagnostics)
+            let errors = diagnostics.filter { $0.severity == .error }.count
+            logger.error("refusing to start: \(path) has \(errors) error\(errors == 1 ? "" : "s")")
+            return .failure(.invalidConfig)
+        case .valid(let config, let warnings):
+            printDiagnostics(warnings)
+            return .success(config)
+        }
     }
 
     /// One line per diagnostic on stderr, exactly as `classbox check-config` prints them.

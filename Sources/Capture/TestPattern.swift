@@ -29,9 +29,10 @@ public final class TestPattern {
         background = .allocate(capacity: 2 * width * height)
         for y in 0..<height {
             for x in 0..<(2 * width) {
-                // Diagonal bands with texture: enough detail to make the encoder work.
-                let band = (x + y) / 8 % 2 == 0 ? 40 : 0
-                background[y * 2 * width + x] = UInt8(truncatingIfNeeded: 32 + (x * 160 / (2 * width)) + band + (x ^ y) % 7)
+                // Diagonal bands with a little texture, like a lit scene: edges and detail for
+                // the encoder to work on, but no per-pixel noise a camera would not have.
+                let band = (x + y) / 32 % 2 == 0 ? 40 : 0
+                background[y * 2 * width + x] = UInt8(truncatingIfNeeded: 32 + (x * 160 / (2 * width)) + band + (x ^ y) % 3)
             }
         }
         let chroma = picture + width * height

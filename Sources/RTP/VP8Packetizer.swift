@@ -108,6 +108,11 @@ public struct OpusPacketizer {
         self.sequenceNumber = initialSequenceNumber
     }
 
+    /// Bytes the header takes with these extension values: where the payload goes.
+    public func headerLength(extensions: RTPExtensionValues) -> Int {
+        12 + VP8Packetizer.extensionLength(extensions, ids: extensionIDs)
+    }
+
     /// Writes the header for the next packet and returns where the payload starts.
     /// `marker` is set on the first packet after a silence (DTX) gap (RFC 7587 §4.1).
     public mutating func writeHeader(into buffer: UnsafeMutableRawBufferPointer, timestamp: UInt32, marker: Bool = false,

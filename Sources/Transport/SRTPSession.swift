@@ -1,4 +1,5 @@
 internal import CSRTP
+import Synchronization
 
 /// The SRTP protection profiles the box negotiates (RFC 5764 §4.1.2, RFC 7714 §14.2).
 public enum SRTPProfile: Sendable, Equatable, CaseIterable {
@@ -44,10 +45,20 @@ public final class SRTPSession {
     public let profile: SRTPProfile
     private let session: srtp_t
 
-    private static let initialized: Int32 = Int32(bitPattern: srtp_init().rawValue)
+    /// libsrtp must be initialised once per process; a second `srtp_init` reports
+    /// `bad_param` (its debug module is already loaded), so the result is not an error in
+    /// itself: a session that cannot be created says so below.
+    private static let initialized = Mutex(false)
+
+    private static func initializeLibrary() {
+        initialized.withLock { done in
+            if !done { _ = srtp_init() }
+            done = true
+        }
+    }
 
     public init(profile: SRTPProfile, masterKey: [UInt8], direction: Direction) throws(SRTPError) {
-        guard Self.initialized == 0 else { throw .library("srtp_init", status: Self.initialized) }
+        Self.initializeLibrary()
         guard masterKey.count == profile.masterKeyLength else {
             throw .badKeyLength(expected: profile.masterKeyLength, got: masterKey.count)
         }

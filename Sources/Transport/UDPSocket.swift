@@ -51,13 +51,15 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
             || (bytes[0] == 169 && bytes[1] == 254) || (bytes[0] == 100 && bytes[1] & 0xC0 == 64)
     }
 
-    public var description: String {
+    /// The numeric host, without brackets.
+    public var host: String {
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         var raw = bytes
         inet_ntop(isIPv6 ? AF_INET6 : AF_INET, &raw, &buffer, socklen_t(buffer.count))
-        let host = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)"
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+
+    public var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     func withSockaddr<T>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
         if isIPv6 {

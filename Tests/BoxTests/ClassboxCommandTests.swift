@@ -4,16 +4,8 @@ import Testing
 
 /// The `classbox` executable as IT and systemd use it: exit codes, messages, notifications.
 @Suite struct ClassboxCommandTests {
-    /// The simulated board's file, copied with its secret (mode 0600) to a scratch directory.
     static func simConfig(appending extra: String = "") throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("classbox-cli-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let source = ClassboxProcess.packageRoot.appendingPathComponent("Board/sim/classbox.toml").path
-        let text = try String(contentsOfFile: source, encoding: .utf8) + extra
-        try text.write(toFile: directory + "/classbox.toml", atomically: true, encoding: .utf8)
-        try "secret-of-the-test-room\n".write(toFile: directory + "/room-password", atomically: true, encoding: .utf8)
-        chmod(directory + "/room-password", 0o600)
-        return directory + "/classbox.toml"
+        try ExternalProcess.simConfig(appending: extra)
     }
 
     @Test func versionPrintsTheVersion() throws {
@@ -106,13 +98,10 @@ import Testing
     @Test func underSystemdLogLinesCarrySyslogPriorities() throws {
         let path = try Self.simConfig()
         let box = ClassboxProcess(["run", "--config", path])
-        // Tell the child its stderr is the journal stream: dev:inode of the pipe it writes to.
-        let pipe = try #require(box.process.standardError as? Pipe)
+        // Tell the child its stderr is the journal stream: dev:inode of the file it writes to.
         var info = stat()
-        fstat(pipe.fileHandleForWriting.fileDescriptor, &info)
-        var env = box.process.environment ?? [:]
-        env["JOURNAL_STREAM"] = "\(info.st_dev):\(info.st_ino)"
-        box.process.environment = env
+        stat(box.output.stderr, &info)
+        box.environment["JOURNAL_STREAM"] = "\(info.st_dev):\(info.st_ino)"
         try box.start()
         usleep(1_500_000)
         box.signal(SIGTERM)

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The built `classbox` executable, run as a user would run it.
-public struct ClassboxProcess {
+public final class ClassboxProcess: @unchecked Sendable {
     public struct Result: Sendable {
         public var status: Int32
         public var stdout: String
@@ -27,35 +27,30 @@ public struct ClassboxProcess {
         return packageRoot.appendingPathComponent(".build/debug/classbox").path
     }
 
-    public let process = Process()
-    private let out = Pipe()
-    private let err = Pipe()
+    public let arguments: [String]
+    public var environment: [String: String]
+    /// Where stdout and stderr go; known before the start (a journal-stream test needs stderr's identity).
+    public let output = SpawnedProcess.outputFiles()
+    private var child: SpawnedProcess?
 
     public init(_ arguments: [String], environment: [String: String] = [:]) {
-        process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = arguments
+        self.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"] { env[key] = nil }
-        env.merge(environment) { $1 }
-        process.environment = env
-        process.standardOutput = out
-        process.standardError = err
+        self.environment = env.merging(environment) { $1 }
     }
 
-    public func start() throws { try process.run() }
+    public func start() throws {
+        child = try SpawnedProcess(Self.executable, arguments, environment: environment, output: output)
+    }
 
-    public func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+    public func signal(_ number: Int32) { child?.signal(number) }
 
     /// Waits for the end (killing the process after `timeout` seconds) and collects its output.
     public func finish(timeout: Double = 20) -> Result {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: stdout, stderr: stderr,
-                      signaled: process.terminationReason == .uncaughtSignal)
+        guard let child else { return Result(status: -1, stdout: "", stderr: "not started", signaled: false) }
+        let exit = child.wait(timeout: timeout)
+        return Result(status: exit.status, stdout: child.stdout, stderr: child.stderr, signaled: exit.signaled)
     }
 
     /// Runs to the end.

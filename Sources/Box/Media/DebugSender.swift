@@ -1,0 +1,211 @@
+import Codecs
+import Device
+import Logging
+import Provisioning
+import RTP
+import ServiceLifecycle
+import Transport
+
+/// `classbox send`: streams the configured camera and microphone as (S)RTP to one address,
+/// so IT can check a camera with GStreamer or ffplay without a conference.
+///
+/// It keeps the box's rules: a real camera is only used while the physical privacy switch
+/// is open, and packets only go to this machine, the school's private network or the
+/// district's own addresses.
+public struct DebugSender {
+    public struct Options: Sendable {
+        /// Video goes here; audio to the next port but one (RTP convention) unless set.
+        public var destination: SocketAddress
+        public var audioDestination: SocketAddress?
+        public var srtpKeyHex: String?
+        public var srtpProfile: SRTPProfile = .aes128CmHmacSha1_80
+        /// Stop after this many seconds; nil runs until SIGINT/SIGTERM.
+        public var duration: Double?
+        public var sendVideo = true
+        public var sendAudio = true
+        public var videoPayloadType: UInt8 = 96
+        public var audioPayloadType: UInt8 = 111
+        /// Fixed SSRCs let a receiver's pipeline name them (GStreamer's srtpdec needs that);
+        /// nil picks random ones, as RFC 3550 wants.
+        public var videoSSRC: UInt32?
+        public var audioSSRC: UInt32?
+
+        public init(destination: SocketAddress) {
+            self.destination = destination
+        }
+    }
+
+    public enum Failure: Error, Equatable, CustomStringConvertible {
+        case destinationNotAllowed(SocketAddress)
+        case badKey(String)
+        case nothingToSend(String)
+
+        public var description: String {
+            switch self {
+            case .destinationNotAllowed(let address):
+                return "\(address) is not this machine, a private network address or a district address (network.district_domains / media_networks)"
+            case .badKey(let reason): return reason
+            case .nothingToSend(let reason): return "nothing to send: \(reason)"
+            }
+        }
+    }
+
+    let config: ProvisioningConfig
+    let options: Options
+    let logger: Logger
+
+    public init(config: ProvisioningConfig, options: Options, logger: Logger) {
+        self.config = config
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Sends until the duration is over or a signal arrives; returns the final counters.
+    public func run() async throws -> String {
+        let audioDestination = options.audioDestination
+            ?? SocketAddress(host: options.destination.host, port: options.destination.port &+ 2)!
+        for address in [options.destination, audioDestination] where !isAllowed(address) {
+            throw Failure.destinationNotAllowed(address)
+        }
+        let keying = try options.srtpKeyHex.map { hex -> SRTPKeying in
+            guard let key = Hex.decode(hex), key.count == options.srtpProfile.masterKeyLength else {
+                throw Failure.badKey("--srtp-key must be \(options.srtpProfile.masterKeyLength * 2) hex digits (key and salt) for \(options.srtpProfile)")
+            }
+            return SRTPKeying(profile: options.srtpProfile, masterKey: key)
+        }
+        let videoSource = options.sendVideo ? videoSourceAllowedNow() : nil
+        guard videoSource != nil || options.sendAudio else { throw Failure.nothingToSend("video is off and --no-audio was given") }
+
+        let control = SendControl(videoBitrateKbps: config.camera.maxBitrateKbps)
+        var threads: [BackgroundThread] = []
+        if let videoSource {
+            let plan = VideoSendPlan(source: videoSource, encoder: encoderSettings(), payloadType: options.videoPayloadType,
+                                     ssrc: options.videoSSRC ?? .random(in: 1...UInt32.max), extensionIDs: .jitsiDefaults, srtp: keying)
+            let sink = try UDPSocket(connectedTo: options.destination)
+            logger.info("video: VP8 payload type \(plan.payloadType) SSRC \(plan.ssrc) to \(options.destination)\(keying == nil ? "" : " (SRTP)")")
+            threads.append(try BackgroundThread(name: "classbox-video") { [logger] in
+                do { try VideoSender(plan: plan, sink: sink, control: control, logger: logger).run() } catch {
+                    logger.error("video stopped: \(error)")
+                }
+            })
+        }
+        if options.sendAudio {
+            let plan = AudioSendPlan(source: audioSource(), encoder: OpusEncoderSettings(bitrateKbps: config.audio.bitrateKbps, dtx: config.audio.dtx),
+                                     payloadType: options.audioPayloadType, ssrc: options.audioSSRC ?? .random(in: 1...UInt32.max),
+                                     extensionIDs: .jitsiDefaults, srtp: keying)
+            let sink = try UDPSocket(connectedTo: audioDestination)
+            logger.info("audio: Opus payload type \(plan.payloadType) SSRC \(plan.ssrc) to \(audioDestination)\(keying == nil ? "" : " (SRTP)")")
+            threads.append(try BackgroundThread(name: "classbox-audio") { [logger] in
+                do { try AudioSender(plan: plan, sink: sink, control: control, logger: logger).run() } catch {
+                    logger.error("audio stopped: \(error)")
+                }
+            })
+        }
+        func stopAll() {
+            control.stopRequested.store(true, ordering: .relaxed)
+            threads.forEach { $0.join() }
+        }
+        let waiter = SendWaiter(duration: options.duration, control: control, logger: logger)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: waiter, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            stopAll()
+            throw error
+        }
+        stopAll()
+        return control.summary
+    }
+
+    /// The privacy rule applies here too: the test pattern always, a real camera only while
+    /// its physical switch is open (checked when sending starts).
+    func videoSourceAllowedNow() -> VideoSendPlan.Source? {
+        switch config.camera.source {
+        case .testPattern:
+            return .testPattern
+        case .device(let path):
+            switch config.privacy.cameraSwitch {
+            case .none, .simulated:
+                logger.warning("camera is private: no physical privacy switch is configured, so no video is sent")
+                return nil
+            case .inputDevice(let switchPath):
+                guard let state = try? InputDevices.describe(switchPath), state.hasCameraSwitch, state.cameraCovered == false else {
+                    logger.warning("camera is private: the privacy switch \(switchPath) is closed or unreadable, so no video is sent")
+                    return nil
+                }
+                return .camera(path: path)
+            }
+        }
+    }
+
+    func audioSource() -> AudioSendPlan.Source {
+        switch config.audio.capture {
+        case .tone: return .tone(hz: config.audio.toneHz)
+        case .null: return .silence
+        case .pcm(let name): return .pcm(name)
+        }
+    }
+
+    func encoderSettings() -> VP8EncoderSettings {
+        var settings = VP8EncoderSettings(width: config.camera.width, height: config.camera.height, fps: config.camera.fps,
+                                          bitrateKbps: config.camera.maxBitrateKbps)
+        settings.threads = config.camera.encoderThreads
+        settings.cpuUsed = config.camera.encoderCpuUsed
+        settings.errorResilient = config.camera.errorResilient
+        settings.temporalLayers = config.camera.temporalLayers
+        settings.maxIntraBitratePercent = 900
+        return settings
+    }
+
+    func isAllowed(_ address: SocketAddress) -> Bool {
+        if address.isLoopback || address.isPrivate { return true }
+        if DistrictPolicy(domains: config.network.districtDomains).allows(host: address.host) { return true }
+        return config.network.mediaNetworks.contains { $0.contains(address.bytes) }
+    }
+}
+
+/// Waits for the end of `classbox send` and logs the counters every 5 seconds.
+struct SendWaiter: Service {
+    let duration: Double?
+    let control: SendControl
+    let logger: Logger
+
+    func run() async throws {
+        let start = ContinuousClock.now
+        try? await cancelWhenGracefulShutdown {
+            var lastReport = ContinuousClock.now
+            while true {
+                try await Task.sleep(for: .milliseconds(100))
+                if let duration, ContinuousClock.now - start >= .seconds(duration) { return }
+                if ContinuousClock.now - lastReport >= .seconds(5) {
+                    logger.info("\(control.summary)")
+                    lastReport = .now
+                }
+            }
+        }
+    }
+}
+
+enum Hex {
+    static func decode(_ text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return bytes
+    }
+
+    private static func value(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}

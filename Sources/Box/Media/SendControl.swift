@@ -1,0 +1,47 @@
+import Synchronization
+
+/// The shared state of the sending threads: commands in (stop, keyframe, bitrate), counters
+/// out. All atomics, so any thread may read or set them while media flows.
+final class SendControl: Sendable {
+    let stopRequested = Atomic<Bool>(false)
+    let keyframeRequested = Atomic<Bool>(false)
+    /// Target video bitrate in kbit/s; the video thread applies changes between frames.
+    let videoBitrateKbps: Atomic<Int>
+    /// One transport-wide sequence counter across audio and video (transport-cc).
+    private let transportSequence = Atomic<Int>(Int.random(in: 0..<65536))
+
+    let framesEncoded = Atomic<Int>(0)
+    let keyframesSent = Atomic<Int>(0)
+    let videoPackets = Atomic<Int>(0)
+    let videoBytes = Atomic<Int>(0)
+    let audioPackets = Atomic<Int>(0)
+    let audioBytes = Atomic<Int>(0)
+    let sendErrors = Atomic<Int>(0)
+    let cameraRestarts = Atomic<Int>(0)
+    let droppedCameraFrames = Atomic<Int>(0)
+    let audioOverruns = Atomic<Int>(0)
+    /// Set once the video thread has given up on the camera for good.
+    let videoStopped = Atomic<Bool>(false)
+
+    init(videoBitrateKbps: Int) {
+        self.videoBitrateKbps = Atomic(videoBitrateKbps)
+    }
+
+    func nextTransportSequence() -> UInt16 {
+        UInt16(truncatingIfNeeded: transportSequence.wrappingAdd(1, ordering: .relaxed).oldValue)
+    }
+
+    var isStopping: Bool { stopRequested.load(ordering: .relaxed) }
+
+    func count(_ counter: borrowing Atomic<Int>, _ amount: Int = 1) {
+        counter.wrappingAdd(amount, ordering: .relaxed)
+    }
+
+    /// A one-line summary for logs and the live status.
+    var summary: String {
+        "frames \(framesEncoded.load(ordering: .relaxed)) (keyframes \(keyframesSent.load(ordering: .relaxed))), "
+            + "video \(videoPackets.load(ordering: .relaxed)) packets/\(videoBytes.load(ordering: .relaxed)) bytes, "
+            + "audio \(audioPackets.load(ordering: .relaxed)) packets/\(audioBytes.load(ordering: .relaxed)) bytes, "
+            + "send errors \(sendErrors.load(ordering: .relaxed))"
+    }
+}

@@ -1,0 +1,186 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Capture
+import Codecs
+import Logging
+import Media
+import RTP
+import Synchronization
+import Transport
+import Wire
+
+/// Where sent packets go: a UDP socket now, the ICE/DTLS transport later.
+protocol PacketSink: Sendable {
+    func send(_ datagram: UnsafeRawBufferPointer) throws
+}
+
+extension UDPSocket: PacketSink {}
+
+/// Master key and profile for static-key SRTP (`classbox send --srtp-key`), or later the
+/// keys exported by DTLS.
+struct SRTPKeying: Sendable, Equatable {
+    var profile: SRTPProfile
+    var masterKey: [UInt8]
+}
+
+/// Everything a video sending thread needs, as plain values.
+struct VideoSendPlan: Sendable {
+    enum Source: Sendable, Equatable {
+        case testPattern
+        case camera(path: String)
+    }
+
+    var source: Source
+    var encoder: VP8EncoderSettings
+    var payloadType: UInt8
+    var ssrc: UInt32
+    var extensionIDs: RTPHeaderExtensionIDs
+    var srtp: SRTPKeying?
+    /// Largest datagram on the wire, SRTP tag included.
+    var mtu = 1200
+}
+
+/// The video path, run on its own thread: frame → VP8 (read in place) → RTP packets in one
+/// reusable buffer → send history → SRTP in place → socket. Nothing is allocated per frame.
+///
+/// A camera that disappears or stalls is closed and opened again every second until it is
+/// back; the audio thread is not affected.
+final class VideoSender {
+    private let plan: VideoSendPlan
+    private let sink: any PacketSink
+    private let control: SendControl
+    private let logger: Logger
+    private var encoder: VP8Encoder
+    private var packetizer: VP8Packetizer
+    private let history: SendHistory
+    private let srtp: SRTPSession?
+    private let wire: UnsafeMutableRawBufferPointer
+    private let timestampOffset = UInt32.random(in: 0...UInt32.max)
+
+    init(plan: VideoSendPlan, sink: any PacketSink, control: SendControl, logger: Logger) throws {
+        self.plan = plan
+        self.sink = sink
+        self.control = control
+        self.logger = logger
+        encoder = try VP8Encoder(plan.encoder)
+        let overhead = plan.srtp?.profile.rtpOverhead ?? 0
+        packetizer = VP8Packetizer(ssrc: plan.ssrc, payloadType: plan.payloadType, extensionIDs: plan.extensionIDs,
+                                   maxPacketSize: plan.mtu - overhead, initialSequenceNumber: .random(in: 0...UInt16.max),
+                                   initialPictureID: .random(in: 0...0x7FFF))
+        history = SendHistory(bitrateKbps: max(plan.encoder.bitrateKbps, 2000), slotSize: plan.mtu)
+        srtp = try plan.srtp.map { try SRTPSession(profile: $0.profile, masterKey: $0.masterKey, direction: .outbound) }
+        wire = .allocate(byteCount: plan.mtu + 64, alignment: 16)
+    }
+
+    deinit { wire.deallocate() }
+
+    /// Sends until the control says stop.
+    func run() {
+        switch plan.source {
+        case .testPattern:
+            let camera = TestPatternCamera(width: plan.encoder.width, height: plan.encoder.height, fps: plan.encoder.fps)
+            logger.info("video: test pattern \(plan.encoder.width)x\(plan.encoder.height)@\(plan.encoder.fps)")
+            while !control.isStopping {
+                let frame = camera.nextFrame()
+                send(frame.layout, timestamp: frame.timestampNanoseconds)
+            }
+        case .camera(let path):
+            runCamera(path)
+        }
+    }
+
+    private func runCamera(_ path: String) {
+        var lastProblem: String?
+        while !control.isStopping {
+            let camera: V4L2Camera
+            do {
+                camera = try V4L2Camera(.init(path: path, width: plan.encoder.width, height: plan.encoder.height, fps: plan.encoder.fps))
+            } catch {
+                guard error.isTransient else {
+                    logger.error("video stopped: \(error)")
+                    control.videoStopped.store(true, ordering: .relaxed)
+                    return
+                }
+                if lastProblem != error.description { logger.warning("camera unavailable, retrying every second: \(error)") }
+                lastProblem = error.description
+                sleepBriefly(seconds: 1)
+                continue
+            }
+            lastProblem = nil
+            logger.info("camera \(path): \(camera.width)x\(camera.height) \(camera.format) at \(camera.fps) fps")
+            if camera.width != encoder.settings.width || camera.height != encoder.settings.height {
+                var settings = encoder.settings
+                (settings.width, settings.height) = (camera.width, camera.height)
+                do { encoder = try VP8Encoder(settings) } catch {
+                    logger.error("video stopped: \(error)")
+                    control.videoStopped.store(true, ordering: .relaxed)
+                    return
+                }
+            }
+            encoder.requestKeyframe()
+            var droppedBefore = 0
+            while !control.isStopping {
+                do {
+                    let frame = try camera.nextFrame(timeout: 2)
+                    send(frame.layout, timestamp: frame.timestampNanoseconds)
+                } catch {
+                    logger.warning("camera \(error); reopening")
+                    control.count(control.cameraRestarts)
+                    break
+                }
+                control.count(control.droppedCameraFrames, camera.droppedFrames - droppedBefore)
+                droppedBefore = camera.droppedFrames
+            }
+        }
+    }
+
+    /// Encodes one picture and sends its packets.
+    private func send(_ picture: VideoFrameLayout, timestamp: UInt64) {
+        if control.keyframeRequested.exchange(false, ordering: .relaxed) { encoder.requestKeyframe() }
+        let target = control.videoBitrateKbps.load(ordering: .relaxed)
+        if target != encoder.settings.bitrateKbps {
+            do { try encoder.setBitrate(kbps: target) } catch { logger.warning("bitrate change failed: \(error)") }
+        }
+        let rtpTimestamp = MediaClock.rtpTimestamp(nanoseconds: timestamp, rate: 90000, offset: timestampOffset)
+        do {
+            try encoder.encode(picture, pts: Int64(timestamp / 100_000 * 9), duration: 90000 / plan.encoder.fps) { encoded in
+                control.count(control.framesEncoded)
+                if encoded.isKeyframe { control.count(control.keyframesSent) }
+                let layer = encoded.temporalLayer.map { VP8LayerInfo(temporalLayer: $0.id, layerSync: $0.sync) }
+                packetizer.packetize(frame: encoded.data, timestamp: rtpTimestamp, nonReference: encoded.isDroppable, layer: layer,
+                                     into: wire, extensions: {
+                                         RTPExtensionValues(absSendTime: MediaClock.absSendTime(nanoseconds: Monotonic.nanoseconds()),
+                                                            transportWideSequence: control.nextTransportSequence())
+                                     }) { packet, sequence in
+                    history.store(UnsafeRawBufferPointer(packet), sequenceNumber: sequence, sentAt: Monotonic.nanoseconds())
+                    transmit(length: packet.count, packets: control.videoPackets, bytes: control.videoBytes)
+                }
+            }
+        } catch {
+            control.count(control.sendErrors)
+            logger.warning("video encode failed: \(error)")
+        }
+    }
+
+    /// Protects `wire[0..<length]` in place and sends it; failures are counted, not fatal.
+    private func transmit(length: Int, packets: borrowing Atomic<Int>, bytes: borrowing Atomic<Int>) {
+        do {
+            let size = try srtp?.protect(wire, length: length) ?? length
+            try sink.send(UnsafeRawBufferPointer(rebasing: wire[0..<size]))
+            control.count(packets)
+            control.count(bytes, size)
+        } catch {
+            control.count(control.sendErrors)
+        }
+    }
+}
+
+/// Sleeps in 100 ms steps so a stop request is noticed quickly.
+func sleepBriefly(seconds: Double) {
+    var remaining = seconds
+    while remaining > 0 {
+        usleep(UInt32(min(remaining, 0.1) * 1_000_000))
+        remaining -= 0.1
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// A peer program (gst-launch-1.0, python3, ...) run by a test, output in a log file.
+public final class ExternalProcess: @unchecked Sendable {
+    public let child: SpawnedProcess
+
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+        child = try SpawnedProcess(executable, arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
+    }
+
+    /// Sends SIGINT (GStreamer with -e then finishes its files) and waits up to `timeout` s.
+    public func interrupt(timeout: Double = 10) {
+        child.signal(SIGINT)
+        child.wait(timeout: timeout)
+    }
+
+    public var output: String { child.stdout + child.stderr }
+
+    /// Finds an executable on PATH.
+    public static func which(_ name: String) -> String? {
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let path = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    /// A UDP port that is free right now on 127.0.0.1.
+    public static func freeUDPPort() -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
+    /// A scratch copy of the simulated board's provisioning file and its secret.
+    public static func simConfig(appending extra: String = "") throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("classbox-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let source = ClassboxProcess.packageRoot.appendingPathComponent("Board/sim/classbox.toml").path
+        try (String(contentsOfFile: source, encoding: .utf8) + extra).write(toFile: directory + "/classbox.toml", atomically: true, encoding: .utf8)
+        try "secret-of-the-test-room\n".write(toFile: directory + "/room-password", atomically: true, encoding: .utf8)
+        chmod(directory + "/room-password", 0o600)
+        return directory + "/classbox.toml"
+    }
+}
