@@ -18,10 +18,11 @@ SHELL := /bin/bash
 # tools the tests drive.
 APT_PACKAGES := pkg-config libasound2-dev libv4l-dev libopus-dev libvpx-dev libsrtp2-dev libssl-dev \
                 alsa-utils v4l-utils \
-                gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+                gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
+                vpx-tools python3 valgrind
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test fuzz fuzz-smoke clean
+.PHONY: all deps build run test bench fuzz fuzz-smoke clean
 
 all: build
 
@@ -52,6 +53,11 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel --num-workers 2
 	$(MAKE) --no-print-directory fuzz-smoke
+
+## bench: the send pipeline against vpxenc and GStreamer (CPU ratios, allocations, RSS)
+bench: deps
+	$(SWIFT) build -c release --product classbox-bench
+	python3 Tests/Bench/send_pipeline.py $(BUILD_DIR)/release/classbox-bench
 
 # --- fuzzing (libFuzzer through swiftc -sanitize=fuzzer, with AddressSanitizer) ---------
 # Each harness is compiled together with the sources of the module it targets, as one module.

@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "classbox", targets: ["classbox"]),
+        .executable(name: "classbox-bench", targets: ["classbox-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,7 +39,7 @@ let package = Package(
         // VP8 and Opus through libvpx and libopus.
         .target(name: "Codecs", dependencies: ["CVPX", "COpus", "Media"]),
         // Media transport: SRTP (libsrtp2), UDP sockets; later ICE, DTLS, RFC 7983 demux.
-        .target(name: "Transport", dependencies: ["CSRTP", "Wire"]),
+        .target(name: "Transport", dependencies: ["CSRTP", "COpenSSL", "Wire"]),
         // The provisioning file: TOML with line numbers, schema, validation.
         .target(name: "Provisioning"),
         // Linux media edges: V4L2 cameras and ALSA PCMs.
@@ -56,6 +57,10 @@ let package = Package(
             "Box", "Provisioning",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+
+        // `make bench`: the send path with an allocation counter linked in.
+        .target(name: "CMallocCounter"),
+        .executableTarget(name: "classbox-bench", dependencies: ["Box", "Codecs", "Transport", "CMallocCounter"]),
 
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "Wire"]),

@@ -8,6 +8,7 @@
 #include <openssl/srtp.h>
 #include <openssl/rand.h>
 #include <openssl/bio.h>
+#include <openssl/sha.h>
 
 static inline long cssl_CTX_set_min_proto_version(SSL_CTX *ctx, int v) { return SSL_CTX_set_min_proto_version(ctx, v); }
 static inline long cssl_CTX_set_max_proto_version(SSL_CTX *ctx, int v) { return SSL_CTX_set_max_proto_version(ctx, v); }
@@ -18,6 +19,16 @@ static inline long cssl_DTLSv1_handle_timeout(SSL *ssl) { return DTLSv1_handle_t
 static inline long cssl_BIO_set_mem_eof_return(BIO *b, long v) { return BIO_set_mem_eof_return(b, v); }
 static inline void cssl_OPENSSL_free(void *p) { OPENSSL_free(p); }
 static inline int cssl_set_tlsext_host_name(SSL *ssl, const char *name) { return (int)SSL_set_tlsext_host_name(ssl, name); }
+
+/* SHA-1 on a caller-owned, fixed-size SHA_CTX. OpenSSL 3.0's EVP digest API allocates a
+   provider context at every init; SRTP's per-packet HMAC uses these so it allocates nothing.
+   (The functions are deprecated in 3.0 but remain; the wrappers keep Swift free of warnings.) */
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wdeprecated-declarations"
+static inline int cssl_sha1_init(SHA_CTX *c) { return SHA1_Init(c); }
+static inline int cssl_sha1_update(SHA_CTX *c, const void *data, size_t length) { return SHA1_Update(c, data, length); }
+static inline int cssl_sha1_final(unsigned char *digest, SHA_CTX *c) { return SHA1_Final(digest, c); }
+#pragma clang diagnostic pop
 
 static const uint64_t CSSL_OP_NO_QUERY_MTU = SSL_OP_NO_QUERY_MTU;
 static const uint64_t CSSL_OP_NO_TICKET = SSL_OP_NO_TICKET;

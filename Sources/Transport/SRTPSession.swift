@@ -47,13 +47,22 @@ public final class SRTPSession {
 
     /// libsrtp must be initialised once per process; a second `srtp_init` reports
     /// `bad_param` (its debug module is already loaded), so the result is not an error in
-    /// itself: a session that cannot be created says so below.
-    private static let initialized = Mutex(false)
+    /// itself: a session that cannot be created says so below. The OpenSSL primitives
+    /// (``SRTPCryptoBackend``) are put in right after.
+    private static let initialized = Mutex<Bool?>(nil)
+
+    /// True when libsrtp runs on OpenSSL's primitives (allocation-free per packet); false
+    /// when it kept the ones it was built with.
+    public static var usesOpenSSLPrimitives: Bool {
+        initializeLibrary()
+        return initialized.withLock { $0 ?? false }
+    }
 
     private static func initializeLibrary() {
-        initialized.withLock { done in
-            if !done { _ = srtp_init() }
-            done = true
+        initialized.withLock { state in
+            guard state == nil else { return }
+            _ = srtp_init()
+            state = SRTPCryptoBackend.install()
         }
     }
 

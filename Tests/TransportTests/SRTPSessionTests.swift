@@ -90,3 +90,11 @@ import Testing
         #expect(Array(buffer[0..<max(0, count)]) == [1, 2, 3])
     }
 }
+
+@Suite struct SRTPCryptoBackendTests {
+    /// libsrtp accepted the OpenSSL primitives: each passed libsrtp's self-test with its
+    /// vectors (RFC 3711 B.2, GCM test case 4, RFC 2202) when it was installed.
+    @Test func libsrtpRunsOnOpenSSL() {
+        #expect(SRTPSession.usesOpenSSLPrimitives)
+    }
+}

@@ -12,7 +12,8 @@ import Wire
 
 /// Where sent packets go: a UDP socket now, the ICE/DTLS transport later.
 protocol PacketSink: Sendable {
-    func send(_ datagram: UnsafeRawBufferPointer) throws
+    /// Typed, so a failed send (counted, not fatal) boxes no error on the heap.
+    func send(_ datagram: UnsafeRawBufferPointer) throws(SocketError)
 }
 
 extension UDPSocket: PacketSink {}
@@ -135,8 +136,8 @@ final class VideoSender {
         }
     }
 
-    /// Encodes one picture and sends its packets.
-    private func send(_ picture: VideoFrameLayout, timestamp: UInt64) {
+    /// Encodes one picture and sends its packets (also driven directly by the benchmark).
+    func send(_ picture: VideoFrameLayout, timestamp: UInt64) {
         if control.keyframeRequested.exchange(false, ordering: .relaxed) { encoder.requestKeyframe() }
         let target = control.videoBitrateKbps.load(ordering: .relaxed)
         if target != encoder.settings.bitrateKbps {
