@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "RTPTests", dependencies: ["RTP", "Wire"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs", "Media"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Codecs", "Media"]),
-        .testTarget(name: "TransportTests", dependencies: ["Transport", "RTP", "Wire"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "RTP", "Wire", "COpenSSL"]),
         .testTarget(name: "BindingsTests", dependencies: ["CVPX", "COpus", "CSRTP", "COpenSSL", "CALSA", "CV4L2", "CLinux"]),
         .target(name: "ClassboxTestSupport", path: "Tests/ClassboxTestSupport"),
         .testTarget(name: "DeviceTests", dependencies: ["Device", "Capture", "ClassboxTestSupport"]),
