@@ -19,10 +19,11 @@ SHELL := /bin/bash
 APT_PACKAGES := pkg-config libasound2-dev libv4l-dev libopus-dev libvpx-dev libsrtp2-dev libssl-dev \
                 alsa-utils v4l-utils \
                 gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
-                vpx-tools python3 valgrind
+                vpx-tools python3 valgrind \
+                qemu-system-x86 busybox-static kmod cpio
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test bench fuzz fuzz-smoke clean
+.PHONY: all deps build run test qemu-test bench fuzz fuzz-smoke clean
 
 all: build
 
@@ -53,6 +54,18 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel --num-workers 2
 	$(MAKE) --no-print-directory fuzz-smoke
+	@if command -v qemu-system-x86_64 >/dev/null; then $(MAKE) --no-print-directory qemu-test-run; \
+	 else echo "make test: QEMU tier skipped: qemu-system-x86_64 is not installed (make deps installs it)"; fi
+
+## qemu-test: the hardware tier: Debian's kernel under QEMU with vivid, snd-aloop and uinput
+qemu-test: deps
+	$(SWIFT) build --build-tests
+	$(MAKE) --no-print-directory qemu-test-run
+
+qemu-test-run:
+	@mkdir -p $(BUILD_DIR)/qemu
+	@{ echo "CLASSBOX_TEST_BINARY=$(abspath $(BUILD_DIR)/debug/classboxPackageTests.xctest)"; cat Tests/QEMU/guest.sh; } > $(BUILD_DIR)/qemu/guest-run.sh
+	Tests/QEMU/rig.sh run $(BUILD_DIR)/qemu/guest-run.sh
 
 ## bench: the send pipeline against vpxenc and GStreamer (CPU ratios, allocations, RSS)
 bench: deps

@@ -71,6 +71,8 @@ let package = Package(
         .target(name: "ClassboxTestSupport", path: "Tests/ClassboxTestSupport"),
         .testTarget(name: "DeviceTests", dependencies: ["Device", "Capture", "ClassboxTestSupport"]),
         .testTarget(name: "BoxTests", dependencies: ["Box", "Provisioning", "ClassboxTestSupport"]),
+        // Real kernel devices (vivid, snd-aloop, uinput) inside the QEMU tier: `make qemu-test`.
+        .testTarget(name: "HardwareTests", dependencies: ["Capture", "Media", "ClassboxTestSupport"], path: "Tests/Hardware"),
         // Real peers: GStreamer decoders (and later Prosody, aiortc, the QEMU tier).
         .testTarget(name: "InteropTests", dependencies: ["Capture", "ClassboxTestSupport"], path: "Tests/Interop"),
     ]

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The QEMU tier's rig: Debian's own kernel (which ships vivid and snd-aloop as modules)
+# booted under TCG with a busybox initramfs. The guest mounts the host's root read-only
+# over 9p and chroots into it, so the host's test binaries run unchanged against real
+# kernel drivers: V4L2 on vivid, ALSA on snd-aloop, evdev through uinput.
+#
+#   rig.sh build                build the kernel + initramfs into .build/qemu (cached)
+#   rig.sh run SCRIPT [SHARE]   boot, run SCRIPT (a host path) inside the guest as root with
+#                               SHARE (default: a fresh directory) at /tmp/share; print the
+#                               serial console; exit with the script's status
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+rig="$root/.build/qemu"
+modules="vivid snd-aloop snd-dummy uinput virtio_pci virtio_net 9pnet_virtio 9p"
+
+build() {
+    mkdir -p "$rig"
+    local package kver
+    package=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/{print $2; exit}')
+    kver=${package#linux-image-}
+    if [ -f "$rig/initrd.img" ] && [ "$(cat "$rig/kver" 2>/dev/null)" = "$kver" ]; then return 0; fi
+    echo "rig: building for kernel $kver" >&2
+    rm -rf "$rig/kroot" "$rig/initrd" "$rig"/*.deb
+    (cd "$rig" && apt-get download "$package" >/dev/null 2>&1 || apt-get download "$package")
+    dpkg -x "$rig/${package}"_*.deb "$rig/kroot"
+    depmod -b "$rig/kroot" "$kver"
+    mkdir -p "$rig"/initrd/{bin,proc,sys,dev,tmp,host,lib/modules/"$kver"}
+    cp /usr/bin/busybox "$rig/initrd/bin/"
+    for module in $modules; do
+        modprobe -d "$rig/kroot" -S "$kver" --show-depends "$module" | awk '$1 == "insmod" {print $2}'
+    done | sort -u | while read -r file; do
+        relative=${file#"$rig/kroot"}
+        mkdir -p "$rig/initrd$(dirname "$relative")"
+        cp "$file" "$rig/initrd$relative"
+    done
+    cp "$rig/kroot/lib/modules/$kver"/modules.{order,builtin,builtin.modinfo} "$rig/initrd/lib/modules/$kver/" 2>/dev/null || true
+    depmod -b "$rig/initrd" "$kver"
+    cat > "$rig/initrd/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+for m in vivid snd-aloop snd-dummy uinput virtio_pci virtio_net 9pnet_virtio 9p; do
+  modprobe $m || echo "GUEST: modprobe $m FAILED"
+done
+ip link set lo up
+mount -t 9p -o trans=virtio,version=9p2000.L,ro hostroot /host
+mount -t proc proc /host/proc; mount -t sysfs sys /host/sys; mount -t devtmpfs dev /host/dev
+mkdir -p /host/dev/pts /host/dev/shm; mount -t devpts devpts /host/dev/pts; mount -t tmpfs tmpfs /host/dev/shm
+mount -t tmpfs tmpfs /host/tmp; mount -t tmpfs tmpfs /host/run
+mkdir -p /host/tmp/share && mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 share /host/tmp/share
+chroot /host /bin/sh -c 'cd /tmp/share && HOME=/tmp /bin/sh /tmp/share/guest.sh > /tmp/share/guest.log 2>&1; echo $? > /tmp/share/guest.status'
+echo "GUEST: guest.sh exit=$(cat /host/tmp/share/guest.status)"
+sync
+echo "=== RIG-DONE ==="
+poweroff -f
+INIT
+    chmod +x "$rig/initrd/init"
+    (cd "$rig/initrd" && find . | cpio -o -H newc 2>/dev/null | gzip -1 > "$rig/initrd.img")
+    cp "$rig/kroot/boot/vmlinuz-$kver" "$rig/vmlinuz"
+    echo "$kver" > "$rig/kver"
+}
+
+run() {
+    local script=$1 share=${2:-}
+    build
+    if [ -z "$share" ]; then share=$(mktemp -d "$rig/share.XXXXXX"); fi
+    cp "$script" "$share/guest.sh"
+    rm -f "$share/guest.status" "$share/guest.log"
+    timeout 900 qemu-system-x86_64 -accel tcg,thread=multi -m 2G -smp 2 -nographic -no-reboot \
+        -kernel "$rig/vmlinuz" -initrd "$rig/initrd.img" \
+        -append "console=ttyS0 quiet panic=-1" \
+        -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on \
+        -virtfs local,path="$share",mount_tag=share,security_model=none \
+        > "$share/console.log" 2>&1 || true
+    cat "$share/guest.log" 2>/dev/null || true
+    if ! grep -q "RIG-DONE" "$share/console.log"; then
+        echo "rig: the guest did not finish; console:" >&2
+        tail -30 "$share/console.log" >&2
+        return 1
+    fi
+    return "$(cat "$share/guest.status" 2>/dev/null || echo 1)"
+}
+
+case "${1:-}" in
+    build) build ;;
+    run) shift; run "$@" ;;
+    *) echo "usage: $0 build | run SCRIPT [SHARE]" >&2; exit 2 ;;
+esac
