@@ -49,3 +49,24 @@ public final class ExternalProcess: @unchecked Sendable {
         return directory + "/classbox.toml"
     }
 }
+
+/// A UDP port held open on 127.0.0.1 for as long as this lives, so datagrams sent to it are
+/// accepted (and, unread, dropped by the kernel) instead of bouncing with "port unreachable".
+public final class BoundUDPPort: @unchecked Sendable {
+    public let port: UInt16
+    private let fd: Int32
+
+    public init() {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        self.fd = fd
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        port = UInt16(bigEndian: address.sin_port)
+    }
+
+    deinit { close(fd) }
+}
