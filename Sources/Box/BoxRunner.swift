@@ -25,13 +25,11 @@ public enum BoxRunner {
     /// Validates the file, refuses to start on any error (printing each one), then runs
     /// until SIGTERM or SIGINT.
     public static func run(configPath: String, environment: [String: String]) async -> ExitCode {
-        var logger = Logger(label: "classbox")
-        let config: ProvisioningConfig
-        switch load(configPath, logger: logger) {
+        let config: ProvisioningConfig, logger: Logger
+        switch load(configPath) {
         case .failure(let code): return code
-        case .success(let loaded): config = loaded
+        case .success(let loaded): (config, logger) = loaded
         }
-        logger.logLevel = Logger.Level(rawValue: config.log.level.rawValue) ?? .info
         let notifier = SystemdNotifier(environment: environment)
         let service = BoxService(config: config, notifier: notifier, logger: logger)
         let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -47,13 +45,11 @@ public enum BoxRunner {
 
     /// `classbox send`: the configured camera and microphone as (S)RTP to one address.
     public static func send(configPath: String, options: DebugSender.Options) async -> ExitCode {
-        var logger = Logger(label: "classbox")
-        let config: ProvisioningConfig
-        switch load(configPath, logger: logger) {
+        let config: ProvisioningConfig, logger: Logger
+        switch load(configPath) {
         case .failure(let code): return code
-        case .success(let loaded): config = loaded
+        case .success(let loaded): (config, logger) = loaded
         }
-        logger.logLevel = Logger.Level(rawValue: config.log.level.rawValue) ?? .info
         do {
             let summary = try await DebugSender(config: config, options: options, logger: logger).run()
             logger.info("sent: \(summary)")
@@ -64,8 +60,10 @@ public enum BoxRunner {
         }
     }
 
-    /// Reads and checks the provisioning file; problems are printed, nothing half-read is kept.
-    static func load(_ path: String, logger: Logger) -> Result<ProvisioningConfig, ExitCode> {
+    /// Reads and checks the provisioning file; problems are printed, nothing half-read is
+    /// kept. Returns the configuration and a logger at its log level.
+    static func load(_ path: String) -> Result<(ProvisioningConfig, Logger), ExitCode> {
+        var logger = Logger(label: "classbox")
         switch ConfigLoader.load(path: path) {
         case .unreadable(let reason):
             logger.error("cannot read \(path): \(reason)")
@@ -77,7 +75,8 @@ public enum BoxRunner {
             return .failure(.invalidConfig)
         case .valid(let config, let warnings):
             printDiagnostics(warnings)
-            return .success(config)
+            logger.logLevel = Logger.Level(rawValue: config.log.level.rawValue) ?? .info
+            return .success((config, logger))
         }
     }
 

@@ -25,18 +25,8 @@ public final class ExternalProcess: @unchecked Sendable {
         return nil
     }
 
-    /// A UDP port that is free right now on 127.0.0.1.
-    public static func freeUDPPort() -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return UInt16(bigEndian: address.sin_port)
-    }
+    /// A UDP port that is free right now on 127.0.0.1 (for a peer that binds it itself).
+    public static func freeUDPPort() -> UInt16 { BoundUDPPort().port }
 
     /// A scratch copy of the simulated board's provisioning file and its secret.
     public static func simConfig(appending extra: String = "") throws -> String {

@@ -18,7 +18,8 @@ build() {
     local package kver
     package=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/{print $2; exit}')
     kver=${package#linux-image-}
-    if [ -f "$rig/initrd.img" ] && [ "$(cat "$rig/kver" 2>/dev/null)" = "$kver" ]; then return 0; fi
+    local stamp="$kver $(sha256sum "$0" | cut -c1-16)"
+    if [ -f "$rig/initrd.img" ] && [ "$(cat "$rig/kver" 2>/dev/null)" = "$stamp" ]; then return 0; fi
     echo "rig: building for kernel $kver" >&2
     rm -rf "$rig/kroot" "$rig/initrd" "$rig"/*.deb
     (cd "$rig" && apt-get download "$package" >/dev/null 2>&1 || apt-get download "$package")
@@ -49,6 +50,11 @@ mount -t proc proc /host/proc; mount -t sysfs sys /host/sys; mount -t devtmpfs d
 mkdir -p /host/dev/pts /host/dev/shm; mount -t devpts devpts /host/dev/pts; mount -t tmpfs tmpfs /host/dev/shm
 mount -t tmpfs tmpfs /host/tmp; mount -t tmpfs tmpfs /host/run
 mkdir -p /host/tmp/share && mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 share /host/tmp/share
+# The package under test, at its host path, in case that path is hidden by the tmpfs above.
+package=$(sed -n 's/.*classbox.package=\([^ ]*\).*/\1/p' /proc/cmdline)
+if [ -n "$package" ] && [ ! -d "/host$package" ]; then
+  mkdir -p "/host$package" && mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro package "/host$package"
+fi
 chroot /host /bin/sh -c 'cd /tmp/share && HOME=/tmp /bin/sh /tmp/share/guest.sh > /tmp/share/guest.log 2>&1; echo $? > /tmp/share/guest.status'
 echo "GUEST: guest.sh exit=$(cat /host/tmp/share/guest.status)"
 sync
@@ -58,7 +64,7 @@ INIT
     chmod +x "$rig/initrd/init"
     (cd "$rig/initrd" && find . | cpio -o -H newc 2>/dev/null | gzip -1 > "$rig/initrd.img")
     cp "$rig/kroot/boot/vmlinuz-$kver" "$rig/vmlinuz"
-    echo "$kver" > "$rig/kver"
+    echo "$stamp" > "$rig/kver"
 }
 
 run() {
@@ -69,8 +75,9 @@ run() {
     rm -f "$share/guest.status" "$share/guest.log"
     timeout 900 qemu-system-x86_64 -accel tcg,thread=multi -m 2G -smp 2 -nographic -no-reboot \
         -kernel "$rig/vmlinuz" -initrd "$rig/initrd.img" \
-        -append "console=ttyS0 quiet panic=-1" \
+        -append "console=ttyS0 quiet panic=-1 classbox.package=$root" \
         -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on \
+        -virtfs local,path="$root",mount_tag=package,security_model=none,readonly=on \
         -virtfs local,path="$share",mount_tag=share,security_model=none \
         > "$share/console.log" 2>&1 || true
     cat "$share/guest.log" 2>/dev/null || true
