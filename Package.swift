@@ -38,6 +38,12 @@ let package = Package(
         .target(name: "Media"),
         // VP8 and Opus through libvpx and libopus.
         .target(name: "Codecs", dependencies: ["CVPX", "COpus", "Media"]),
+        // Digests and randomness on the system's libcrypto (STUN integrity, fingerprints).
+        .target(name: "Crypto", dependencies: ["COpenSSL"]),
+        // STUN messages (RFC 8489) with integrity and fingerprint (no I/O).
+        .target(name: "STUN", dependencies: ["Crypto", "Wire"]),
+        // The ICE agent (RFC 8445, RFC 7675 consent) as a state machine (no I/O).
+        .target(name: "ICE", dependencies: ["STUN", "Wire"]),
         // Media transport: SRTP (libsrtp2), UDP sockets; later ICE, DTLS, RFC 7983 demux.
         .target(name: "Transport", dependencies: ["CSRTP", "COpenSSL", "Wire"]),
         // The provisioning file: TOML with line numbers, schema, validation.
@@ -54,18 +60,20 @@ let package = Package(
         ]),
         // The executable: subcommands only.
         .executableTarget(name: "classbox", dependencies: [
-            "Box", "Provisioning",
+            "Box", "Provisioning", "Transport", "Wire",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // `make bench`: the send path with an allocation counter linked in.
         .target(name: "CMallocCounter"),
-        .executableTarget(name: "classbox-bench", dependencies: ["Box", "Codecs", "Transport", "CMallocCounter"]),
+        .executableTarget(name: "classbox-bench", dependencies: ["Box", "Codecs", "Transport", "Wire", "CMallocCounter"]),
 
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "Wire"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs", "Media"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Codecs", "Media"]),
+        .testTarget(name: "STUNTests", dependencies: ["STUN", "Crypto"]),
+        .testTarget(name: "ICETests", dependencies: ["ICE", "STUN", "Wire"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "RTP", "Wire", "COpenSSL"]),
         .testTarget(name: "BindingsTests", dependencies: ["CVPX", "COpus", "CSRTP", "COpenSSL", "CALSA", "CV4L2", "CLinux"]),
         .target(name: "ClassboxTestSupport", path: "Tests/ClassboxTestSupport"),

@@ -1,5 +1,6 @@
 // classbox-bench: drives the box's send path for `make bench` (Tests/Bench/send_pipeline.py),
 // which compares its CPU time with vpxenc and GStreamer on the same input and settings.
+import Wire
 import Box
 import CMallocCounter
 import Codecs

@@ -5,6 +5,7 @@ import Provisioning
 import RTP
 import ServiceLifecycle
 import Transport
+import Wire
 
 /// `classbox send`: streams the configured camera and microphone as (S)RTP to one address,
 /// so IT can check a camera with GStreamer or ffplay without a conference.

@@ -5,6 +5,7 @@ import Codecs
 import Logging
 import Media
 import Transport
+import Wire
 
 /// The box's video send path fed from a raw I420 file instead of a camera, for `make bench`:
 /// read → VP8 → RTP → send history → SRTP → UDP, exactly the code `classbox run` uses.
