@@ -44,6 +44,8 @@ let package = Package(
         .target(name: "STUN", dependencies: ["Crypto", "Wire"]),
         // The ICE agent (RFC 8445, RFC 7675 consent) as a state machine (no I/O).
         .target(name: "ICE", dependencies: ["STUN", "Wire"]),
+        // DTLS 1.2 with use_srtp over OpenSSL memory BIOs (no I/O), per-boot certificates.
+        .target(name: "DTLS", dependencies: ["COpenSSL"]),
         // Media transport: SRTP (libsrtp2), UDP sockets; later ICE, DTLS, RFC 7983 demux.
         .target(name: "Transport", dependencies: ["CSRTP", "COpenSSL", "Wire"]),
         // The provisioning file: TOML with line numbers, schema, validation.
@@ -74,6 +76,7 @@ let package = Package(
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Codecs", "Media"]),
         .testTarget(name: "STUNTests", dependencies: ["STUN", "Crypto"]),
         .testTarget(name: "ICETests", dependencies: ["ICE", "STUN", "Wire"]),
+        .testTarget(name: "DTLSTests", dependencies: ["DTLS"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "RTP", "Wire", "COpenSSL"]),
         .testTarget(name: "BindingsTests", dependencies: ["CVPX", "COpus", "CSRTP", "COpenSSL", "CALSA", "CV4L2", "CLinux"]),
         .target(name: "ClassboxTestSupport", path: "Tests/ClassboxTestSupport"),
