@@ -48,6 +48,8 @@ let package = Package(
         .target(name: "DTLS", dependencies: ["COpenSSL"]),
         // Media transport: SRTP (libsrtp2), UDP sockets; later ICE, DTLS, RFC 7983 demux.
         .target(name: "Transport", dependencies: ["CSRTP", "COpenSSL", "Wire"]),
+        // RTCP packets (RFC 3550, 4585, 5104, REMB, transport-cc) and feedback logic (no I/O).
+        .target(name: "RTCP", dependencies: ["Wire"]),
         // The provisioning file: TOML with line numbers, schema, validation.
         .target(name: "Provisioning"),
         // Linux media edges: V4L2 cameras and ALSA PCMs.
@@ -72,6 +74,7 @@ let package = Package(
 
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "Wire"]),
+        .testTarget(name: "RTCPTests", dependencies: ["RTCP", "Wire"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs", "Media"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Codecs", "Media"]),
         .testTarget(name: "STUNTests", dependencies: ["STUN", "Crypto"]),

@@ -13,7 +13,7 @@ public enum SequenceNumber {
 
 /// Extends 16-bit sequence numbers to 64 bits across wrap-arounds (RFC 3550 App. A.1),
 /// so loss and order can be counted over long calls.
-public struct SequenceUnwrapper {
+public struct SequenceUnwrapper: Sendable {
     private var last: Int64?
 
     public init() {}

@@ -1,0 +1,120 @@
+import Testing
+@testable import RTCP
+
+let ms: UInt64 = 1_000_000
+
+@Suite struct ReceiveStatisticsTests {
+    @Test func lossFractionAndCumulativeLossPerInterval() throws {
+        var statistics = ReceiveStatistics(ssrc: 9, clockRate: 90000)
+        for sequence in UInt16(65530)...UInt16(65535) { statistics.received(sequence: sequence, rtpTimestamp: 0, now: 0) }
+        for sequence in [UInt16(2), 3] { statistics.received(sequence: sequence, rtpTimestamp: 0, now: 0) }  // 0 and 1 lost across the wrap
+        let firstReport = statistics.report(now: 0)
+        let first = try #require(firstReport)
+        #expect(first.cumulativeLost == 2 && first.fractionLost == UInt8(2 * 256 / 10))
+        #expect(first.extendedHighestSequence == 65536 + 3)
+        for sequence in UInt16(4)...UInt16(13) { statistics.received(sequence: sequence, rtpTimestamp: 0, now: 0) }
+        let secondReport = statistics.report(now: 0)
+        let second = try #require(secondReport)
+        #expect(second.fractionLost == 0 && second.cumulativeLost == 2)
+    }
+
+    @Test func jitterIsZeroForRegularArrivalsAndGrowsWithIrregularOnes() throws {
+        var regular = ReceiveStatistics(ssrc: 1, clockRate: 90000)
+        var irregular = ReceiveStatistics(ssrc: 1, clockRate: 90000)
+        for frame in 0..<100 {
+            let timestamp = UInt32(frame * 3000)
+            regular.received(sequence: UInt16(frame), rtpTimestamp: timestamp, now: UInt64(frame) * 33_333_333)
+            irregular.received(sequence: UInt16(frame), rtpTimestamp: timestamp, now: UInt64(frame) * 33_333_333 + (frame % 2 == 0 ? 0 : 10 * ms))
+        }
+        let regularReport = regular.report(now: 0), irregularReport = irregular.report(now: 0)
+        #expect(try #require(regularReport).jitter <= 1)
+        #expect(try #require(irregularReport).jitter > 500, "10 ms of spread is 900 ticks at 90 kHz")
+    }
+
+    @Test func lastSenderReportIsEchoedWithItsDelay() throws {
+        var statistics = ReceiveStatistics(ssrc: 1, clockRate: 48000)
+        statistics.received(sequence: 1, rtpTimestamp: 0, now: 0)
+        statistics.senderReport(ntpTimestamp: 0x1234_5678_9ABC_DEF0, now: 1000 * ms)
+        let produced = statistics.report(now: 1500 * ms)
+        let report = try #require(produced)
+        #expect(report.lastSenderReport == 0x5678_9ABC)
+        #expect(report.delaySinceLastSenderReport == 32768, "half a second in 1/65536 s")
+    }
+}
+
+@Suite struct NACKGeneratorTests {
+    @Test func gapsAreRequestedThenRetriedOncePerInterval() {
+        var generator = NACKGenerator()
+        for sequence: UInt16 in [10, 11, 14, 15] { generator.received(sequence: sequence, now: 0) }
+        let result1 = generator.due(now: 0, retryInterval: 100 * ms)
+        #expect(result1 == [12, 13])
+        let result2 = generator.due(now: 50 * ms, retryInterval: 100 * ms)
+        #expect(result2.isEmpty)
+        generator.received(sequence: 12, now: 60 * ms)  // the retransmission arrived
+        let result3 = generator.due(now: 100 * ms, retryInterval: 100 * ms)
+        #expect(result3 == [13])
+        let result4 = generator.due(now: 2000 * ms, retryInterval: 100 * ms)
+        #expect(result4.isEmpty, "too old to be useful")
+        #expect(generator.missingCount == 0)
+    }
+
+    @Test func wrapAroundAndStreamRestarts() {
+        var generator = NACKGenerator()
+        generator.received(sequence: 65534, now: 0)
+        generator.received(sequence: 1, now: 0)
+        let result5 = generator.due(now: 0, retryInterval: 100 * ms)
+        #expect(result5 == [65535, 0])
+        generator.received(sequence: 30000, now: 0)
+        #expect(generator.missingCount == 0, "a jump of thousands is a new stream, not loss")
+    }
+
+    @Test func requestsAreLimitedInNumber() {
+        var generator = NACKGenerator()
+        generator.received(sequence: 1, now: 0)
+        generator.received(sequence: 3, now: 0)
+        var sent = 0
+        for step in 0..<20 { sent += generator.due(now: UInt64(step) * 20 * ms, retryInterval: 10 * ms).count }
+        #expect(sent == generator.maximumRequests)
+    }
+}
+
+@Suite struct SenderPolicyTests {
+    @Test func lossBasedBitrateFollowsGoogCCsRules() {
+        var bitrate = LossBasedBitrate(minimumKbps: 100, maximumKbps: 1500, startKbps: 1000)
+        let result6 = bitrate.update(fractionLost: 0, now: 1000 * ms)
+        #expect(result6 == 1081, "+8 % a second, at most")
+        let result7 = bitrate.update(fractionLost: 13, now: 1500 * ms)
+        #expect(result7 == 1081, "5 % loss holds")
+        let result8 = bitrate.update(fractionLost: 64, now: 2000 * ms)
+        #expect(result8 == 945, "25 % loss cuts by 12.5 %")
+        for step in 0..<100 { bitrate.update(fractionLost: 255, now: UInt64(3000 + step) * ms) }
+        #expect(bitrate.currentKbps == 100, "never below the floor")
+        for step in 0..<100 { bitrate.update(fractionLost: 0, now: UInt64(10_000 + 1000 * step) * ms) }
+        #expect(bitrate.currentKbps == 1500, "never above the configured maximum")
+    }
+
+    @Test func keyframeRequestsInABurstGetOneKeyframe() {
+        var limiter = KeyframeRequestLimiter()
+        let result9 = limiter.request(now: 0)
+        #expect(result9)
+        let result10 = limiter.request(now: 40 * ms)
+        #expect(!result10)
+        let result11 = limiter.request(now: 99 * ms)
+        #expect(!result11)
+        let result12 = limiter.request(now: 100 * ms)
+        #expect(result12)
+        #expect(limiter.ignored == 2)
+    }
+
+    @Test func repeatedNACKsForOnePacketAreServedOnce() {
+        var limiter = RetransmissionLimiter()
+        let result13 = limiter.allow(7, now: 0)
+        #expect(result13)
+        let result14 = limiter.allow(7, now: 10 * ms)
+        #expect(!result14)
+        let result15 = limiter.allow(8, now: 10 * ms)
+        #expect(result15)
+        let result16 = limiter.allow(7, now: 60 * ms)
+        #expect(result16)
+    }
+}
