@@ -44,8 +44,10 @@ let package = Package(
         .target(name: "STUN", dependencies: ["Crypto", "Wire"]),
         // The ICE agent (RFC 8445, RFC 7675 consent) as a state machine (no I/O).
         .target(name: "ICE", dependencies: ["STUN", "Wire"]),
+        // The media session model (codecs, SSRCs, ICE, fingerprint) and SDP (no I/O).
+        .target(name: "Session", dependencies: ["ICE", "Wire"]),
         // DTLS 1.2 with use_srtp over OpenSSL memory BIOs (no I/O), per-boot certificates.
-        .target(name: "DTLS", dependencies: ["COpenSSL"]),
+        .target(name: "DTLS", dependencies: ["COpenSSL", "Session"]),
         // Media transport: SRTP (libsrtp2), UDP sockets; later ICE, DTLS, RFC 7983 demux.
         .target(name: "Transport", dependencies: ["CSRTP", "COpenSSL", "Wire"]),
         // RTCP packets (RFC 3550, 4585, 5104, REMB, transport-cc) and feedback logic (no I/O).
@@ -79,7 +81,8 @@ let package = Package(
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Codecs", "Media"]),
         .testTarget(name: "STUNTests", dependencies: ["STUN", "Crypto"]),
         .testTarget(name: "ICETests", dependencies: ["ICE", "STUN", "Wire"]),
-        .testTarget(name: "DTLSTests", dependencies: ["DTLS"]),
+        .testTarget(name: "DTLSTests", dependencies: ["DTLS", "Session"]),
+        .testTarget(name: "SessionTests", dependencies: ["Session", "ICE", "Wire"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "RTP", "Wire", "COpenSSL"]),
         .testTarget(name: "BindingsTests", dependencies: ["CVPX", "COpus", "CSRTP", "COpenSSL", "CALSA", "CV4L2", "CLinux"]),
         .target(name: "ClassboxTestSupport", path: "Tests/ClassboxTestSupport"),

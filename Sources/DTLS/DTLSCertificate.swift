@@ -1,4 +1,5 @@
 internal import COpenSSL
+import Session
 
 /// The box's DTLS identity: a fresh ECDSA P-256 key and self-signed certificate made at
 /// each start and kept in memory only. Peers know it by its fingerprint, which travels in
@@ -7,7 +8,7 @@ public final class DTLSCertificate: @unchecked Sendable {
     let key: OpaquePointer
     let certificate: OpaquePointer
     /// SHA-256 fingerprint, as signalled: upper-case hex pairs joined by colons.
-    public let fingerprint: DTLSFingerprint
+    public let fingerprint: CertificateFingerprint
 
     public init() throws(DTLSError) {
         guard let context = EVP_PKEY_CTX_new_from_name(nil, "EC", nil) else { throw .openSSL("EVP_PKEY_CTX_new_from_name") }
@@ -38,7 +39,7 @@ public final class DTLSCertificate: @unchecked Sendable {
         }
         self.key = key
         self.certificate = certificate
-        fingerprint = DTLSFingerprint(algorithm: "sha-256", digest: Self.digest(certificate, algorithm: "sha-256")!)
+        fingerprint = CertificateFingerprint(algorithm: "sha-256", digest: Self.digest(certificate, algorithm: "sha-256")!)
     }
 
     deinit {
@@ -61,32 +62,6 @@ public final class DTLSCertificate: @unchecked Sendable {
         guard X509_digest(certificate, md, &output, &length) == 1 else { return nil }
         return Array(output[0..<Int(length)])
     }
-}
-
-/// A certificate fingerprint as signalled (RFC 8122 §5): hash name and digest.
-public struct DTLSFingerprint: Sendable, Hashable, CustomStringConvertible {
-    public var algorithm: String
-    public var digest: [UInt8]
-
-    public init(algorithm: String, digest: [UInt8]) {
-        self.algorithm = algorithm.lowercased()
-        self.digest = digest
-    }
-
-    /// Parses `sha-256 AB:CD:...` or (algorithm given separately) `AB:CD:...`.
-    public init?(algorithm: String, hex: String) {
-        let parts = hex.split(separator: ":")
-        let bytes = parts.compactMap { $0.count == 2 ? UInt8($0, radix: 16) : nil }
-        guard !parts.isEmpty, bytes.count == parts.count else { return nil }
-        self.init(algorithm: algorithm, digest: bytes)
-    }
-
-    /// The digest as upper-case hex pairs joined by colons.
-    public var hex: String {
-        digest.map { ($0 < 16 ? "0" : "") + String($0, radix: 16, uppercase: true) }.joined(separator: ":")
-    }
-
-    public var description: String { "\(algorithm) \(hex)" }
 }
 
 public enum DTLSError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 internal import COpenSSL
+import Session
 
 /// DTLS 1.2 with the use_srtp extension (RFC 5764) over OpenSSL, driven through memory BIOs:
 /// it does no I/O. Datagrams in, datagrams out; the caller owns the socket.
@@ -38,7 +39,7 @@ public final class DTLSConnection {
 
     public let role: Role
     public private(set) var state: State = .handshaking
-    public let remoteFingerprint: DTLSFingerprint
+    public let remoteFingerprint: CertificateFingerprint
     let mtu: Int
     private let context: OpaquePointer
     private let ssl: OpaquePointer
@@ -48,7 +49,7 @@ public final class DTLSConnection {
     /// The SRTP profiles offered, best first (Jitsi's bridge prefers GCM too).
     public static let profiles = "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
 
-    public init(role: Role, certificate: DTLSCertificate, remoteFingerprint: DTLSFingerprint, mtu: Int = 1200) throws(DTLSError) {
+    public init(role: Role, certificate: DTLSCertificate, remoteFingerprint: CertificateFingerprint, mtu: Int = 1200) throws(DTLSError) {
         guard let context = SSL_CTX_new(DTLS_method()) else { throw .openSSL("SSL_CTX_new") }
         self.context = context
         self.role = role
@@ -146,7 +147,7 @@ public final class DTLSConnection {
         let digest = DTLSCertificate.digest(peer, algorithm: remoteFingerprint.algorithm) ?? []
         guard !digest.isEmpty, digest == remoteFingerprint.digest else {
             state = .failed(.fingerprintMismatch(expected: remoteFingerprint.hex,
-                                                 got: DTLSFingerprint(algorithm: remoteFingerprint.algorithm, digest: digest).hex))
+                                                 got: CertificateFingerprint(algorithm: remoteFingerprint.algorithm, digest: digest).hex))
             return
         }
         guard let profile = SSL_get_selected_srtp_profile(ssl) else {

@@ -1,4 +1,5 @@
 import Foundation
+import Session
 import Testing
 @testable import DTLS
 
@@ -82,9 +83,9 @@ import Testing
     }
 
     @Test func fingerprintsParseFromSignalling() {
-        let fingerprint = DTLSFingerprint(algorithm: "SHA-256", hex: "0A:1B:FF")
+        let fingerprint = CertificateFingerprint(algorithm: "SHA-256", hex: "0A:1B:FF")
         #expect(fingerprint?.digest == [0x0A, 0x1B, 0xFF] && fingerprint?.algorithm == "sha-256" && fingerprint?.hex == "0A:1B:FF")
-        #expect(DTLSFingerprint(algorithm: "sha-256", hex: "0A:1G") == nil)
-        #expect(DTLSFingerprint(algorithm: "sha-256", hex: "") == nil)
+        #expect(CertificateFingerprint(algorithm: "sha-256", hex: "0A:1G") == nil)
+        #expect(CertificateFingerprint(algorithm: "sha-256", hex: "") == nil)
     }
 }
