@@ -19,8 +19,10 @@ SHELL := /bin/bash
 APT_PACKAGES := pkg-config libasound2-dev libv4l-dev libopus-dev libvpx-dev libsrtp2-dev libssl-dev \
                 alsa-utils v4l-utils \
                 gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
-                vpx-tools python3 valgrind \
+                vpx-tools python3 python3-pip valgrind \
                 qemu-system-x86 busybox-static kmod cpio
+# The independent WebRTC peer of the interop tests.
+PIP_PACKAGES := aiortc==1.16.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build run test qemu-test bench fuzz fuzz-smoke clean
@@ -38,6 +40,9 @@ deps:
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@python3 -c 'import aiortc' 2>/dev/null || { echo "make deps: installing aiortc (PyPI)"; \
+	  python3 -m pip install --quiet $(PIP_PACKAGES) 2>/dev/null || \
+	  python3 -m pip install --quiet --break-system-packages $(PIP_PACKAGES); }
 
 ## build: debug build of the classbox binary
 build: deps

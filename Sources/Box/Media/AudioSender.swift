@@ -1,4 +1,5 @@
 import Capture
+import Runtime
 import Codecs
 import Logging
 import RTP
@@ -123,6 +124,7 @@ final class AudioSender {
             try sink.send(UnsafeRawBufferPointer(rebasing: wire[0..<size]))
             control.count(control.audioPackets)
             control.count(control.audioBytes, size)
+            control.lastAudioTimestamp.store(Int(timestamp), ordering: .relaxed)
         } catch {
             control.count(control.sendErrors)
         }

@@ -1,4 +1,5 @@
 import Codecs
+import Runtime
 import Device
 import Logging
 import Provisioning
@@ -82,10 +83,10 @@ public struct DebugSender {
         if let videoSource {
             let plan = VideoSendPlan(source: videoSource, encoder: encoderSettings(), payloadType: options.videoPayloadType,
                                      ssrc: options.videoSSRC ?? .random(in: 1...UInt32.max), extensionIDs: .jitsiDefaults, srtp: keying)
-            let sink = try UDPSocket(connectedTo: options.destination)
+            let output = try plan.makeOutput(sink: try UDPSocket(connectedTo: options.destination), control: control)
             logger.info("video: VP8 payload type \(plan.payloadType) SSRC \(plan.ssrc) to \(options.destination)\(keying == nil ? "" : " (SRTP)")")
             threads.append(try BackgroundThread(name: "classbox-video") { [logger] in
-                do { try VideoSender(plan: plan, sink: sink, control: control, logger: logger).run() } catch {
+                do { try VideoSender(plan: plan, output: output, control: control, logger: logger).run() } catch {
                     logger.error("video stopped: \(error)")
                 }
             })

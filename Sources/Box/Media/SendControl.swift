@@ -20,6 +20,11 @@ final class SendControl: Sendable {
     let cameraRestarts = Atomic<Int>(0)
     let droppedCameraFrames = Atomic<Int>(0)
     let audioOverruns = Atomic<Int>(0)
+    /// Video packets sent again after a NACK.
+    let retransmissions = Atomic<Int>(0)
+    /// The RTP timestamps of the newest frame and audio packet, for sender reports.
+    let lastVideoTimestamp = Atomic<Int>(0)
+    let lastAudioTimestamp = Atomic<Int>(0)
     /// Set once the video thread has given up on the camera for good.
     let videoStopped = Atomic<Bool>(false)
 

@@ -4,6 +4,7 @@ import Glibc
 import Codecs
 import Logging
 import Media
+import Runtime
 import Transport
 import Wire
 
@@ -37,8 +38,8 @@ public enum SendPipelineBenchmark {
         let control = SendControl(videoBitrateKbps: settings.bitrateKbps)
         let plan = VideoSendPlan(source: .testPattern, encoder: settings, payloadType: 96, ssrc: 0x1111,
                                  extensionIDs: .jitsiDefaults, srtp: SRTPKeying(profile: srtpProfile, masterKey: srtpKey))
-        let sender = try VideoSender(plan: plan, sink: try UDPSocket(connectedTo: destination), control: control,
-                                     logger: Logger(label: "classbox-bench"))
+        let output = try plan.makeOutput(sink: try UDPSocket(connectedTo: destination), control: control)
+        let sender = try VideoSender(plan: plan, output: output, control: control, logger: Logger(label: "classbox-bench"))
         var start: UInt64 = 0
         for index in 0..<frames {
             // Like a camera's DMA: the picture lands in one buffer, and is encoded from there in place.

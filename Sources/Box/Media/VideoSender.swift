@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Capture
+import Runtime
 import Codecs
 import Logging
 import Media
@@ -38,8 +39,17 @@ struct VideoSendPlan: Sendable {
     var ssrc: UInt32
     var extensionIDs: RTPHeaderExtensionIDs
     var srtp: SRTPKeying?
+    /// Retransmissions on an RTX stream (RFC 4588), when negotiated.
+    var rtx: VideoPacketOutput.RTX?
     /// Largest datagram on the wire, SRTP tag included.
     var mtu = 1200
+
+    /// The output the video thread and the network thread share (history, SRTP, sink).
+    func makeOutput(sink: any PacketSink, control: SendControl) throws -> VideoPacketOutput {
+        let srtp = try self.srtp.map { try SRTPSession(profile: $0.profile, masterKey: $0.masterKey, direction: .outbound) }
+        return VideoPacketOutput(sink: sink, srtp: srtp, history: SendHistory(bitrateKbps: max(encoder.bitrateKbps, 2000), slotSize: mtu),
+                                 rtx: rtx, control: control)
+    }
 }
 
 /// The video path, run on its own thread: frame → VP8 (read in place) → RTP packets in one
@@ -49,19 +59,17 @@ struct VideoSendPlan: Sendable {
 /// back; the audio thread is not affected.
 final class VideoSender {
     private let plan: VideoSendPlan
-    private let sink: any PacketSink
+    private let output: VideoPacketOutput
     private let control: SendControl
     private let logger: Logger
     private var encoder: VP8Encoder
     private var packetizer: VP8Packetizer
-    private let history: SendHistory
-    private let srtp: SRTPSession?
     private let wire: UnsafeMutableRawBufferPointer
     private let timestampOffset = UInt32.random(in: 0...UInt32.max)
 
-    init(plan: VideoSendPlan, sink: any PacketSink, control: SendControl, logger: Logger) throws {
+    init(plan: VideoSendPlan, output: VideoPacketOutput, control: SendControl, logger: Logger) throws {
         self.plan = plan
-        self.sink = sink
+        self.output = output
         self.control = control
         self.logger = logger
         encoder = try VP8Encoder(plan.encoder)
@@ -69,8 +77,6 @@ final class VideoSender {
         packetizer = VP8Packetizer(ssrc: plan.ssrc, payloadType: plan.payloadType, extensionIDs: plan.extensionIDs,
                                    maxPacketSize: plan.mtu - overhead, initialSequenceNumber: .random(in: 0...UInt16.max),
                                    initialPictureID: .random(in: 0...0x7FFF))
-        history = SendHistory(bitrateKbps: max(plan.encoder.bitrateKbps, 2000), slotSize: plan.mtu)
-        srtp = try plan.srtp.map { try SRTPSession(profile: $0.profile, masterKey: $0.masterKey, direction: .outbound) }
         wire = .allocate(byteCount: plan.mtu + 64, alignment: 16)
     }
 
@@ -154,9 +160,9 @@ final class VideoSender {
                                          RTPExtensionValues(absSendTime: MediaClock.absSendTime(nanoseconds: Monotonic.nanoseconds()),
                                                             transportWideSequence: control.nextTransportSequence())
                                      }) { packet, sequence in
-                    history.store(UnsafeRawBufferPointer(packet), sequenceNumber: sequence, sentAt: Monotonic.nanoseconds())
-                    transmit(length: packet.count, packets: control.videoPackets, bytes: control.videoBytes)
+                    output.transmit(wire, length: packet.count, sequence: sequence, now: Monotonic.nanoseconds())
                 }
+                control.lastVideoTimestamp.store(Int(rtpTimestamp), ordering: .relaxed)
             }
         } catch {
             control.count(control.sendErrors)
@@ -164,17 +170,6 @@ final class VideoSender {
         }
     }
 
-    /// Protects `wire[0..<length]` in place and sends it; failures are counted, not fatal.
-    private func transmit(length: Int, packets: borrowing Atomic<Int>, bytes: borrowing Atomic<Int>) {
-        do {
-            let size = try srtp?.protect(wire, length: length) ?? length
-            try sink.send(UnsafeRawBufferPointer(rebasing: wire[0..<size]))
-            control.count(packets)
-            control.count(bytes, size)
-        } catch {
-            control.count(control.sendErrors)
-        }
-    }
 }
 
 /// Sleeps in 100 ms steps so a stop request is noticed quickly.

@@ -1,18 +1,17 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Device
 
 /// A dedicated OS thread for blocking media work (camera poll and encode, ALSA reads):
 /// Swift's cooperative pool has only as many threads as cores and must not be blocked.
 /// Everything the thread works with is created inside `body`, so nothing non-Sendable
 /// crosses threads; the outside talks to it through atomics.
-final class BackgroundThread: @unchecked Sendable {
+public final class BackgroundThread: @unchecked Sendable {
     private var thread = pthread_t()
     private var joined = false
 
     /// Starts `body` on a new thread named `name` (shown by `top -H` and in crash reports).
-    init(name: String, _ body: @escaping @Sendable () -> Void) throws {
+    public init(name: String, _ body: @escaping @Sendable () -> Void) throws {
         final class Box { let body: @Sendable () -> Void; let name: String; init(_ b: @escaping @Sendable () -> Void, _ n: String) { body = b; name = n } }
         let context = Unmanaged.passRetained(Box(body, name)).toOpaque()
         let result = pthread_create(&thread, nil, { raw in
@@ -28,21 +27,21 @@ final class BackgroundThread: @unchecked Sendable {
     }
 
     /// Waits for the thread to end.
-    func join() {
+    public func join() {
         guard !joined else { return }
         joined = true
         pthread_join(thread, nil)
     }
 
-    struct ThreadError: Error, CustomStringConvertible {
+    public struct ThreadError: Error, CustomStringConvertible {
         var code: Int32
-        var description: String { "pthread_create: \(String(cString: strerror(code)))" }
+        public var description: String { "pthread_create: \(String(cString: strerror(code)))" }
     }
 }
 
 /// The monotonic clock in nanoseconds, the clock V4L2 stamps frames with.
-enum Monotonic {
-    static func nanoseconds() -> UInt64 {
+public enum Monotonic {
+    public static func nanoseconds() -> UInt64 {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)

@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import RTCP
+import RTP
+import Transport
+import Wire
+
+extension CallMedia {
+    /// Feedback from the peer (network thread).
+    func handle(_ packets: [RTCPPacket], now: UInt64) {
+        let video = plan.video?.ssrc
+        for packet in packets {
+            switch packet {
+            case .nack(let nack) where nack.media == video:
+                nacksReceived.wrappingAdd(1, ordering: .relaxed)
+                videoOutputForRetransmission?.retransmit(nack.lostSequenceNumbers, now: now)
+            case .pictureLossIndication(_, let media) where media == video:
+                requestKeyframe(now: now)
+            case .fullIntraRequest(_, let entries) where entries.contains(where: { $0.ssrc == video }):
+                requestKeyframe(now: now)
+            case .receiverReport(let report):
+                adapt(report.reports, now: now)
+            case .senderReport(let report):
+                adapt(report.reports, now: now)
+                updateReceived(report.ssrc) { $0.senderReport(ntpTimestamp: report.ntpTimestamp, now: now) }
+            case .remb(let remb):
+                setREMB(Int(min(remb.bitrate / 1000, UInt64(Int.max))))
+            default:
+                break
+            }
+        }
+    }
+
+    private func requestKeyframe(now: UInt64) {
+        keyframeRequests.wrappingAdd(1, ordering: .relaxed)
+        if allowKeyframe(now: now) { control.keyframeRequested.store(true, ordering: .relaxed) }
+    }
+
+    /// Loss in the peer's reports about our video steers its bitrate (REMB caps it).
+    private func adapt(_ reports: [ReceptionReport], now: UInt64) {
+        guard let video = plan.video?.ssrc, let report = reports.first(where: { $0.ssrc == video }) else { return }
+        let target = updateBitrate(fractionLost: report.fractionLost, now: now)
+        control.videoBitrateKbps.store(target, ordering: .relaxed)
+    }
+
+    /// A decrypted RTP packet from the peer (network thread): statistics and loss tracking.
+    func handleRTP(_ packet: UnsafeMutableRawBufferPointer, now: UInt64) {
+        guard let view = RTPPacketView(UnsafeRawBufferPointer(packet)) else { return }
+        receivedPackets.wrappingAdd(1, ordering: .relaxed)
+        let clockRate: UInt32 = view.header.payloadType == plan.audio?.payloadType ? 48000 : 90000
+        updateReceived(view.header.ssrc, clockRate: clockRate) {
+            $0.received(sequence: view.header.sequenceNumber, rtpTimestamp: view.header.timestamp, now: now)
+        }
+        if clockRate == 90000 { updateNACK(view.header.ssrc) { $0.received(sequence: view.header.sequenceNumber, now: now) } }
+    }
+
+    /// Every 100 ms (network thread): NACKs for what is missing; about every second, sender
+    /// and receiver reports with our CNAME.
+    func tick(now: UInt64) {
+        let sender = plan.video?.ssrc ?? plan.audio?.ssrc ?? 1
+        for (ssrc, missing) in dueNACKs(now: now) where !missing.isEmpty {
+            transport.sendRTCP { TransportLayerNACK(sender: sender, media: ssrc, lostSequenceNumbers: missing).write(into: &$0) }
+        }
+        guard now >= nextReportTime else { return }
+        scheduleReport(now: now)
+        let blocks = receptionReports(now: now)
+        var realtime = timespec()
+        clock_gettime(CLOCK_REALTIME, &realtime)
+        let ntp = MediaClock.ntp(unixNanoseconds: UInt64(realtime.tv_sec) * 1_000_000_000 + UInt64(realtime.tv_nsec))
+        var streams: [(ssrc: UInt32, timestamp: Int, packets: Int, octets: Int)] = []
+        if let video = plan.video {
+            streams.append((video.ssrc, control.lastVideoTimestamp.load(ordering: .relaxed), control.videoPackets.load(ordering: .relaxed),
+                            control.videoBytes.load(ordering: .relaxed)))
+        }
+        if let audio = plan.audio {
+            streams.append((audio.ssrc, control.lastAudioTimestamp.load(ordering: .relaxed), control.audioPackets.load(ordering: .relaxed),
+                            control.audioBytes.load(ordering: .relaxed)))
+        }
+        transport.sendRTCP { writer in
+            if streams.isEmpty {
+                ReceiverReport(ssrc: sender, reports: blocks).write(into: &writer)
+            }
+            for (index, stream) in streams.enumerated() {
+                SenderReport(ssrc: stream.ssrc, ntpTimestamp: ntp, rtpTimestamp: UInt32(truncatingIfNeeded: stream.timestamp),
+                             packetCount: UInt32(truncatingIfNeeded: stream.packets), octetCount: UInt32(truncatingIfNeeded: stream.octets),
+                             reports: index == 0 ? blocks : []).write(into: &writer)
+            }
+            SourceDescriptionChunk.write(([sender] + streams.map(\.ssrc)).uniqued.map { SourceDescriptionChunk(ssrc: $0, cname: plan.cname) },
+                                         into: &writer)
+        }
+    }
+}
+
+extension Array where Element: Hashable {
+    fileprivate var uniqued: [Element] {
+        var seen = Set<Element>()
+        return filter { seen.insert($0).inserted }
+    }
+}

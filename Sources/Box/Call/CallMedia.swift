@@ -1,0 +1,168 @@
+import Codecs
+import Logging
+import RTCP
+import RTP
+import Runtime
+import Session
+import Synchronization
+import Transport
+import Wire
+
+extension MediaTransport: PacketSink {
+    func send(_ datagram: UnsafeRawBufferPointer) throws(SocketError) {
+        guard transmit(datagram) else { throw .system("no selected ICE pair", errno: 101) }
+    }
+}
+
+/// The media of one call: the transport, the two sending threads once DTLS has produced
+/// keys, and RTCP in both directions. RTCP runs on the transport's network thread: NACKs
+/// are answered from the send history, PLI/FIR make a keyframe (rate-limited), receiver
+/// reports and REMB steer the video bitrate, and the box reports on what it receives.
+final class CallMedia: @unchecked Sendable {
+    struct Sources: Sendable {
+        var video: VideoSendPlan.Source?
+        var audio: AudioSendPlan.Source?
+        var encoder: VP8EncoderSettings
+        var opus: OpusEncoderSettings
+    }
+
+    let transport: MediaTransport
+    let plan: CallPlan
+    let sources: Sources
+    let control: SendControl
+    let logger: Logger
+    /// Called (on the network thread) when media flows, stops, or fails, with a reason.
+    var onStateChange: ((MediaTransport.State) -> Void)?
+
+    private let lock = Lock()
+    private var threads: [BackgroundThread] = []
+    // The state below is touched only on the transport's network thread (its callbacks).
+    private var videoOutput: VideoPacketOutput?
+    private var keyframes = KeyframeRequestLimiter()
+    private var bitrate: LossBasedBitrate
+    private var rembKbps: Int?
+    private var received: [UInt32: ReceiveStatistics] = [:]
+    private var nacks: [UInt32: NACKGenerator] = [:]
+    private var nextReport: UInt64 = 0
+    let receivedPackets = Atomic<Int>(0)
+    let keyframeRequests = Atomic<Int>(0)
+    let nacksReceived = Atomic<Int>(0)
+
+    init(transport: MediaTransport, plan: CallPlan, sources: Sources, logger: Logger) {
+        self.transport = transport
+        self.plan = plan
+        self.sources = sources
+        self.logger = logger
+        control = SendControl(videoBitrateKbps: sources.encoder.bitrateKbps)
+        bitrate = LossBasedBitrate(minimumKbps: 100, maximumKbps: sources.encoder.bitrateKbps, startKbps: sources.encoder.bitrateKbps)
+    }
+
+    /// Starts ICE/DTLS towards `remote`; media starts by itself once keys exist.
+    func start(remote: MediaSession) throws {
+        transport.onStateChange = { [weak self] state in self?.transportChanged(state) }
+        transport.onRTCP = { [weak self] packets, now in self?.handle(packets, now: now) }
+        transport.onRTP = { [weak self] packet, now in self?.handleRTP(packet, now: now) }
+        transport.onTick = { [weak self] now in self?.tick(now: now) }
+        let ssrcs = [plan.audio?.ssrc, plan.video?.ssrc].compactMap { $0 }
+        try transport.start(remote: remote, iceRole: plan.iceRole, dtlsRole: plan.dtlsRole, goodbyeSSRCs: ssrcs)
+    }
+
+    /// Stops the senders, says goodbye and closes the transport.
+    func stop() {
+        control.stopRequested.store(true, ordering: .relaxed)
+        let running = lock.withLock { () -> [BackgroundThread] in
+            defer { threads = [] }
+            return threads
+        }
+        running.forEach { $0.join() }
+        transport.stop()
+    }
+
+    private func transportChanged(_ state: MediaTransport.State) {
+        switch state {
+        case .connected(let profile, let key):
+            logger.info("media transport connected (\(profile)); sending")
+            startSenders(keying: SRTPKeying(profile: profile, masterKey: key))
+        case .failed(let reason):
+            logger.error("media transport failed: \(reason); no media is sent")
+            control.stopRequested.store(true, ordering: .relaxed)
+        case .connecting, .closed:
+            break
+        }
+        onStateChange?(state)
+    }
+
+    private func startSenders(keying: SRTPKeying) {
+        var started: [BackgroundThread] = []
+        if let video = plan.video, let source = sources.video {
+            let sendPlan = VideoSendPlan(source: source, encoder: sources.encoder, payloadType: video.payloadType, ssrc: video.ssrc,
+                                         extensionIDs: video.extensions, srtp: keying, rtx: video.rtx)
+            do {
+                let output = try sendPlan.makeOutput(sink: transport, control: control)
+                lock.withLock { videoOutput = output }
+                let (control, logger) = (self.control, self.logger)
+                started.append(try BackgroundThread(name: "classbox-video") {
+                    do { try VideoSender(plan: sendPlan, output: output, control: control, logger: logger).run() } catch {
+                        logger.error("video stopped: \(error)")
+                    }
+                })
+            } catch {
+                logger.error("video cannot start: \(error)")
+            }
+        }
+        if let audio = plan.audio, let source = sources.audio {
+            let sendPlan = AudioSendPlan(source: source, encoder: sources.opus, payloadType: audio.payloadType, ssrc: audio.ssrc,
+                                         extensionIDs: audio.extensions, srtp: keying)
+            let (control, logger, transport) = (self.control, self.logger, self.transport)
+            do {
+                started.append(try BackgroundThread(name: "classbox-audio") {
+                    do { try AudioSender(plan: sendPlan, sink: transport, control: control, logger: logger).run() } catch {
+                        logger.error("audio stopped: \(error)")
+                    }
+                })
+            } catch {
+                logger.error("audio cannot start: \(error)")
+            }
+        }
+        lock.withLock { threads += started }
+    }
+
+    // MARK: Network-thread state, used by CallMedia+RTCP
+
+    var videoOutputForRetransmission: VideoPacketOutput? { videoOutput }
+
+    func allowKeyframe(now: UInt64) -> Bool { keyframes.request(now: now) }
+
+    func updateBitrate(fractionLost: UInt8, now: UInt64) -> Int {
+        let lossBased = bitrate.update(fractionLost: fractionLost, now: now)
+        return min(lossBased, rembKbps ?? .max)
+    }
+
+    func setREMB(_ kbps: Int) {
+        rembKbps = max(100, kbps)
+        control.videoBitrateKbps.store(min(bitrate.currentKbps, rembKbps!), ordering: .relaxed)
+    }
+
+    func updateReceived(_ ssrc: UInt32, clockRate: UInt32 = 90000, _ body: (inout ReceiveStatistics) -> Void) {
+        body(&received[ssrc, default: ReceiveStatistics(ssrc: ssrc, clockRate: clockRate)])
+    }
+
+    func updateNACK(_ ssrc: UInt32, _ body: (inout NACKGenerator) -> Void) {
+        body(&nacks[ssrc, default: NACKGenerator()])
+    }
+
+    func dueNACKs(now: UInt64) -> [(UInt32, [UInt16])] {
+        nacks.keys.sorted().map { ssrc in (ssrc, nacks[ssrc]!.due(now: now, retryInterval: 100_000_000)) }
+    }
+
+    var nextReportTime: UInt64 { nextReport }
+
+    /// RTCP about every second, randomised ±50 % as RFC 3550 §6.3.5 asks.
+    func scheduleReport(now: UInt64) {
+        nextReport = now + UInt64.random(in: 500_000_000...1_500_000_000)
+    }
+
+    func receptionReports(now: UInt64) -> [ReceptionReport] {
+        received.keys.sorted().prefix(31).compactMap { received[$0]?.report(now: now) }
+    }
+}

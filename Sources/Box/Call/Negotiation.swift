@@ -1,0 +1,131 @@
+import Codecs
+import DTLS
+import ICE
+import RTP
+import Session
+import Transport
+
+/// What the box sends in a call, after negotiation: payload types, extension ids, SSRCs.
+struct CallPlan: Sendable {
+    struct Audio: Sendable {
+        var payloadType: UInt8
+        var ssrc: UInt32
+        var extensions: RTPHeaderExtensionIDs
+    }
+
+    struct Video: Sendable {
+        var payloadType: UInt8
+        var ssrc: UInt32
+        var rtx: VideoPacketOutput.RTX?
+        var extensions: RTPHeaderExtensionIDs
+    }
+
+    var audio: Audio?
+    var video: Video?
+    var iceRole: ICEAgent.Role
+    var dtlsRole: DTLSConnection.Role
+    var cname: String
+}
+
+/// Builds the box's side of a session: an answer to an offer (the Jitsi bridge, a browser,
+/// aiortc), or an offer. The box sends Opus and VP8 only, with the feedback it acts on.
+enum Negotiation {
+    static let videoFeedback = ["nack", "nack pli", "ccm fir", "goog-remb"]
+    static let supportedExtensions = [ExtensionURI.audioLevel, ExtensionURI.absSendTime]
+
+    /// The answer to `offer`, and the plan to send by.
+    static func answer(to offer: MediaSession, transport: MediaTransport, sends: Bool = true, receives: Bool = true,
+                       msid: String = "classbox") -> (MediaSession, CallPlan) {
+        let cname = "classbox-" + ICECredentials.random().ufrag
+        var media: [MediaDescription] = []
+        var audioPlan: CallPlan.Audio?
+        var videoPlan: CallPlan.Video?
+        for offered in offer.media {
+            let extensions = offered.extensions.filter { supportedExtensions.contains($0.value) }
+            let direction = offered.direction.answer(sends: sends, receives: receives)
+            var answer = MediaDescription(kind: offered.kind, mid: offered.mid, direction: direction, codecs: [], extensions: extensions)
+            let ids = RTPHeaderExtensionIDs(audioLevel: offered.extensionID(ExtensionURI.audioLevel),
+                                            absSendTime: offered.extensionID(ExtensionURI.absSendTime))
+            let sending = direction == .sendonly || direction == .sendrecv
+            switch offered.kind {
+            case .audio:
+                guard let opus = offered.codec(named: "opus") else { answer.direction = .inactive; media.append(answer); continue }
+                answer.codecs = [Codec(payloadType: opus.payloadType, name: opus.name, clockRate: 48000, channels: 2,
+                                       parameters: ["minptime": "10", "useinbandfec": "1"])]
+                if sending {
+                    let ssrc = UInt32.random(in: 1...UInt32.max)
+                    answer.sources = [MediaSource(ssrc: ssrc, cname: cname, msid: "\(msid) \(msid)-audio")]
+                    audioPlan = .init(payloadType: opus.payloadType, ssrc: ssrc, extensions: RTPHeaderExtensionIDs(audioLevel: ids.audioLevel))
+                }
+            case .video:
+                guard let vp8 = offered.codec(named: "VP8") else { answer.direction = .inactive; media.append(answer); continue }
+                answer.codecs = [Codec(payloadType: vp8.payloadType, name: "VP8", clockRate: 90000,
+                                       feedback: videoFeedback.filter(vp8.feedback.contains))]
+                let rtxType = offered.rtxPayloadType(for: vp8.payloadType)
+                if let rtxType {
+                    answer.codecs.append(Codec(payloadType: rtxType, name: "rtx", clockRate: 90000, parameters: ["apt": "\(vp8.payloadType)"]))
+                }
+                if sending {
+                    let ssrc = UInt32.random(in: 1...UInt32.max), rtxSSRC = UInt32.random(in: 1...UInt32.max)
+                    let track = "\(msid) \(msid)-video"
+                    answer.sources = [MediaSource(ssrc: ssrc, cname: cname, msid: track)]
+                    if rtxType != nil {
+                        answer.sources.append(MediaSource(ssrc: rtxSSRC, cname: cname, msid: track))
+                        answer.sourceGroups = [("FID", [ssrc, rtxSSRC])]
+                    }
+                    videoPlan = .init(payloadType: vp8.payloadType, ssrc: ssrc,
+                                      rtx: rtxType.map { .init(ssrc: rtxSSRC, payloadType: $0) },
+                                      extensions: RTPHeaderExtensionIDs(absSendTime: ids.absSendTime))
+                }
+            }
+            media.append(answer)
+        }
+        let setup = offer.setup.answer
+        let local = MediaSession(ice: transport.localCredentials, candidates: transport.localCandidates,
+                                 fingerprint: transport.certificate.fingerprint, setup: setup, media: media)
+        let plan = CallPlan(audio: audioPlan, video: videoPlan, iceRole: offer.iceLite ? .controlling : .controlled,
+                            dtlsRole: setup == .active ? .client : .server, cname: cname)
+        return (local, plan)
+    }
+
+    /// An offer of Opus and VP8 (+RTX), sending and receiving, our SSRCs included; the box is
+    /// then ICE controlling.
+    static func offer(transport: MediaTransport, msid: String = "classbox") -> MediaSession {
+        let cname = "classbox-" + ICECredentials.random().ufrag
+        let audioSSRC = UInt32.random(in: 1...UInt32.max), videoSSRC = UInt32.random(in: 1...UInt32.max), rtxSSRC = UInt32.random(in: 1...UInt32.max)
+        let audio = MediaDescription(kind: .audio, mid: "0", direction: .sendrecv,
+                                     codecs: [Codec(payloadType: 111, name: "opus", clockRate: 48000, channels: 2,
+                                                    parameters: ["minptime": "10", "useinbandfec": "1"])],
+                                     extensions: [1: ExtensionURI.audioLevel],
+                                     sources: [MediaSource(ssrc: audioSSRC, cname: cname, msid: "\(msid) \(msid)-audio")])
+        let video = MediaDescription(kind: .video, mid: "1", direction: .sendrecv,
+                                     codecs: [Codec(payloadType: 100, name: "VP8", clockRate: 90000, feedback: videoFeedback),
+                                              Codec(payloadType: 96, name: "rtx", clockRate: 90000, parameters: ["apt": "100"])],
+                                     extensions: [3: ExtensionURI.absSendTime],
+                                     sources: [MediaSource(ssrc: videoSSRC, cname: cname, msid: "\(msid) \(msid)-video"),
+                                               MediaSource(ssrc: rtxSSRC, cname: cname, msid: "\(msid) \(msid)-video")],
+                                     sourceGroups: [("FID", [videoSSRC, rtxSSRC])])
+        return MediaSession(ice: transport.localCredentials, candidates: transport.localCandidates,
+                            fingerprint: transport.certificate.fingerprint, setup: .actpass, media: [audio, video])
+    }
+
+    /// The plan for our own `offer` once `answer` came back: what the answer accepts to receive.
+    static func plan(offer: MediaSession, answer: MediaSession) -> CallPlan {
+        let cname = offer.media.first?.sources.first?.cname ?? "classbox"
+        var plan = CallPlan(audio: nil, video: nil, iceRole: .controlling, dtlsRole: answer.setup == .active ? .server : .client, cname: cname)
+        if let audio = answer.media(.audio), audio.direction == .recvonly || audio.direction == .sendrecv,
+           let opus = audio.codec(named: "opus"), let ssrc = offer.media(.audio)?.sources.first?.ssrc {
+            plan.audio = .init(payloadType: opus.payloadType, ssrc: ssrc,
+                               extensions: RTPHeaderExtensionIDs(audioLevel: audio.extensionID(ExtensionURI.audioLevel)))
+        }
+        if let video = answer.media(.video), video.direction == .recvonly || video.direction == .sendrecv,
+           let vp8 = video.codec(named: "VP8"), let offered = offer.media(.video), let ssrc = offered.sources.first?.ssrc {
+            let rtx = video.rtxPayloadType(for: vp8.payloadType).flatMap { type in
+                offered.sources.dropFirst().first.map { VideoPacketOutput.RTX(ssrc: $0.ssrc, payloadType: type) }
+            }
+            plan.video = .init(payloadType: vp8.payloadType, ssrc: ssrc, rtx: rtx,
+                               extensions: RTPHeaderExtensionIDs(absSendTime: video.extensionID(ExtensionURI.absSendTime)))
+        }
+        return plan
+    }
+}

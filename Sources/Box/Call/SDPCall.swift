@@ -1,0 +1,106 @@
+import Codecs
+import DTLS
+import Logging
+import Provisioning
+import Session
+import Synchronization
+import Transport
+
+/// A call with a WebRTC peer that speaks SDP (an offer/answer exchanged by any means): the
+/// box's media path end to end, as the interop tests drive it against aiortc. The Jitsi
+/// signalling builds the same ``CallMedia`` from Jingle instead.
+public final class SDPCall: @unchecked Sendable {
+    public let localDescription: String
+    let media: CallMedia
+    let remote: MediaSession
+    private let lastState = Mutex<MediaTransport.State>(.connecting)
+
+    /// Answers `offer` (SDP). `tamperRemoteFingerprint` checks that a mismatching certificate stops everything.
+    public static func answering(offer: String, config: ProvisioningConfig, logger: Logger,
+                                 tamperRemoteFingerprint: Bool = false) throws -> SDPCall {
+        var remote = try SDP.parse(offer)
+        if tamperRemoteFingerprint, !remote.fingerprint.digest.isEmpty { remote.fingerprint.digest[0] ^= 0xFF }
+        let transport = try makeTransport(config)
+        let (local, plan) = Negotiation.answer(to: remote, transport: transport)
+        return SDPCall(local: SDP.write(local), remote: remote, media: CallMedia(transport: transport, plan: plan,
+                                                                                    sources: sources(config), logger: logger))
+    }
+
+    /// Makes an offer; call ``accept(answer:)`` with the peer's answer to get the call.
+    public static func offering(config: ProvisioningConfig, logger: Logger) throws -> (offer: String, accept: (String) throws -> SDPCall) {
+        let transport = try makeTransport(config)
+        let offer = Negotiation.offer(transport: transport)
+        return (SDP.write(offer), { answerText in
+            let answer = try SDP.parse(answerText)
+            let plan = Negotiation.plan(offer: offer, answer: answer)
+            return SDPCall(local: SDP.write(offer), remote: answer,
+                           media: CallMedia(transport: transport, plan: plan, sources: sources(config), logger: logger))
+        })
+    }
+
+    init(local: String, remote: MediaSession, media: CallMedia) {
+        localDescription = local
+        self.remote = remote
+        self.media = media
+        media.onStateChange = { [weak self] state in self?.lastState.withLock { $0 = state } }
+    }
+
+    public func start() throws { try media.start(remote: remote) }
+
+    public func stop() { media.stop() }
+
+    /// A short word for the transport's state: connecting, connected, failed: reason, closed.
+    public var state: String {
+        switch lastState.withLock({ $0 }) {
+        case .connecting: return "connecting"
+        case .connected: return "connected"
+        case .failed(let reason): return "failed: \(reason)"
+        case .closed: return "closed"
+        }
+    }
+
+    /// Counters for tests and logs.
+    public var statistics: [String: Int] {
+        let control = media.control
+        let transport = media.transport.currentCounters
+        return ["frames": control.framesEncoded.load(ordering: .relaxed), "keyframes": control.keyframesSent.load(ordering: .relaxed),
+                "videoPackets": control.videoPackets.load(ordering: .relaxed), "audioPackets": control.audioPackets.load(ordering: .relaxed),
+                "retransmissions": control.retransmissions.load(ordering: .relaxed), "nacksReceived": media.nacksReceived.load(ordering: .relaxed),
+                "keyframeRequests": media.keyframeRequests.load(ordering: .relaxed), "receivedPackets": media.receivedPackets.load(ordering: .relaxed),
+                "videoBitrateKbps": control.videoBitrateKbps.load(ordering: .relaxed), "srtpRejected": transport.srtpRejected,
+                "unclassified": transport.unclassified, "stunDropped": transport.stunDropped, "sendErrors": control.sendErrors.load(ordering: .relaxed)]
+    }
+
+    static func makeTransport(_ config: ProvisioningConfig) throws -> MediaTransport {
+        var configuration = MediaTransport.Configuration()
+        configuration.interfaces = config.network.interfaces
+        configuration.ipv6 = config.network.ipv6
+        configuration.loopback = config.network.loopback
+        return try MediaTransport(configuration: configuration, certificate: try DTLSCertificate())
+    }
+
+    static func sources(_ config: ProvisioningConfig) -> CallMedia.Sources {
+        let video: VideoSendPlan.Source? = {
+            switch config.camera.source {
+            case .testPattern: return .testPattern
+            case .device: return nil  // a real camera follows the privacy switch: not in SDP test calls
+            }
+        }()
+        let audio: AudioSendPlan.Source = {
+            switch config.audio.capture {
+            case .tone: return .tone(hz: config.audio.toneHz)
+            case .null: return .silence
+            case .pcm(let name): return .pcm(name)
+            }
+        }()
+        var encoder = VP8EncoderSettings(width: config.camera.width, height: config.camera.height, fps: config.camera.fps,
+                                         bitrateKbps: config.camera.maxBitrateKbps)
+        encoder.threads = config.camera.encoderThreads
+        encoder.cpuUsed = config.camera.encoderCpuUsed
+        encoder.errorResilient = config.camera.errorResilient
+        encoder.temporalLayers = config.camera.temporalLayers
+        encoder.maxIntraBitratePercent = 900
+        return CallMedia.Sources(video: video, audio: audio, encoder: encoder,
+                                 opus: OpusEncoderSettings(bitrateKbps: config.audio.bitrateKbps, dtx: config.audio.dtx))
+    }
+}

@@ -1,0 +1,103 @@
+import RTCP
+import RTP
+import Runtime
+import Transport
+import Wire
+
+/// The last step of the video path, shared by the video thread (new packets) and the
+/// network thread (retransmissions asked for by NACK): send history, SRTP and the sink,
+/// behind one lock, because both protect with the same SRTP stream state.
+///
+/// A retransmission is the original packet again, or, when RTX is negotiated (RFC 4588),
+/// the original payload behind its sequence number on the RTX stream.
+final class VideoPacketOutput: @unchecked Sendable {
+    struct RTX: Sendable {
+        var ssrc: UInt32
+        var payloadType: UInt8
+    }
+
+    private let lock = Lock()
+    private let sink: any PacketSink
+    private let srtp: SRTPSession?
+    private let history: SendHistory
+    private let rtx: RTX?
+    private let control: SendControl
+    private let retransmissionBuffer: UnsafeMutableRawBufferPointer
+    private var rtxSequence = UInt16.random(in: 0...UInt16.max)
+    private var limiter = RetransmissionLimiter()
+
+    init(sink: any PacketSink, srtp: SRTPSession?, history: SendHistory, rtx: RTX?, control: SendControl) {
+        self.sink = sink
+        self.srtp = srtp
+        self.history = history
+        self.rtx = rtx
+        self.control = control
+        retransmissionBuffer = .allocate(byteCount: history.slotSize + 64, alignment: 16)
+    }
+
+    deinit { retransmissionBuffer.deallocate() }
+
+    /// Keeps the plain packet for retransmission, then protects it in place in `buffer`
+    /// (which must have room for the SRTP tag) and sends it.
+    func transmit(_ buffer: UnsafeMutableRawBufferPointer, length: Int, sequence: UInt16, now: UInt64) {
+        lock.withLock {
+            history.store(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), sequenceNumber: sequence, sentAt: now)
+            send(buffer, length: length, isRetransmission: false)
+        }
+    }
+
+    /// Resends what a receiver reported lost; returns how many packets went out again.
+    @discardableResult
+    func retransmit(_ sequences: [UInt16], now: UInt64) -> Int {
+        lock.withLock {
+            var count = 0
+            for sequence in sequences where limiter.allow(sequence, now: now) {
+                let copied: Int?? = history.withPacket(sequenceNumber: sequence, now: now) { packet in
+                    rtx == nil ? copyOriginal(packet) : wrapInRTX(packet)
+                }
+                guard let length = copied ?? nil else { continue }
+                send(retransmissionBuffer, length: length, isRetransmission: true)
+                count += 1
+            }
+            control.count(control.retransmissions, count)
+            return count
+        }
+    }
+
+    private func copyOriginal(_ packet: UnsafeRawBufferPointer) -> Int {
+        retransmissionBuffer.baseAddress!.copyMemory(from: packet.baseAddress!, byteCount: packet.count)
+        return packet.count
+    }
+
+    /// RFC 4588 §4: same header with the RTX payload type, SSRC and sequence number, and the
+    /// original sequence number (OSN) in front of the original payload.
+    private func wrapInRTX(_ packet: UnsafeRawBufferPointer) -> Int? {
+        guard let rtx, let view = RTPPacketView(packet) else { return nil }
+        let headerLength = packet.count - view.payload.count - view.paddingLength
+        let target = retransmissionBuffer.baseAddress!
+        target.copyMemory(from: packet.baseAddress!, byteCount: headerLength)
+        retransmissionBuffer[0] &= ~0x20  // no padding in the copy
+        retransmissionBuffer[1] = (retransmissionBuffer[1] & 0x80) | rtx.payloadType
+        retransmissionBuffer[2] = UInt8(rtxSequence >> 8)
+        retransmissionBuffer[3] = UInt8(rtxSequence & 0xFF)
+        for index in 0..<4 { retransmissionBuffer[8 + index] = UInt8(truncatingIfNeeded: rtx.ssrc >> (24 - 8 * index)) }
+        rtxSequence &+= 1
+        retransmissionBuffer[headerLength] = UInt8(view.header.sequenceNumber >> 8)
+        retransmissionBuffer[headerLength + 1] = UInt8(view.header.sequenceNumber & 0xFF)
+        (target + headerLength + 2).copyMemory(from: view.payload.baseAddress!, byteCount: view.payload.count)
+        return headerLength + 2 + view.payload.count
+    }
+
+    private func send(_ buffer: UnsafeMutableRawBufferPointer, length: Int, isRetransmission: Bool) {
+        do {
+            let size = try srtp?.protect(buffer, length: length) ?? length
+            try sink.send(UnsafeRawBufferPointer(rebasing: buffer[0..<size]))
+            if !isRetransmission {
+                control.count(control.videoPackets)
+                control.count(control.videoBytes, size)
+            }
+        } catch {
+            control.count(control.sendErrors)
+        }
+    }
+}

@@ -1,0 +1,60 @@
+// classbox-interop: the box's media path against any WebRTC peer that exchanges SDP files,
+// for Tests/Interop (aiortc). Not part of the image.
+//
+//   classbox-interop --config FILE --role answer --offer IN --answer OUT --duration S [--tamper-fingerprint]
+//   classbox-interop --config FILE --role offer --offer OUT --answer IN --duration S
+//
+// The peer's file is waited for; at the end one line of JSON with the counters and state.
+import Box
+import Foundation
+import Logging
+import Provisioning
+
+func option(_ name: String) -> String? {
+    guard let index = CommandLine.arguments.firstIndex(of: name), index + 1 < CommandLine.arguments.count else { return nil }
+    return CommandLine.arguments[index + 1]
+}
+
+func waitForFile(_ path: String, timeout: TimeInterval = 30) -> String? {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if let text = try? String(contentsOfFile: path, encoding: .utf8), text.contains("a=") { return text }
+        usleep(50_000)
+    }
+    return nil
+}
+
+BoxRunner.bootstrapLogging(environment: ProcessInfo.processInfo.environment)
+let logger = Logger(label: "classbox-interop")
+guard let configPath = option("--config"), let role = option("--role"), let offerPath = option("--offer"),
+      let answerPath = option("--answer"), let duration = option("--duration").flatMap(Double.init) else {
+    print("usage: classbox-interop --config FILE --role answer|offer --offer FILE --answer FILE --duration SECONDS")
+    exit(2)
+}
+guard case .valid(let config, _) = ConfigLoader.load(path: configPath) else {
+    print("classbox-interop: \(configPath) is not a valid provisioning file")
+    exit(2)
+}
+do {
+    let call: SDPCall
+    if role == "answer" {
+        guard let offer = waitForFile(offerPath) else { throw CocoaError(.fileReadNoSuchFile) }
+        call = try SDPCall.answering(offer: offer, config: config, logger: logger,
+                                     tamperRemoteFingerprint: CommandLine.arguments.contains("--tamper-fingerprint"))
+        try call.localDescription.write(toFile: answerPath, atomically: true, encoding: .utf8)
+    } else {
+        let (offer, accept) = try SDPCall.offering(config: config, logger: logger)
+        try offer.write(toFile: offerPath, atomically: true, encoding: .utf8)
+        guard let answer = waitForFile(answerPath) else { throw CocoaError(.fileReadNoSuchFile) }
+        call = try accept(answer)
+    }
+    try call.start()
+    Thread.sleep(forTimeInterval: duration)
+    var statistics = call.statistics.mapValues { "\($0)" }
+    statistics["state"] = "\"\(call.state)\""
+    call.stop()
+    print("{" + statistics.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ") + "}")
+} catch {
+    logger.error("interop: \(error)")
+    exit(1)
+}

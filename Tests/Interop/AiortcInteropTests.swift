@@ -1,0 +1,89 @@
+import ClassboxTestSupport
+import Foundation
+import Testing
+
+/// The box's media transport against aiortc, a WebRTC implementation nobody here wrote:
+/// ICE, DTLS-SRTP, RTP and RTCP must interoperate, in both roles.
+@Suite(.serialized, .enabled(if: AiortcPeer.available, "needs aiortc (pip install aiortc; make deps installs it)"))
+struct AiortcInteropTests {
+    /// aiortc offers (ICE controlling, DTLS actpass), the box answers: the Jitsi bridge's arrangement.
+    @Test func theBoxAnswersAsControlledDTLSClient() throws {
+        let run = try AiortcPeer.run(boxRole: "answer", seconds: 7, pliAt: 4)
+        try run.expectMediaFlowed()
+        #expect(run.box["state"] as? String == "connected")
+        #expect((run.peer["pliToKeyframeMs"] as? Int).map { $0 <= 200 } == true, "a PLI yields a keyframe within 200 ms: \(run.peer)")
+        #expect(run.box["keyframeRequests"] as? Int == 1)
+    }
+
+    /// The box offers (ICE controlling), aiortc answers active, so the box is the DTLS server.
+    @Test func theBoxOffersAsControllingDTLSServer() throws {
+        let run = try AiortcPeer.run(boxRole: "offer", seconds: 6)
+        try run.expectMediaFlowed()
+    }
+
+    /// A certificate that does not match the signalled fingerprint: nothing may be sent.
+    @Test func aWrongFingerprintStopsAllMedia() throws {
+        let run = try AiortcPeer.run(boxRole: "answer", seconds: 5, boxArguments: ["--tamper-fingerprint"])
+        #expect((run.box["state"] as? String)?.contains("does not match the signalled fingerprint") == true, "\(run.box)")
+        #expect(run.box["videoPackets"] as? Int == 0 && run.box["audioPackets"] as? Int == 0)
+        #expect(run.peer["frames"] as? Int == 0)
+        #expect(run.boxLog.contains("media transport failed: DTLS: the peer's certificate does not match the signalled fingerprint"))
+    }
+}
+
+/// One run of the box (classbox-interop) against aiortc (Tests/Interop/aiortc_peer.py).
+struct AiortcPeer {
+    var box: [String: Any]
+    var peer: [String: Any]
+    var boxLog: String
+
+    static var available: Bool {
+        guard let python = ExternalProcess.which("python3") else { return false }
+        let check = try? SpawnedProcess(python, ["-c", "import aiortc"], environment: ProcessInfo.processInfo.environment)
+        return check?.wait(timeout: 30).status == 0
+    }
+
+    static var interopBinary: String {
+        URL(fileURLWithPath: ClassboxProcess.executable).deletingLastPathComponent().appendingPathComponent("classbox-interop").path
+    }
+
+    static func run(boxRole: String, seconds: Double, pliAt: Double? = nil, boxArguments: [String] = [],
+                    environment: [String: String] = [:], wrap: [String] = [], peerWrap: [String] = []) throws -> AiortcPeer {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("aiortc-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        let offer = scratch + "/offer.sdp", answer = scratch + "/answer.sdp"
+        let config = try ExternalProcess.simConfig()
+        var peerArguments = [ClassboxProcess.packageRoot.appendingPathComponent("Tests/Interop/aiortc_peer.py").path,
+                             boxRole == "answer" ? "offer" : "answer", offer, answer, "\(seconds + 1.5)"]
+        if let pliAt { peerArguments += ["--pli-at", "\(pliAt)"] }
+        let python = ExternalProcess.which("python3")!
+        let peer = try SpawnedProcess((peerWrap.first ?? python), Array(peerWrap.dropFirst()) + (peerWrap.isEmpty ? [] : [python]) + peerArguments,
+                                      environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
+        let boxCommand = [interopBinary, "--config", config, "--role", boxRole, "--offer", offer, "--answer", answer,
+                          "--duration", "\(seconds)"] + boxArguments
+        let box = try SpawnedProcess(wrap.first ?? boxCommand[0], Array(wrap.dropFirst()) + (wrap.isEmpty ? Array(boxCommand.dropFirst()) : boxCommand),
+                                     environment: ProcessInfo.processInfo.environment)
+        let boxExit = box.wait(timeout: seconds + 40)
+        let peerExit = peer.wait(timeout: seconds + 40)
+        #expect(boxExit.status == 0, "classbox-interop: \(box.stderr.suffix(2000))")
+        #expect(peerExit.status == 0, "aiortc: \(peer.stderr.suffix(2000))")
+        let decode = { (text: String) -> [String: Any] in
+            let line = text.split(separator: "\n").last { $0.hasPrefix("{") }.map(String.init) ?? "{}"
+            return (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
+        }
+        return AiortcPeer(box: decode(box.stdout), peer: decode(peer.stdout), boxLog: box.stderr)
+    }
+
+    /// ≥ 95 % of the frames the box encoded were decoded by aiortc, in order, and the tone arrived.
+    func expectMediaFlowed(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let sent = try #require(box["frames"] as? Int, "box: \(box)", sourceLocation: sourceLocation)
+        let numbers = (peer["numbers"] as? [Any] ?? []).compactMap { $0 as? Int }
+        #expect(sent >= 100, "box: \(box)", sourceLocation: sourceLocation)
+        #expect(Double(numbers.count) >= 0.95 * Double(sent), "decoded \(numbers.count) of \(sent); peer: \(peer.filter { $0.key != "numbers" })",
+                sourceLocation: sourceLocation)
+        #expect(numbers == numbers.sorted() && Set(numbers).count == numbers.count, "in order, no repeats", sourceLocation: sourceLocation)
+        let tone = peer["toneHz"] as? Double ?? 0
+        #expect(abs(tone - 440) < 1, "tone \(tone) Hz", sourceLocation: sourceLocation)
+        print("aiortc: decoded \(numbers.count)/\(sent) frames, tone \(tone) Hz, box \(box.filter { ["retransmissions", "nacksReceived", "keyframes", "state"].contains($0.key) })")
+    }
+}

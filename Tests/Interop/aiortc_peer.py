@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""aiortc (an independent WebRTC stack, from PyPI) as the box's peer in Tests/Interop.
+
+    aiortc_peer.py offer  OFFER_OUT ANSWER_IN SECONDS [--pli-at S]
+    aiortc_peer.py answer OFFER_IN ANSWER_OUT SECONDS [--pli-at S]
+
+It receives the box's VP8 and Opus over ICE and DTLS-SRTP, decodes them, reads the frame
+number the box's test pattern paints into every picture, and prints one line of JSON:
+frames decoded, the numbers in order, audio frames and the tone's frequency, the connection
+state, and (with --pli-at) how long after its PLI the next keyframe arrived.
+
+Two changes to aiortc's defaults (see the research note test-rig.md §E): aioice offers only
+non-loopback addresses and aiortc adds Google's STUN server; here candidates are loopback
+(or, with CLASSBOX_PEER_ADDRESS, that address) and there are no ICE servers at all.
+"""
+import asyncio
+import json
+import os
+import sys
+import time
+
+import aioice.ice
+import numpy
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
+
+ADDRESS = os.environ.get("CLASSBOX_PEER_ADDRESS", "127.0.0.1")
+aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: [ADDRESS] if use_ipv4 else []
+
+
+KEYFRAMES = []  # arrival times (monotonic) of the first packet of each VP8 keyframe
+
+
+def is_vp8_keyframe_start(payload):
+    """RFC 7741: S=1 and partition 0 in the descriptor, then P=0 in the VP8 payload header."""
+    if len(payload) < 2 or payload[0] & 0x1F != 0x10:
+        return False
+    offset = 1
+    if payload[0] & 0x80:
+        flags = payload[1]
+        offset = 2
+        if flags & 0x80:
+            offset += 2 if payload[offset] & 0x80 else 1
+        if flags & 0x40:
+            offset += 1
+        if flags & 0x30:
+            offset += 1
+    return offset < len(payload) and payload[offset] & 0x01 == 0
+
+
+original_handle = RTCRtpReceiver._handle_rtp_packet
+
+
+async def observing_handle(self, packet, arrival_time_ms):
+    if packet.payload and is_vp8_keyframe_start(packet.payload):
+        KEYFRAMES.append(time.monotonic())
+    return await original_handle(self, packet, arrival_time_ms)
+
+
+RTCRtpReceiver._handle_rtp_packet = observing_handle
+
+
+def frame_number(luma):
+    """The box's test-pattern code: two rows of 16 blocks, bit 0 first, with a check byte."""
+    height, width = luma.shape
+    block = max(4, min(height // 15, (width - 8) // 18))
+    margin = block // 2
+    rows = [0, 0]
+    for row in range(2):
+        for bit in range(16):
+            x0 = margin + bit * block + block // 4
+            y0 = margin + row * block + block // 4
+            if luma[y0:y0 + max(1, block // 2), x0:x0 + max(1, block // 2)].mean() > 128:
+                rows[row] |= 1 << bit
+    number = rows[0] | (rows[1] & 0xFF) << 16
+    check = (number ^ number >> 8 ^ number >> 16 ^ 0x5A) & 0xFF
+    return number if rows[1] >> 8 == check else None
+
+
+async def wait_for(path, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(path):
+            text = open(path).read()
+            if "a=" in text:
+                return text
+        await asyncio.sleep(0.05)
+    raise TimeoutError(path)
+
+
+async def main():
+    mode, offer_path, answer_path, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+    pli_at = float(sys.argv[sys.argv.index("--pli-at") + 1]) if "--pli-at" in sys.argv else None
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    result = {"frames": 0, "numbers": [], "audioFrames": 0, "keyframes": 0, "pliToKeyframeMs": None}
+    samples = []
+    pli_sent = {"at": None}
+
+    async def consume_video(track):
+        while True:
+            try:
+                frame = await track.recv()
+            except Exception:
+                return
+            result["frames"] += 1
+            luma = frame.to_ndarray(format="gray")
+            result["numbers"].append(frame_number(luma))
+
+    async def consume_audio(track):
+        while True:
+            try:
+                frame = await track.recv()
+            except Exception:
+                return
+            result["audioFrames"] += 1
+            samples.append(frame.to_ndarray()[0][::frame.layout.channels.__len__()])
+
+    @pc.on("track")
+    def on_track(track):
+        asyncio.ensure_future(consume_video(track) if track.kind == "video" else consume_audio(track))
+
+    if mode == "offer":
+        pc.addTransceiver("audio", direction="recvonly")
+        pc.addTransceiver("video", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        open(offer_path + ".tmp", "w").write(pc.localDescription.sdp)
+        os.rename(offer_path + ".tmp", offer_path)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=await wait_for(answer_path), type="answer"))
+    else:
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=await wait_for(offer_path), type="offer"))
+        for transceiver in pc.getTransceivers():
+            transceiver.direction = "recvonly"
+        await pc.setLocalDescription(await pc.createAnswer())
+        open(answer_path + ".tmp", "w").write(pc.localDescription.sdp)
+        os.rename(answer_path + ".tmp", answer_path)
+
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        await asyncio.sleep(0.1)
+        if pli_at is not None and pli_sent["at"] is None and time.monotonic() - start >= pli_at:
+            for receiver in pc.getReceivers():
+                if receiver.track and receiver.track.kind == "video":
+                    ssrcs = [ssrc for ssrc in receiver._RTCRtpReceiver__remote_streams] if hasattr(receiver, "_RTCRtpReceiver__remote_streams") else []
+                    for ssrc in ssrcs:
+                        await receiver._send_rtcp_pli(ssrc)
+                        pli_sent["at"] = time.monotonic()
+    result["state"] = pc.connectionState
+    result["keyframes"] = len(KEYFRAMES)
+    if pli_sent["at"] is not None:
+        after = [t for t in KEYFRAMES if t >= pli_sent["at"]]
+        if after:
+            result["pliToKeyframeMs"] = round((after[0] - pli_sent["at"]) * 1000)
+    if samples:
+        audio = numpy.concatenate(samples).astype(float)[48000:]
+        crossings = numpy.where((audio[:-1] < 0) & (audio[1:] >= 0))[0]
+        if len(crossings) > 1:
+            exact = crossings - audio[crossings] / (audio[crossings + 1] - audio[crossings])
+            result["toneHz"] = round((len(exact) - 1) / ((exact[-1] - exact[0]) / 48000), 2)
+    await pc.close()
+    print(json.dumps(result))
+
+
+asyncio.run(main())
