@@ -3,6 +3,7 @@
 //
 //   classbox-interop --config FILE --role answer --offer IN --answer OUT --duration S [--tamper-fingerprint]
 //   classbox-interop --config FILE --role offer --offer OUT --answer IN --duration S
+//   (--no-loopback: host candidates on the real interfaces, for the network-namespace tests)
 //
 // The peer's file is waited for; at the end one line of JSON with the counters and state.
 import Box
@@ -31,10 +32,12 @@ guard let configPath = option("--config"), let role = option("--role"), let offe
     print("usage: classbox-interop --config FILE --role answer|offer --offer FILE --answer FILE --duration SECONDS")
     exit(2)
 }
-guard case .valid(let config, _) = ConfigLoader.load(path: configPath) else {
+guard case .valid(var config, _) = ConfigLoader.load(path: configPath) else {
     print("classbox-interop: \(configPath) is not a valid provisioning file")
     exit(2)
 }
+// The simulated board offers loopback candidates; in a network namespace the veth is the way out.
+if CommandLine.arguments.contains("--no-loopback") { config.network.loopback = false }
 do {
     let call: SDPCall
     if role == "answer" {
