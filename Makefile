@@ -11,6 +11,8 @@ FUZZ_RUNS   ?= 1000000
 FUZZ_SMOKE_RUNS ?= 20000
 
 export PATH := /opt/swift/usr/bin:$(PATH)
+# Swift's crash backtracer runs inside the fuzzers' process and trips AddressSanitizer.
+export SWIFT_BACKTRACE := enable=no
 SHELL := /bin/bash
 .SECONDEXPANSION:
 
@@ -78,30 +80,36 @@ bench: deps
 	python3 Tests/Bench/send_pipeline.py $(BUILD_DIR)/release/classbox-bench
 
 # --- fuzzing (libFuzzer through swiftc -sanitize=fuzzer, with AddressSanitizer) ---------
-# Each harness is compiled together with the sources of the module it targets, as one module.
-FUZZ_SOURCES_config := $(shell find Sources/Provisioning -name '*.swift') Tests/Fuzz/ConfigFuzzer.swift
-FUZZ_MODULE_config  := Provisioning
-FUZZERS := config
+# Each harness is compiled together with the sources of the modules it exercises, as one
+# module (Tests/Fuzz/build.sh).
+FUZZERS := config stun rtp rtcp
+FUZZ_MODULES_config := Provisioning
+FUZZ_MODULES_stun := Wire Crypto STUN ICE
+FUZZ_MODULES_rtp := Wire RTP
+FUZZ_MODULES_rtcp := Wire RTCP
+FUZZ_HARNESS_config := Tests/Fuzz/ConfigFuzzer.swift
+FUZZ_HARNESS_stun := Tests/Fuzz/STUNFuzzer.swift
+FUZZ_HARNESS_rtp := Tests/Fuzz/RTPFuzzer.swift
+FUZZ_HARNESS_rtcp := Tests/Fuzz/RTCPFuzzer.swift
 
-$(FUZZ_DIR)/%-fuzzer: $$(FUZZ_SOURCES_$$*)
+$(FUZZ_DIR)/%-fuzzer: $$(FUZZ_HARNESS_$$*) $$(shell find $$(addprefix Sources/,$$(FUZZ_MODULES_$$*)) -name '*.swift') Tests/Fuzz/build.sh
 	@mkdir -p $(FUZZ_DIR)
-	swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name $(FUZZ_MODULE_$*) \
-	  $(FUZZ_SOURCES_$*) -o $@ 2> $@.log || { cat $@.log; exit 1; }
+	Tests/Fuzz/build.sh $@ $(FUZZ_HARNESS_$*) $(FUZZ_MODULES_$*) 2> $@.log || { cat $@.log; exit 1; }
 
-## fuzz: run every fuzzer for FUZZ_RUNS executions (default 1 M)
+## fuzz: run every fuzzer for FUZZ_RUNS executions (default 1 M each)
 fuzz: deps $(foreach f,$(FUZZERS),$(FUZZ_DIR)/$(f)-fuzzer)
 	@for f in $(FUZZERS); do \
 	  mkdir -p $(FUZZ_DIR)/corpus-$$f && cp Tests/Fuzz/Corpus/$$f/* $(FUZZ_DIR)/corpus-$$f/ && \
 	  echo "fuzz $$f: $(FUZZ_RUNS) runs" && \
 	  $(FUZZ_DIR)/$$f-fuzzer -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=1 \
-	    -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus-$$f 2>&1 | grep -E '^(stat::number_of_executed_units|Done|==[0-9]+==ERROR|SUMMARY)' ; \
+	    -artifact_prefix=$(FUZZ_DIR)/$$f- $(FUZZ_DIR)/corpus-$$f 2>&1 | grep -E '^(stat::number_of_executed_units|Done|==[0-9]+==ERROR|SUMMARY)' ; \
 	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
 	done
 
 fuzz-smoke: $(foreach f,$(FUZZERS),$(FUZZ_DIR)/$(f)-fuzzer)
 	@for f in $(FUZZERS); do \
 	  rm -rf $(FUZZ_DIR)/smoke-$$f && mkdir -p $(FUZZ_DIR)/smoke-$$f && cp Tests/Fuzz/Corpus/$$f/* $(FUZZ_DIR)/smoke-$$f/ && \
-	  $(FUZZ_DIR)/$$f-fuzzer -runs=$(FUZZ_SMOKE_RUNS) -max_len=4096 -seed=1 -artifact_prefix=$(FUZZ_DIR)/ \
+	  $(FUZZ_DIR)/$$f-fuzzer -runs=$(FUZZ_SMOKE_RUNS) -max_len=4096 -seed=1 -artifact_prefix=$(FUZZ_DIR)/$$f- \
 	    $(FUZZ_DIR)/smoke-$$f > $(FUZZ_DIR)/$$f-smoke.log 2>&1 \
 	  && echo "fuzz-smoke $$f: $(FUZZ_SMOKE_RUNS) runs, no crash" \
 	  || { tail -40 $(FUZZ_DIR)/$$f-smoke.log; exit 1; }; \
