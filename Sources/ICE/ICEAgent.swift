@@ -40,7 +40,7 @@ public struct ICEAgent {
 
     public internal(set) var role: Role
     public internal(set) var state: State = .new
-    public let localCredentials: ICECredentials
+    public internal(set) var localCredentials: ICECredentials
     public internal(set) var remoteCredentials: ICECredentials?
     public let localCandidates: [ICECandidate]
     public internal(set) var remoteCandidates: [ICECandidate] = []
@@ -84,6 +84,28 @@ public struct ICEAgent {
         var actions: [Action] = []
         for candidate in candidates { actions += addRemoteCandidate(candidate, now: now) }
         return actions + start(now: now)
+    }
+
+    /// ICE restart (RFC 8445 §9): new credentials on both sides and checks from scratch.
+    /// Media stays on the current pair until a new one is selected.
+    public mutating func restart(localCredentials: ICECredentials, remoteCredentials: ICECredentials, candidates: [ICECandidate],
+                                 now: UInt64) -> [Action] {
+        let keep = selectedPair
+        self.localCredentials = localCredentials
+        remoteCandidates = []
+        pairs = []
+        triggered = []
+        nominating = nil
+        selected = nil
+        startedAt = nil
+        state = .new
+        var actions = setRemote(credentials: remoteCredentials, candidates: candidates, now: now)
+        if let keep, pairs.contains(where: { $0.local.address == keep.local && $0.remote.address == keep.remote }) {
+            // The old pair keeps its consent until the new checks decide.
+            lastConsent = now
+        }
+        actions.append(.stateChanged(state))
+        return actions
     }
 
     /// A candidate that arrived later (trickle, Jingle transport-info).

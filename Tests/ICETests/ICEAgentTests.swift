@@ -174,3 +174,34 @@ func agent(_ role: ICEAgent.Role, _ address: SocketAddress, _ credentials: ICECr
         #expect(ICECandidate.priority(kind: .host, localPreference: 65535) == 2_130_706_431)
     }
 }
+
+@Suite struct ICERestartTests {
+    @Test func afterARestartOnlyTheNewCredentialsWork() {
+        let box1 = ICECredentials(ufrag: "box1", password: "box-password-0123456789")
+        let bridge1 = ICECredentials(ufrag: "jvb1", password: "bridge-password-012345")
+        var network = SimulatedNetwork([agent(.controlled, boxAddress, box1, seed: 1), agent(.controlling, bridgeAddress, bridge1, seed: 2)])
+        network.apply(network.agents[0].setRemote(credentials: bridge1, candidates: network.agents[1].localCandidates, now: 0), from: 0)
+        network.apply(network.agents[1].setRemote(credentials: box1, candidates: network.agents[0].localCandidates, now: 0), from: 1)
+        network.run(until: 1 * seconds)
+        #expect(network.agents[0].state == .connected)
+
+        let box2 = ICECredentials(ufrag: "box2", password: "box-password-second-000")
+        let bridge2 = ICECredentials(ufrag: "jvb2", password: "bridge-password-second")
+        network.apply(network.agents[0].restart(localCredentials: box2, remoteCredentials: bridge2,
+                                                candidates: network.agents[1].localCandidates, now: network.now), from: 0)
+        network.apply(network.agents[1].restart(localCredentials: bridge2, remoteCredentials: box2,
+                                                candidates: network.agents[0].localCandidates, now: network.now), from: 1)
+        let selectionsBefore = network.selections(0).count
+        network.run(until: 2 * seconds)
+        #expect(network.agents[0].state == .connected && network.agents[1].state == .connected)
+        #expect(network.selections(0).count == selectionsBefore + 1, "a pair is selected again under the new credentials")
+        #expect(network.agents[0].localCredentials == box2)
+        // A check under the old credentials is refused now.
+        let stale = STUNMessage(messageClass: .request, transactionID: [UInt8](repeating: 3, count: 12),
+                                attributes: [.username("box1:jvb1"), .iceControlling(tieBreaker: 1)])
+            .encoded(integrityKey: Array(box1.password.utf8))
+        let dropped = network.agents[0].droppedMessages
+        _ = network.agents[0].handle(datagram: stale, from: bridgeAddress, at: boxAddress, now: network.now)
+        #expect(network.agents[0].droppedMessages == dropped + 1)
+    }
+}
