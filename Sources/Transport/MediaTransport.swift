@@ -42,7 +42,12 @@ public final class MediaTransport: @unchecked Sendable {
     public let configuration: Configuration
     public let certificate: DTLSCertificate
     public let localCredentials: ICECredentials
+    /// Host candidates: the bases the ICE agent checks from.
     public let localCandidates: [ICECandidate]
+    /// Learnt from the district's STUN servers by ``gatherServerReflexive(servers:timeout:)``.
+    public internal(set) var serverReflexiveCandidates: [ICECandidate] = []
+    /// What to signal to the peer: host candidates, then server-reflexive ones.
+    public var signalledCandidates: [ICECandidate] { localCandidates + serverReflexiveCandidates }
     let ports: [UDPPort]
 
     /// Called on the network thread.

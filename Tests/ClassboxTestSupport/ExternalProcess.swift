@@ -29,11 +29,16 @@ public final class ExternalProcess: @unchecked Sendable {
     public static func freeUDPPort() -> UInt16 { BoundUDPPort().port }
 
     /// A scratch copy of the simulated board's provisioning file and its secret.
-    public static func simConfig(appending extra: String = "") throws -> String {
+    public static func simConfig(appending extra: String = "", replacing replacements: [String: String] = [:]) throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("classbox-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let source = ClassboxProcess.packageRoot.appendingPathComponent("Board/sim/classbox.toml").path
-        try (String(contentsOfFile: source, encoding: .utf8) + extra).write(toFile: directory + "/classbox.toml", atomically: true, encoding: .utf8)
+        var text = try String(contentsOfFile: source, encoding: .utf8)
+        for (old, new) in replacements {
+            guard text.contains(old) else { throw CocoaError(.fileReadCorruptFile, userInfo: ["missing": old]) }
+            text = text.replacingOccurrences(of: old, with: new)
+        }
+        try (text + extra).write(toFile: directory + "/classbox.toml", atomically: true, encoding: .utf8)
         try "secret-of-the-test-room\n".write(toFile: directory + "/room-password", atomically: true, encoding: .utf8)
         chmod(directory + "/room-password", 0o600)
         return directory + "/classbox.toml"

@@ -36,6 +36,8 @@ struct AiortcPeer {
     var box: [String: Any]
     var peer: [String: Any]
     var boxLog: String
+    /// The offer as exchanged (the box's, when it offered).
+    var offer: String
 
     static var available: Bool {
         guard let python = ExternalProcess.which("python3") else { return false }
@@ -48,11 +50,12 @@ struct AiortcPeer {
     }
 
     static func run(boxRole: String, seconds: Double, pliAt: Double? = nil, boxArguments: [String] = [],
-                    environment: [String: String] = [:], wrap: [String] = [], peerWrap: [String] = []) throws -> AiortcPeer {
+                    environment: [String: String] = [:], wrap: [String] = [], peerWrap: [String] = [],
+                    config: String? = nil) throws -> AiortcPeer {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("aiortc-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         let offer = scratch + "/offer.sdp", answer = scratch + "/answer.sdp"
-        let config = try ExternalProcess.simConfig()
+        let config = try config ?? ExternalProcess.simConfig()
         var peerArguments = [ClassboxProcess.packageRoot.appendingPathComponent("Tests/Interop/aiortc_peer.py").path,
                              boxRole == "answer" ? "offer" : "answer", offer, answer, "\(seconds + 1.5)"]
         if let pliAt { peerArguments += ["--pli-at", "\(pliAt)"] }
@@ -72,7 +75,8 @@ struct AiortcPeer {
             let line = text.split(separator: "\n").last { $0.hasPrefix("{") }.map(String.init) ?? "{}"
             return (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
         }
-        return AiortcPeer(box: decode(box.stdout), peer: decode(peer.stdout), boxLog: box.stderr)
+        return AiortcPeer(box: decode(box.stdout), peer: decode(peer.stdout), boxLog: box.stderr,
+                          offer: (try? String(contentsOfFile: offer, encoding: .utf8)) ?? "")
     }
 
     /// ≥ 95 % of the frames the box encoded were decoded by aiortc, in order, and the tone arrived.

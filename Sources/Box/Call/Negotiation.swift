@@ -81,7 +81,7 @@ enum Negotiation {
             media.append(answer)
         }
         let setup = offer.setup.answer
-        let local = MediaSession(ice: transport.localCredentials, candidates: transport.localCandidates,
+        let local = MediaSession(ice: transport.localCredentials, candidates: transport.signalledCandidates,
                                  fingerprint: transport.certificate.fingerprint, setup: setup, media: media)
         let plan = CallPlan(audio: audioPlan, video: videoPlan, iceRole: offer.iceLite ? .controlling : .controlled,
                             dtlsRole: setup == .active ? .client : .server, cname: cname)
@@ -105,7 +105,7 @@ enum Negotiation {
                                      sources: [MediaSource(ssrc: videoSSRC, cname: cname, msid: "\(msid) \(msid)-video"),
                                                MediaSource(ssrc: rtxSSRC, cname: cname, msid: "\(msid) \(msid)-video")],
                                      sourceGroups: [("FID", [videoSSRC, rtxSSRC])])
-        return MediaSession(ice: transport.localCredentials, candidates: transport.localCandidates,
+        return MediaSession(ice: transport.localCredentials, candidates: transport.signalledCandidates,
                             fingerprint: transport.certificate.fingerprint, setup: .actpass, media: [audio, video])
     }
 

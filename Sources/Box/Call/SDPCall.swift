@@ -20,7 +20,7 @@ public final class SDPCall: @unchecked Sendable {
                                  tamperRemoteFingerprint: Bool = false) throws -> SDPCall {
         var remote = try SDP.parse(offer)
         if tamperRemoteFingerprint, !remote.fingerprint.digest.isEmpty { remote.fingerprint.digest[0] ^= 0xFF }
-        let transport = try makeTransport(config)
+        let transport = try makeTransport(config, logger: logger)
         let (local, plan) = Negotiation.answer(to: remote, transport: transport)
         return SDPCall(local: SDP.write(local), remote: remote, media: CallMedia(transport: transport, plan: plan,
                                                                                     sources: sources(config), logger: logger))
@@ -28,7 +28,7 @@ public final class SDPCall: @unchecked Sendable {
 
     /// Makes an offer; call ``accept(answer:)`` with the peer's answer to get the call.
     public static func offering(config: ProvisioningConfig, logger: Logger) throws -> (offer: String, accept: (String) throws -> SDPCall) {
-        let transport = try makeTransport(config)
+        let transport = try makeTransport(config, logger: logger)
         let offer = Negotiation.offer(transport: transport)
         return (SDP.write(offer), { answerText in
             let answer = try SDP.parse(answerText)
@@ -71,12 +71,24 @@ public final class SDPCall: @unchecked Sendable {
                 "unclassified": transport.unclassified, "stunDropped": transport.stunDropped, "sendErrors": control.sendErrors.load(ordering: .relaxed)]
     }
 
-    static func makeTransport(_ config: ProvisioningConfig) throws -> MediaTransport {
+    /// Host candidates on the configured interfaces, plus server-reflexive ones from the
+    /// district's STUN servers (and only those).
+    static func makeTransport(_ config: ProvisioningConfig, logger: Logger) throws -> MediaTransport {
         var configuration = MediaTransport.Configuration()
         configuration.interfaces = config.network.interfaces
         configuration.ipv6 = config.network.ipv6
         configuration.loopback = config.network.loopback
-        return try MediaTransport(configuration: configuration, certificate: try DTLSCertificate())
+        let transport = try MediaTransport(configuration: configuration, certificate: try DTLSCertificate())
+        let servers = config.network.stun.flatMap { HostResolver.udpAddresses(host: $0.host, port: UInt16($0.port), ipv6: config.network.ipv6) }
+        if !config.network.stun.isEmpty {
+            for problem in transport.gatherServerReflexive(servers: servers) {
+                logger.warning("\(problem)", metadata: ["event": "ice.gathering"])
+            }
+            if servers.isEmpty { logger.warning("no district STUN server resolved", metadata: ["event": "ice.gathering"]) }
+            logger.info("candidates: \(transport.signalledCandidates.map(\.description).joined(separator: ", "))",
+                        metadata: ["event": "ice.gathering"])
+        }
+        return transport
     }
 
     static func sources(_ config: ProvisioningConfig) -> CallMedia.Sources {
