@@ -22,9 +22,9 @@ APT_PACKAGES := pkg-config libasound2-dev libv4l-dev libopus-dev libvpx-dev libs
                 alsa-utils v4l-utils \
                 gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
                 vpx-tools python3 python3-pip valgrind \
-                qemu-system-x86 busybox-static kmod cpio iproute2 nftables coturn
+                qemu-system-x86 busybox-static kmod cpio iproute2 nftables coturn prosody lua-unbound openssl
 # The independent WebRTC peer of the interop tests.
-PIP_PACKAGES := aiortc==1.16.0
+PIP_PACKAGES := aiortc==1.16.0 slixmpp==1.17.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build run test qemu-test bench fuzz fuzz-smoke clean
@@ -82,15 +82,17 @@ bench: deps
 # --- fuzzing (libFuzzer through swiftc -sanitize=fuzzer, with AddressSanitizer) ---------
 # Each harness is compiled together with the sources of the modules it exercises, as one
 # module (Tests/Fuzz/build.sh).
-FUZZERS := config stun rtp rtcp
+FUZZERS := config stun rtp rtcp stanza
 FUZZ_MODULES_config := Provisioning
 FUZZ_MODULES_stun := Wire Crypto STUN ICE
 FUZZ_MODULES_rtp := Wire RTP
 FUZZ_MODULES_rtcp := Wire RTCP
+FUZZ_MODULES_stanza := XML
 FUZZ_HARNESS_config := Tests/Fuzz/ConfigFuzzer.swift
 FUZZ_HARNESS_stun := Tests/Fuzz/STUNFuzzer.swift
 FUZZ_HARNESS_rtp := Tests/Fuzz/RTPFuzzer.swift
 FUZZ_HARNESS_rtcp := Tests/Fuzz/RTCPFuzzer.swift
+FUZZ_HARNESS_stanza := Tests/Fuzz/StanzaFuzzer.swift
 
 $(FUZZ_DIR)/%-fuzzer: $$(FUZZ_HARNESS_$$*) $$(shell find $$(addprefix Sources/,$$(FUZZ_MODULES_$$*)) -name '*.swift') Tests/Fuzz/build.sh
 	@mkdir -p $(FUZZ_DIR)

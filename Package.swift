@@ -55,6 +55,8 @@ let package = Package(
         .target(name: "Transport", dependencies: ["CSRTP", "COpenSSL", "Wire", "ICE", "DTLS", "Session", "RTCP", "Runtime"]),
         // RTCP packets (RFC 3550, 4585, 5104, REMB, transport-cc) and feedback logic (no I/O).
         .target(name: "RTCP", dependencies: ["Wire"]),
+        // XML as XMPP uses it: a hardened reader for one stanza, a writer (no I/O).
+        .target(name: "XML"),
         // The provisioning file: TOML with line numbers, schema, validation.
         .target(name: "Provisioning"),
         // Linux media edges: V4L2 cameras and ALSA PCMs.
@@ -88,6 +90,7 @@ let package = Package(
         .testTarget(name: "ICETests", dependencies: ["ICE", "STUN", "Wire"]),
         .testTarget(name: "DTLSTests", dependencies: ["DTLS", "Session"]),
         .testTarget(name: "SessionTests", dependencies: ["Session", "ICE", "Wire"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "XMLTests", dependencies: ["XML"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "RTP", "Wire", "COpenSSL", "DTLS", "ClassboxTestSupport"]),
         .testTarget(name: "BindingsTests", dependencies: ["CVPX", "COpus", "CSRTP", "COpenSSL", "CALSA", "CV4L2", "CLinux"]),
         .target(name: "ClassboxTestSupport", path: "Tests/ClassboxTestSupport"),
