@@ -57,6 +57,10 @@ let package = Package(
         .target(name: "RTCP", dependencies: ["Wire"]),
         // XML as XMPP uses it: a hardened reader for one stanza, a writer (no I/O).
         .target(name: "XML"),
+        // RFC 6455 WebSocket client protocol: handshake and framing (no I/O).
+        .target(name: "WebSocket", dependencies: ["Crypto", "Wire"]),
+        // TCP connections with verified TLS (OpenSSL) for the signalling connection.
+        .target(name: "SecureSocket", dependencies: ["COpenSSL"]),
         // The provisioning file: TOML with line numbers, schema, validation.
         .target(name: "Provisioning"),
         // Linux media edges: V4L2 cameras and ALSA PCMs.
@@ -91,6 +95,8 @@ let package = Package(
         .testTarget(name: "DTLSTests", dependencies: ["DTLS", "Session"]),
         .testTarget(name: "SessionTests", dependencies: ["Session", "ICE", "Wire"], resources: [.copy("Fixtures")]),
         .testTarget(name: "XMLTests", dependencies: ["XML"]),
+        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "Wire"]),
+        .testTarget(name: "SecureSocketTests", dependencies: ["SecureSocket", "ClassboxTestSupport"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "RTP", "Wire", "COpenSSL", "DTLS", "ClassboxTestSupport"]),
         .testTarget(name: "BindingsTests", dependencies: ["CVPX", "COpus", "CSRTP", "COpenSSL", "CALSA", "CV4L2", "CLinux"]),
         .target(name: "ClassboxTestSupport", path: "Tests/ClassboxTestSupport"),

@@ -11,6 +11,13 @@ public enum Digest {
         return output
     }
 
+    /// SHA-1, where a protocol still names it (the WebSocket handshake, XEP-0115 caps).
+    public static func sha1(_ data: UnsafeRawBufferPointer) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: 20)
+        _ = SHA1(data.baseAddress?.assumingMemoryBound(to: UInt8.self), data.count, &output)
+        return output
+    }
+
     public static func sha256(_ data: UnsafeRawBufferPointer) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: 32)
         _ = SHA256(data.baseAddress?.assumingMemoryBound(to: UInt8.self), data.count, &output)
