@@ -61,6 +61,8 @@ let package = Package(
         .target(name: "WebSocket", dependencies: ["Crypto", "Wire"]),
         // TCP connections with verified TLS (OpenSSL) for the signalling connection.
         .target(name: "SecureSocket", dependencies: ["COpenSSL"]),
+        // XMPP over WebSocket framing, MUC, Jitsi's extensions and Jingle ⇄ the session model (no I/O).
+        .target(name: "Signaling", dependencies: ["XML", "Wire", "Crypto", "Session", "ICE"]),
         // The provisioning file: TOML with line numbers, schema, validation.
         .target(name: "Provisioning"),
         // Linux media edges: V4L2 cameras and ALSA PCMs.
@@ -95,6 +97,7 @@ let package = Package(
         .testTarget(name: "DTLSTests", dependencies: ["DTLS", "Session"]),
         .testTarget(name: "SessionTests", dependencies: ["Session", "ICE", "Wire"], resources: [.copy("Fixtures")]),
         .testTarget(name: "XMLTests", dependencies: ["XML"]),
+        .testTarget(name: "SignalingTests", dependencies: ["Signaling", "XML", "Session", "ICE", "Wire"], resources: [.copy("Fixtures")]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "Wire"]),
         .testTarget(name: "SecureSocketTests", dependencies: ["SecureSocket", "ClassboxTestSupport"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "RTP", "Wire", "COpenSSL", "DTLS", "ClassboxTestSupport"]),
