@@ -62,7 +62,9 @@ let package = Package(
         // TCP connections with verified TLS (OpenSSL) for the signalling connection.
         .target(name: "SecureSocket", dependencies: ["COpenSSL"]),
         // XMPP over WebSocket framing, MUC, Jitsi's extensions and Jingle ⇄ the session model (no I/O).
-        .target(name: "Signaling", dependencies: ["XML", "Wire", "Crypto", "Session", "ICE"]),
+        .target(name: "Signaling", dependencies: ["XML", "JSON", "Wire", "Crypto", "Session", "ICE"]),
+        // The small JSON documents Jitsi embeds in XMPP and uses on the bridge channel (no I/O).
+        .target(name: "JSON"),
         // The provisioning file: TOML with line numbers, schema, validation.
         .target(name: "Provisioning"),
         // Linux media edges: V4L2 cameras and ALSA PCMs.
@@ -97,6 +99,7 @@ let package = Package(
         .testTarget(name: "DTLSTests", dependencies: ["DTLS", "Session"]),
         .testTarget(name: "SessionTests", dependencies: ["Session", "ICE", "Wire"], resources: [.copy("Fixtures")]),
         .testTarget(name: "XMLTests", dependencies: ["XML"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "SignalingTests", dependencies: ["Signaling", "XML", "Session", "ICE", "Wire"], resources: [.copy("Fixtures")]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "Wire"]),
         .testTarget(name: "SecureSocketTests", dependencies: ["SecureSocket", "ClassboxTestSupport"]),

@@ -90,11 +90,20 @@ public struct MediaSource: Sendable, Equatable {
     public var cname: String?
     /// `stream-id track-id`.
     public var msid: String?
+    /// Jitsi's source name, `<endpoint>-a0` / `<endpoint>-v0`.
+    public var name: String?
+    /// Jitsi's `ssrc-info owner`: the endpoint id of the participant sending it, or `jvb`.
+    public var owner: String?
+    /// Jitsi's `videoType`: `camera` or `desktop`.
+    public var videoType: String?
 
-    public init(ssrc: UInt32, cname: String? = nil, msid: String? = nil) {
+    public init(ssrc: UInt32, cname: String? = nil, msid: String? = nil, name: String? = nil, owner: String? = nil, videoType: String? = nil) {
         self.ssrc = ssrc
         self.cname = cname
         self.msid = msid
+        self.name = name
+        self.owner = owner
+        self.videoType = videoType
     }
 }
 
