@@ -87,7 +87,7 @@ FUZZ_MODULES_config := Provisioning
 FUZZ_MODULES_stun := Wire Crypto STUN ICE
 FUZZ_MODULES_rtp := Wire RTP
 FUZZ_MODULES_rtcp := Wire RTCP
-FUZZ_MODULES_stanza := XML
+FUZZ_MODULES_stanza := Wire Crypto STUN ICE Session XML JSON Signaling
 FUZZ_HARNESS_config := Tests/Fuzz/ConfigFuzzer.swift
 FUZZ_HARNESS_stun := Tests/Fuzz/STUNFuzzer.swift
 FUZZ_HARNESS_rtp := Tests/Fuzz/RTPFuzzer.swift
@@ -103,7 +103,7 @@ fuzz: deps $(foreach f,$(FUZZERS),$(FUZZ_DIR)/$(f)-fuzzer)
 	@for f in $(FUZZERS); do \
 	  mkdir -p $(FUZZ_DIR)/corpus-$$f && cp Tests/Fuzz/Corpus/$$f/* $(FUZZ_DIR)/corpus-$$f/ && \
 	  echo "fuzz $$f: $(FUZZ_RUNS) runs" && \
-	  $(FUZZ_DIR)/$$f-fuzzer -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=1 \
+	  $(FUZZ_DIR)/$$f-fuzzer -runs=$(FUZZ_RUNS) -max_len=16384 -print_final_stats=1 \
 	    -artifact_prefix=$(FUZZ_DIR)/$$f- $(FUZZ_DIR)/corpus-$$f 2>&1 | grep -E '^(stat::number_of_executed_units|Done|==[0-9]+==ERROR|SUMMARY)' ; \
 	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
 	done
@@ -111,7 +111,7 @@ fuzz: deps $(foreach f,$(FUZZERS),$(FUZZ_DIR)/$(f)-fuzzer)
 fuzz-smoke: $(foreach f,$(FUZZERS),$(FUZZ_DIR)/$(f)-fuzzer)
 	@for f in $(FUZZERS); do \
 	  rm -rf $(FUZZ_DIR)/smoke-$$f && mkdir -p $(FUZZ_DIR)/smoke-$$f && cp Tests/Fuzz/Corpus/$$f/* $(FUZZ_DIR)/smoke-$$f/ && \
-	  $(FUZZ_DIR)/$$f-fuzzer -runs=$(FUZZ_SMOKE_RUNS) -max_len=4096 -seed=1 -artifact_prefix=$(FUZZ_DIR)/$$f- \
+	  $(FUZZ_DIR)/$$f-fuzzer -runs=$(FUZZ_SMOKE_RUNS) -max_len=16384 -seed=1 -artifact_prefix=$(FUZZ_DIR)/$$f- \
 	    $(FUZZ_DIR)/smoke-$$f > $(FUZZ_DIR)/$$f-smoke.log 2>&1 \
 	  && echo "fuzz-smoke $$f: $(FUZZ_SMOKE_RUNS) runs, no crash" \
 	  || { tail -40 $(FUZZ_DIR)/$$f-smoke.log; exit 1; }; \

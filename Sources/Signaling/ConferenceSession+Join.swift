@@ -71,13 +71,16 @@ extension ConferenceSession {
         }
         if stanza["type"] == "error" {
             let condition = Self.errorCondition(stanza) ?? "error"
-            if condition == "not-authorized" || condition == "not-allowed" || condition == "forbidden" {
+            let text = stanza.element("error")?.element("text")?.text
+            // jicofo `ConferenceIqHandler`: not-authorized when this domain may not create rooms.
+            if condition == "not-authorized" {
                 phase = .done
                 return [.failed(JoinFailure(.notAllowed, "the district's server does not let this box open the room (\(condition)): "
                                             + "it needs a box account (server.login = \"account\")", retryAfter: 60_000_000_000))]
             }
             phase = .waitingToAskFocus(until: now + delay, attempt: attempt + 1)
-            return [.status("the conference focus answered \(condition); asking again in \(delay / 1_000_000_000) s")]
+            let detail = condition + (text.map { ": \($0)" } ?? "")
+            return [.status("the conference focus cannot be reached (\(detail)); asking again in \(delay / 1_000_000_000) s")]
         }
         guard let conference = stanza.element("conference", namespace: Namespace.jitsiFocus), conference["ready"] == "true" else {
             phase = .waitingToAskFocus(until: now + delay, attempt: attempt + 1)

@@ -15,9 +15,9 @@ public enum JingleReader {
         case "session-initiate":
             return .sessionInitiate(try offer(jingle, header: header))
         case "source-add", "addsource":
-            return .sourceAdd(try sourceUpdates(jingle))
+            return .sourceAdd(try sourceUpdates(jingle) + jsonSources(jingle))
         case "source-remove", "removesource":
-            return .sourceRemove(try sourceUpdates(jingle))
+            return .sourceRemove(try sourceUpdates(jingle) + jsonSources(jingle))
         case "transport-info":
             let transport = jingle.elements("content").compactMap { $0.element("transport", namespace: Namespace.jingleICEUDP) }.first
             guard let transport else { throw JingleError("transport-info without an ICE-UDP transport") }
@@ -49,6 +49,11 @@ public enum JingleReader {
                 let sctp = contentTransport?.element("sctpmap", namespace: Namespace.jingleSCTP)
                 data = (name, sctp?["number"].flatMap { Int($0) })
             }
+        }
+        for update in try jsonSources(jingle) {
+            guard let index = media.firstIndex(where: { $0.kind == update.kind }) else { continue }
+            media[index].sources += update.sources
+            media[index].sourceGroups += update.groups.map { ($0.semantics, $0.ssrcs) }
         }
         guard let transport else { throw JingleError("session-initiate without an ICE-UDP transport") }
         guard let ice = credentials(transport) else { throw JingleError("the transport has no ICE ufrag and pwd") }

@@ -71,11 +71,12 @@ public enum JingleWriter {
         return elements
     }
 
+    /// Our candidates go in the accept itself: Jicofo prefers no trickle (jitsi-protocol.md
+    /// §7.3), and a bridge that finds us peer-reflexively anyway ignores them.
     static func transport(_ local: MediaSession) -> XMLElement {
         var transport = XMLElement("transport", namespace: Namespace.jingleICEUDP, attributes: [
             "ufrag": local.ice.ufrag, "pwd": local.ice.password,
         ])
-        transport.append(XMLElement("rtcp-mux", namespace: Namespace.jingleICEUDP))
         transport.append(XMLElement("fingerprint", namespace: Namespace.jingleDTLS, attributes: [
             "hash": local.fingerprint.algorithm, "setup": local.setup.rawValue,
         ], text: local.fingerprint.hex))

@@ -1,6 +1,18 @@
-// libFuzzer harness: an XMPP stanza as it arrives in one WebSocket frame — the XML reader,
-// then (when it parses) the writer, whose output must read back as the same element.
+// libFuzzer harness: an XMPP stanza as it arrives in one WebSocket frame — the XML reader;
+// the writer, whose output must read back as the same element; the Jingle reader; and a
+// joined conference session that handles it as if it came from the server.
 // Built by Tests/Fuzz/build.sh.
+
+nonisolated(unsafe) var fuzzSession: ConferenceSession = {
+    var session = ConferenceSession(configuration: ConferenceConfiguration(
+        room: JID("klasse-4b@conference.meet.classbox.test")!, focus: JID("focus.meet.classbox.test")!, label: "Klasse 4b",
+        password: "pw", organiser: true, machineUID: "m", statsID: "s"), stream: .init(domain: "meet.classbox.test", login: .anonymous))
+    session.stream.state = .ready
+    session.stream.jid = JID("2be31ae8-910e@meet.classbox.test/box")
+    session.endpoint = "2be31ae8"
+    session.phase = .joined
+    return session
+}()
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzStanza(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
@@ -9,5 +21,9 @@ public func fuzzStanza(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let written = element.serialized()
     guard let again = try? XMLReader().parse(written) else { preconditionFailure("what we write must read back: \(written)") }
     precondition(again == element, "round trip changed the element: \(written)")
+    _ = try? JingleReader.read(element)
+    var session = fuzzSession
+    _ = session.receive(element, now: 1_000_000_000)
+    _ = session.tick(now: 2_000_000_000)
     return 0
 }
