@@ -31,7 +31,7 @@ public enum BoxRunner {
         case .success(let loaded): (config, logger) = loaded
         }
         let notifier = SystemdNotifier(environment: environment)
-        let service = BoxService(config: config, notifier: notifier, logger: logger)
+        let service = BoxService(config: config, notifier: notifier, logger: logger, environment: environment)
         let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         do {
             try await group.run()

@@ -1,47 +1,125 @@
 import Device
+import Runtime
 import Logging
 import Provisioning
 import ServiceLifecycle
 
-/// The box's main loop. For now it announces its state, keeps systemd's watchdog fed while
-/// healthy and shuts down cleanly; the conference, camera and privacy services join it in
-/// the later stages.
+/// The box's main loop: the conference client in the provisioned room, the local control
+/// socket (`classbox switch`, `classbox end`), the live status, and systemd's watchdog.
+/// At SIGTERM or SIGINT it leaves the room; as organiser it first ends the meeting for all
+/// (the seed's "leave last").
 public struct BoxService: Service {
     let config: ProvisioningConfig
     let notifier: SystemdNotifier
     let logger: Logger
+    let environment: [String: String]
+    /// How often a status line is printed while nothing changes.
+    var statusInterval: UInt64 = 5_000_000_000
 
-    public init(config: ProvisioningConfig, notifier: SystemdNotifier, logger: Logger) {
+    public init(config: ProvisioningConfig, notifier: SystemdNotifier, logger: Logger, environment: [String: String] = [:]) {
         self.config = config
         self.notifier = notifier
         self.logger = logger
+        self.environment = environment
     }
-
-    /// How often the loop checks health; half the watchdog interval as sd_watchdog_enabled(3) advises.
-    var tick: Duration { notifier.watchdogInterval.map { $0 / 2 } ?? .seconds(1) }
 
     public func run() async throws {
         let status = BoxStatus(config: config)
         for line in status.startupLines { logger.info("\(line)") }
+        let conference = ConferenceStatus()
+        let client = ConferenceClient(config: config, logger: logger, status: conference)
+        try client.start()
+        var control: ControlSocket?
+        do {
+            control = try ControlSocket(path: RuntimeDirectory.controlSocket(environment: environment))
+        } catch {
+            logger.warning("no local control socket: \(error)")
+        }
         notify("ready") { try self.notifier.ready(status: status.summary) }
         if let interval = notifier.watchdogInterval {
             logger.info("systemd watchdog armed", metadata: ["interval_ms": "\(interval.milliseconds)"])
         }
-        let (tick, notifier, logger) = (self.tick, self.notifier, self.logger)
+        let loop = MainLoop(service: self, client: client, conference: conference, control: control)
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                try await Task.sleep(for: tick)
-                if notifier.watchdogInterval != nil {
-                    do { try notifier.watchdog() } catch { logger.warning("watchdog ping failed: \(error)") }
-                }
+                try await Task.sleep(for: .milliseconds(100))
+                loop.step()
             }
         }
         logger.info("shutting down")
         notify("stopping") { try self.notifier.stopping(status: "shutting down") }
+        client.stop(endForAll: config.room.organiser)
+        logger.info("left the conference")
     }
 
-    private func notify(_ what: String, _ body: () throws -> Void) {
+    func notify(_ what: String, _ body: () throws -> Void) {
         do { try body() } catch { logger.warning("systemd notification '\(what)' failed: \(error)") }
+    }
+}
+
+/// The periodic work of ``BoxService``, on its task.
+final class MainLoop: @unchecked Sendable {
+    let service: BoxService
+    let client: ConferenceClient
+    let conference: ConferenceStatus
+    let control: ControlSocket?
+    var lastWatchdog: UInt64 = 0
+    var lastPrinted: (at: UInt64, snapshot: ConferenceSnapshot)?
+    var lessonEnded = false
+
+    init(service: BoxService, client: ConferenceClient, conference: ConferenceStatus, control: ControlSocket?) {
+        self.service = service
+        self.client = client
+        self.conference = conference
+        self.control = control
+    }
+
+    func step() {
+        let now = Monotonic.nanoseconds()
+        control?.receive(answer)
+        if let interval = service.notifier.watchdogInterval, now >= lastWatchdog + UInt64(interval.milliseconds) * 500_000 {
+            lastWatchdog = now
+            do { try service.notifier.watchdog() } catch { service.logger.warning("watchdog ping failed: \(error)") }
+        }
+        let snapshot = conference.current
+        let changed = lastPrinted.map { $0.snapshot.state != snapshot.state || $0.snapshot.inRoom != snapshot.inRoom
+            || $0.snapshot.cameraLive != snapshot.cameraLive || $0.snapshot.others != snapshot.others || $0.snapshot.mediaConnected != snapshot.mediaConnected } ?? true
+        if changed || now >= (lastPrinted?.at ?? 0) + service.statusInterval {
+            let seconds = lastPrinted.map { Double(now - $0.at) / 1e9 } ?? 0
+            let line = ConferenceStatus.line(snapshot, since: lastPrinted?.snapshot, seconds: seconds)
+            service.logger.info("status: \(line)", metadata: ["event": "status"])
+            try? service.notifier.status(line)
+            lastPrinted = (now, snapshot)
+        }
+    }
+
+    /// A local command: the simulated board's switch, or the end of the lesson.
+    func answer(_ command: String) -> String {
+        switch command.trimmingWhitespace {
+        case "switch open", "switch close":
+            guard service.config.privacy.cameraSwitch == .simulated, service.config.camera.source == .testPattern else {
+                return "refused: only the simulated board's test-pattern camera has a software switch; a real camera follows its physical switch"
+            }
+            let open = command.contains("open")
+            client.setCameraLive(open)
+            return open ? "ok: camera live" : "ok: camera private"
+        case "end":
+            guard !lessonEnded else { return "ok: the lesson has already ended" }
+            lessonEnded = true
+            client.stop(endForAll: true)
+            conference.update { $0.state = "lesson ended; switch the box off and on to start the next one" }
+            return service.config.room.organiser ? "ok: the meeting has ended for everyone" : "ok: the box has left the meeting"
+        case "status":
+            return ConferenceStatus.line(conference.current, since: nil, seconds: 0)
+        default:
+            return "refused: unknown command (switch open|close, end, status)"
+        }
+    }
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        String(drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
     }
 }
 

@@ -48,12 +48,12 @@ final class CallMedia: @unchecked Sendable {
     let keyframeRequests = Atomic<Int>(0)
     let nacksReceived = Atomic<Int>(0)
 
-    init(transport: MediaTransport, plan: CallPlan, sources: Sources, logger: Logger) {
+    init(transport: MediaTransport, plan: CallPlan, sources: Sources, logger: Logger, cameraLive: Bool) {
         self.transport = transport
         self.plan = plan
         self.sources = sources
         self.logger = logger
-        control = SendControl(videoBitrateKbps: sources.encoder.bitrateKbps)
+        control = SendControl(videoBitrateKbps: sources.encoder.bitrateKbps, cameraLive: cameraLive)
         bitrate = LossBasedBitrate(minimumKbps: 100, maximumKbps: sources.encoder.bitrateKbps, startKbps: sources.encoder.bitrateKbps)
     }
 
@@ -65,6 +65,11 @@ final class CallMedia: @unchecked Sendable {
         transport.onTick = { [weak self] now in self?.tick(now: now) }
         let ssrcs = [plan.audio?.ssrc, plan.video?.ssrc].compactMap { $0 }
         try transport.start(remote: remote, iceRole: plan.iceRole, dtlsRole: plan.dtlsRole, goodbyeSSRCs: ssrcs)
+    }
+
+    /// Opens or closes the camera (the privacy state decides, nothing else).
+    func setCameraLive(_ live: Bool) {
+        control.cameraLive.store(live, ordering: .relaxed)
     }
 
     /// Stops the senders, says goodbye and closes the transport.

@@ -33,9 +33,11 @@ enum Negotiation {
     static let videoFeedback = ["nack", "nack pli", "ccm fir", "goog-remb"]
     static let supportedExtensions = [ExtensionURI.audioLevel, ExtensionURI.absSendTime]
 
-    /// The answer to `offer`, and the plan to send by.
+    /// The answer to `offer`, and the plan to send by. With `jitsiEndpoint`, our sources get
+    /// the names and msids Jicofo validates (`<endpoint>-a0`, `<endpoint>-v0`, one msid per
+    /// track, identical within the FID group; jitsi-protocol.md §7.1).
     static func answer(to offer: MediaSession, transport: MediaTransport, sends: Bool = true, receives: Bool = true,
-                       msid: String = "classbox") -> (MediaSession, CallPlan) {
+                       msid: String = "classbox", jitsiEndpoint: String? = nil) -> (MediaSession, CallPlan) {
         let cname = "classbox-" + ICECredentials.random().ufrag
         var media: [MediaDescription] = []
         var audioPlan: CallPlan.Audio?
@@ -54,7 +56,8 @@ enum Negotiation {
                                        parameters: ["minptime": "10", "useinbandfec": "1"])]
                 if sending {
                     let ssrc = UInt32.random(in: 1...UInt32.max)
-                    answer.sources = [MediaSource(ssrc: ssrc, cname: cname, msid: "\(msid) \(msid)-audio")]
+                    answer.sources = [MediaSource(ssrc: ssrc, cname: cname, msid: jitsiEndpoint.map { "\($0)-audio-0 \($0)-audio-track" } ?? "\(msid) \(msid)-audio",
+                                                  name: jitsiEndpoint.map { "\($0)-a0" })]
                     audioPlan = .init(payloadType: opus.payloadType, ssrc: ssrc, extensions: RTPHeaderExtensionIDs(audioLevel: ids.audioLevel))
                 }
             case .video:
@@ -67,10 +70,11 @@ enum Negotiation {
                 }
                 if sending {
                     let ssrc = UInt32.random(in: 1...UInt32.max), rtxSSRC = UInt32.random(in: 1...UInt32.max)
-                    let track = "\(msid) \(msid)-video"
-                    answer.sources = [MediaSource(ssrc: ssrc, cname: cname, msid: track)]
+                    let track = jitsiEndpoint.map { "\($0)-video-0 \($0)-video-track" } ?? "\(msid) \(msid)-video"
+                    let name = jitsiEndpoint.map { "\($0)-v0" }, videoType = jitsiEndpoint.map { _ in "camera" }
+                    answer.sources = [MediaSource(ssrc: ssrc, cname: cname, msid: track, name: name, videoType: videoType)]
                     if rtxType != nil {
-                        answer.sources.append(MediaSource(ssrc: rtxSSRC, cname: cname, msid: track))
+                        answer.sources.append(MediaSource(ssrc: rtxSSRC, cname: cname, msid: track, name: name, videoType: videoType))
                         answer.sourceGroups = [("FID", [ssrc, rtxSSRC])]
                     }
                     videoPlan = .init(payloadType: vp8.payloadType, ssrc: ssrc,

@@ -23,7 +23,7 @@ public final class SDPCall: @unchecked Sendable {
         let transport = try makeTransport(config, logger: logger)
         let (local, plan) = Negotiation.answer(to: remote, transport: transport)
         return SDPCall(local: SDP.write(local), remote: remote, media: CallMedia(transport: transport, plan: plan,
-                                                                                    sources: sources(config), logger: logger))
+                                                                                    sources: sources(config), logger: logger, cameraLive: true))
     }
 
     /// Makes an offer; call ``accept(answer:)`` with the peer's answer to get the call.
@@ -34,7 +34,7 @@ public final class SDPCall: @unchecked Sendable {
             let answer = try SDP.parse(answerText)
             let plan = Negotiation.plan(offer: offer, answer: answer)
             return SDPCall(local: SDP.write(offer), remote: answer,
-                           media: CallMedia(transport: transport, plan: plan, sources: sources(config), logger: logger))
+                           media: CallMedia(transport: transport, plan: plan, sources: sources(config), logger: logger, cameraLive: true))
         })
     }
 
@@ -71,48 +71,14 @@ public final class SDPCall: @unchecked Sendable {
                 "unclassified": transport.unclassified, "stunDropped": transport.stunDropped, "sendErrors": control.sendErrors.load(ordering: .relaxed)]
     }
 
-    /// Host candidates on the configured interfaces, plus server-reflexive ones from the
-    /// district's STUN servers (and only those).
     static func makeTransport(_ config: ProvisioningConfig, logger: Logger) throws -> MediaTransport {
-        var configuration = MediaTransport.Configuration()
-        configuration.interfaces = config.network.interfaces
-        configuration.ipv6 = config.network.ipv6
-        configuration.loopback = config.network.loopback
-        let transport = try MediaTransport(configuration: configuration, certificate: try DTLSCertificate())
-        let servers = config.network.stun.flatMap { HostResolver.udpAddresses(host: $0.host, port: UInt16($0.port), ipv6: config.network.ipv6) }
-        if !config.network.stun.isEmpty {
-            for problem in transport.gatherServerReflexive(servers: servers) {
-                logger.warning("\(problem)", metadata: ["event": "ice.gathering"])
-            }
-            if servers.isEmpty { logger.warning("no district STUN server resolved", metadata: ["event": "ice.gathering"]) }
-            logger.info("candidates: \(transport.signalledCandidates.map(\.description).joined(separator: ", "))",
-                        metadata: ["event": "ice.gathering"])
-        }
-        return transport
+        try MediaSetup.makeTransport(config, logger: logger)
     }
 
+    /// A real camera follows the privacy switch, so SDP test calls send the test pattern only.
     static func sources(_ config: ProvisioningConfig) -> CallMedia.Sources {
-        let video: VideoSendPlan.Source? = {
-            switch config.camera.source {
-            case .testPattern: return .testPattern
-            case .device: return nil  // a real camera follows the privacy switch: not in SDP test calls
-            }
-        }()
-        let audio: AudioSendPlan.Source = {
-            switch config.audio.capture {
-            case .tone: return .tone(hz: config.audio.toneHz)
-            case .null: return .silence
-            case .pcm(let name): return .pcm(name)
-            }
-        }()
-        var encoder = VP8EncoderSettings(width: config.camera.width, height: config.camera.height, fps: config.camera.fps,
-                                         bitrateKbps: config.camera.maxBitrateKbps)
-        encoder.threads = config.camera.encoderThreads
-        encoder.cpuUsed = config.camera.encoderCpuUsed
-        encoder.errorResilient = config.camera.errorResilient
-        encoder.temporalLayers = config.camera.temporalLayers
-        encoder.maxIntraBitratePercent = 900
-        return CallMedia.Sources(video: video, audio: audio, encoder: encoder,
-                                 opus: OpusEncoderSettings(bitrateKbps: config.audio.bitrateKbps, dtx: config.audio.dtx))
+        var sources = MediaSetup.sources(config)
+        if case .camera? = sources.video { sources.video = nil }
+        return sources
     }
 }

@@ -78,7 +78,7 @@ public struct DebugSender {
         let videoSource = options.sendVideo ? videoSourceAllowedNow() : nil
         guard videoSource != nil || options.sendAudio else { throw Failure.nothingToSend("video is off and --no-audio was given") }
 
-        let control = SendControl(videoBitrateKbps: config.camera.maxBitrateKbps)
+        let control = SendControl(videoBitrateKbps: config.camera.maxBitrateKbps, cameraLive: true)  // a debugging tool run by hand
         var threads: [BackgroundThread] = []
         if let videoSource {
             let plan = VideoSendPlan(source: videoSource, encoder: encoderSettings(), payloadType: options.videoPayloadType,

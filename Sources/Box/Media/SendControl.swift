@@ -28,9 +28,16 @@ final class SendControl: Sendable {
     /// Set once the video thread has given up on the camera for good.
     let videoStopped = Atomic<Bool>(false)
 
-    init(videoBitrateKbps: Int) {
+    /// Whether the camera may be open and its pictures sent. Only the privacy state (the
+    /// physical switch) sets it; while false the video thread holds no camera at all.
+    let cameraLive: Atomic<Bool>
+
+    init(videoBitrateKbps: Int, cameraLive: Bool = false) {
         self.videoBitrateKbps = Atomic(videoBitrateKbps)
+        self.cameraLive = Atomic(cameraLive)
     }
+
+    var isCameraLive: Bool { cameraLive.load(ordering: .relaxed) }
 
     func nextTransportSequence() -> UInt16 {
         UInt16(truncatingIfNeeded: transportSequence.wrappingAdd(1, ordering: .relaxed).oldValue)

@@ -35,7 +35,7 @@ public enum SendPipelineBenchmark {
         defer { close(fd) }
         let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: frameSize)
         defer { buffer.deallocate() }
-        let control = SendControl(videoBitrateKbps: settings.bitrateKbps)
+        let control = SendControl(videoBitrateKbps: settings.bitrateKbps, cameraLive: true)
         let plan = VideoSendPlan(source: .testPattern, encoder: settings, payloadType: 96, ssrc: 0x1111,
                                  extensionIDs: .jitsiDefaults, srtp: SRTPKeying(profile: srtpProfile, masterKey: srtpKey))
         let output = try plan.makeOutput(sink: try UDPSocket(connectedTo: destination), control: control)

@@ -82,13 +82,25 @@ final class VideoSender {
 
     deinit { wire.deallocate() }
 
-    /// Sends until the control says stop.
+    /// Sends until the control says stop; while the camera is private it holds no camera
+    /// and sends nothing, and going live starts with a keyframe.
     func run() {
         switch plan.source {
         case .testPattern:
             let camera = TestPatternCamera(width: plan.encoder.width, height: plan.encoder.height, fps: plan.encoder.fps)
-            logger.info("video: test pattern \(plan.encoder.width)x\(plan.encoder.height)@\(plan.encoder.fps)")
+            var wasLive = false
             while !control.isStopping {
+                guard control.isCameraLive else {
+                    if wasLive { logger.info("video: private") }
+                    wasLive = false
+                    usleep(20_000)
+                    continue
+                }
+                if !wasLive {
+                    logger.info("video: test pattern \(plan.encoder.width)x\(plan.encoder.height)@\(plan.encoder.fps)")
+                    encoder.requestKeyframe()
+                    wasLive = true
+                }
                 let frame = camera.nextFrame()
                 send(frame.layout, timestamp: frame.timestampNanoseconds)
             }
@@ -100,6 +112,10 @@ final class VideoSender {
     private func runCamera(_ path: String) {
         var lastProblem: String?
         while !control.isStopping {
+            guard control.isCameraLive else {
+                usleep(20_000)  // private: the device is not even open
+                continue
+            }
             let camera: V4L2Camera
             do {
                 camera = try V4L2Camera(.init(path: path, width: plan.encoder.width, height: plan.encoder.height, fps: plan.encoder.fps))
@@ -127,7 +143,7 @@ final class VideoSender {
             }
             encoder.requestKeyframe()
             var droppedBefore = 0
-            while !control.isStopping {
+            while !control.isStopping && control.isCameraLive {
                 do {
                     let frame = try camera.nextFrame(timeout: 2)
                     send(frame.layout, timestamp: frame.timestampNanoseconds)
@@ -139,6 +155,7 @@ final class VideoSender {
                 control.count(control.droppedCameraFrames, camera.droppedFrames - droppedBefore)
                 droppedBefore = camera.droppedFrames
             }
+            if !control.isCameraLive { logger.info("camera \(path): closed, private") }
         }
     }
 

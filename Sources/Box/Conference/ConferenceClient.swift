@@ -1,0 +1,168 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import Provisioning
+import Runtime
+import Signaling
+import Synchronization
+import Transport
+import XML
+
+/// The box's main job: be in the provisioned room, with media, all the time. One thread
+/// connects, joins, answers Jicofo's invitation with a call, and after any loss (socket,
+/// XMPP, the server's nightly restart, a failed ICE session) starts again from scratch with
+/// a new endpoint id, pausing with jitter up to 30 s between attempts.
+final class ConferenceClient: @unchecked Sendable {
+    enum Command {
+        case stop(endForAll: Bool)
+        case cameraLive(Bool)
+        case mediaFailed(String)
+    }
+
+    let config: ProvisioningConfig
+    let logger: Logger
+    let status: ConferenceStatus
+    private let commands = Mutex<[Command]>([])
+    let wake = Wakeup()
+    private var thread: BackgroundThread?
+    let stopped = Atomic<Bool>(false)
+    /// The privacy state; starts private at every start of the process.
+    let cameraLive = Atomic<Bool>(false)
+
+    init(config: ProvisioningConfig, logger: Logger, status: ConferenceStatus) {
+        self.config = config
+        self.logger = logger
+        self.status = status
+    }
+
+    func start() throws {
+        thread = try BackgroundThread(name: "classbox-conf") { [self] in run() }
+    }
+
+    /// Leaves (as organiser ending the meeting for all when `endForAll`) and waits for the
+    /// thread, at most a few seconds.
+    func stop(endForAll: Bool) {
+        command(.stop(endForAll: endForAll))
+        thread?.join()
+        thread = nil
+    }
+
+    func setCameraLive(_ live: Bool) { command(.cameraLive(live)) }
+
+    func command(_ command: Command) {
+        commands.withLock { $0.append(command) }
+        wake.signal()
+    }
+
+    // MARK: The loop
+
+    private func run() {
+        var failures = 0
+        var rejoining = false
+        while !stopped.load(ordering: .relaxed) {
+            if rejoining { status.update { $0.rejoins += 1 } }
+            let outcome = attempt()
+            if stopped.load(ordering: .relaxed) { break }
+            rejoining = true
+            let pause: UInt64
+            switch outcome {
+            case .failed(let failure) where failure.retryAfter > 0:
+                pause = failure.retryAfter
+                failures = 0
+            case .failed, .lost:
+                pause = Self.backoff(failures: failures)
+                failures += 1
+            case .joinedThenLost:
+                pause = Self.backoff(failures: 0)
+                failures = 1
+            case .stopped:
+                return
+            }
+            status.update { $0.state = "reconnecting in \(max(1, pause / 1_000_000_000)) s" }
+            if waitForStop(nanoseconds: pause) { break }
+        }
+    }
+
+    /// 0.5–1 s, then doubling, capped at 30 s, each with random jitter so a district's
+    /// boxes do not all come back at the same instant after a server restart.
+    static func backoff(failures: Int) -> UInt64 {
+        let base = min(30.0, pow(2.0, Double(failures)))
+        return UInt64(base * Double.random(in: 0.5...1.0) * 1e9)
+    }
+
+    /// Waits, woken by commands; true when a stop came.
+    private func waitForStop(nanoseconds: UInt64) -> Bool {
+        let deadline = Monotonic.nanoseconds() + nanoseconds
+        while Monotonic.nanoseconds() < deadline {
+            var entry = pollfd(fd: wake.descriptor, events: Int16(POLLIN), revents: 0)
+            _ = poll(&entry, 1, Int32(min(1000, (deadline &- Monotonic.nanoseconds()) / 1_000_000 + 1)))
+            wake.drain()
+            for command in takeCommands() {
+                switch command {
+                case .stop:
+                    stopped.store(true, ordering: .relaxed)
+                    return true
+                case .cameraLive(let live): cameraLive.store(live, ordering: .relaxed)
+                case .mediaFailed: break
+                }
+            }
+        }
+        return false
+    }
+
+    func takeCommands() -> [Command] {
+        commands.withLock { pending in
+            defer { pending = [] }
+            return pending
+        }
+    }
+
+    enum Outcome {
+        case failed(JoinFailure)
+        case lost(String)
+        case joinedThenLost(String)
+        case stopped
+    }
+
+    /// One connection: connect, join, keep the call going until something ends it.
+    private func attempt() -> Outcome {
+        status.update {
+            $0.state = "connecting to \(config.server.host)"
+            $0.inRoom = false
+            $0.mediaConnected = false
+        }
+        let connection: SignalingConnection
+        do {
+            connection = try SignalingConnection(url: config.server.websocketURL, room: config.room.name, caBundle: config.server.caBundle)
+        } catch {
+            logger.warning("cannot reach the conference server: \(error)", metadata: ["event": "signalling.connect"])
+            return .lost(error.description)
+        }
+        defer { connection.close() }
+        let run = ConferenceRun(client: self, connection: connection, session: ConferenceSession(configuration: conferenceConfiguration,
+                                                                                                 stream: streamConfiguration))
+        return run.loop()
+    }
+
+    var conferenceConfiguration: ConferenceConfiguration {
+        let room = JID(local: config.room.name, domain: config.server.mucDomain)
+        let random = { String(UInt64.random(in: 0...UInt64.max), radix: 36) }
+        let secret = config.room.password.reveal()  // the loader already dropped the file's final newline
+        let password = secret.isEmpty ? nil : secret
+        return ConferenceConfiguration(room: room, focus: JID(config.server.focus) ?? JID(domain: "focus." + config.server.xmppDomain),
+                                       label: config.room.label, password: password, organiser: config.room.organiser,
+                                       startAudioMuted: config.room.startAudioMuted, startVideoMuted: config.room.startVideoMuted,
+                                       machineUID: random(), statsID: "classbox-" + random())
+    }
+
+    var streamConfiguration: XMPPStream.Configuration {
+        switch config.server.login {
+        case .anonymous:
+            return .init(domain: config.server.xmppDomain, login: .anonymous)
+        case .account:
+            return .init(domain: config.server.xmppDomain,
+                         login: .plain(user: config.server.account ?? "", password: config.server.accountPassword?.reveal() ?? ""))
+        }
+    }
+}

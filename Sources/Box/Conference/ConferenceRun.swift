@@ -1,0 +1,189 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import Runtime
+import Session
+import Signaling
+import Synchronization
+import Transport
+import XML
+
+/// One connection's life: the conference session driven by the socket and the clock, and
+/// the call media it asks for. Runs on the conference thread.
+final class ConferenceRun {
+    unowned let client: ConferenceClient
+    let connection: SignalingConnection
+    var session: ConferenceSession
+    var media: CallMedia?
+    var joined = false
+    var outcome: ConferenceClient.Outcome?
+    /// When we asked Jicofo for a new session after ICE failed; no new call in time means rejoin.
+    var restartRequestedAt: UInt64?
+    var leavingSince: UInt64?
+    var lastStatsUpdate: UInt64 = 0
+
+    init(client: ConferenceClient, connection: SignalingConnection, session: ConferenceSession) {
+        self.client = client
+        self.connection = connection
+        self.session = session
+    }
+
+    var logger: Logger { client.logger }
+
+    func loop() -> ConferenceClient.Outcome {
+        let wake = client.wake
+        let live = client.cameraLive.load(ordering: .relaxed)
+        _ = session.setMuted(audio: false, video: !live)
+        apply(session.start(now: Monotonic.nanoseconds()))
+        while outcome == nil {
+            let now = Monotonic.nanoseconds()
+            let deadline = min(session.nextDeadline ?? now + 1_000_000_000, now + 1_000_000_000)
+            if !connection.hasBufferedInput {
+                var entries = [pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wake.descriptor, events: Int16(POLLIN), revents: 0)]
+                _ = poll(&entries, 2, Int32(max(0, Int64(deadline) - Int64(now)) / 1_000_000 + 1))
+                wake.drain()
+            }
+            for incoming in connection.readAvailable() {
+                switch incoming {
+                case .element(let element): apply(session.receive(element, now: Monotonic.nanoseconds()))
+                case .closed(let reason): finish(lost: reason)
+                }
+                if outcome != nil { break }
+            }
+            for command in client.takeCommands() where outcome == nil {
+                handle(command)
+            }
+            guard outcome == nil else { break }
+            let later = Monotonic.nanoseconds()
+            apply(session.tick(now: later))
+            if let asked = restartRequestedAt, later > asked + 15_000_000_000 {
+                finish(lost: "no new session from the focus after ICE failed")
+            }
+            if let since = leavingSince, later > since + 4_000_000_000 { outcome = .stopped }
+            if later > lastStatsUpdate + 1_000_000_000 {
+                lastStatsUpdate = later
+                updateMediaStatus()
+            }
+        }
+        stopMedia()
+        return outcome!
+    }
+
+    func handle(_ command: ConferenceClient.Command) {
+        let now = Monotonic.nanoseconds()
+        switch command {
+        case .stop(let endForAll):
+            client.stopped.store(true, ordering: .relaxed)
+            leavingSince = now
+            client.status.update { $0.state = endForAll && client.config.room.organiser ? "ending the lesson" : "leaving" }
+            apply(session.leave(endForAll: endForAll, now: now))
+        case .cameraLive(let live):
+            client.cameraLive.store(live, ordering: .relaxed)
+            media?.setCameraLive(live)
+            client.status.update { $0.cameraLive = live }
+            apply(session.setMuted(audio: false, video: !live))
+        case .mediaFailed(let reason):
+            guard media != nil, restartRequestedAt == nil else { return }
+            logger.warning("media failed (\(reason)); asking the focus for a new session", metadata: ["event": "call.restart"])
+            stopMedia()
+            restartRequestedAt = now
+            apply(session.requestRestart(now: now))
+        }
+    }
+
+    func apply(_ outputs: [ConferenceSession.Output]) {
+        for output in outputs {
+            guard outcome == nil || leavingSince != nil else { return }
+            switch output {
+            case .send(let element):
+                do { try connection.send(element) } catch { finish(lost: error.description) }
+            case .status(let text):
+                logger.info("\(text)", metadata: ["event": "conference"])
+                client.status.update { $0.state = text }
+            case .joined:
+                joined = true
+                client.status.update { $0.inRoom = true }
+            case .participants(let others):
+                client.status.update { $0.others = others.count }
+            case .offer(let offer):
+                startMedia(for: offer)
+            case .sessionEnded(let reason):
+                if media != nil { logger.info("call ended: \(reason)", metadata: ["event": "call.end"]) }
+                stopMedia()
+            case .sourcesAdded(let updates), .sourcesRemoved(let updates):
+                logger.debug("remote sources changed: \(updates.reduce(0) { $0 + $1.sources.count })")
+            case .transportUpdate:
+                break  // Jicofo's in-place ICE restart is not advertised, so not expected
+            case .muteRequested(let video):
+                logger.notice("a moderator muted the box's \(video ? "camera" : "microphone")", metadata: ["event": "conference.mute"])
+                if video { handle(.cameraLive(false)) }
+            case .failed(let failure):
+                logger.warning("\(failure.description)", metadata: ["event": "conference.failed", "kind": "\(failure.kind.rawValue)"])
+                client.status.update { $0.state = failure.description }
+                if leavingSince != nil { outcome = .stopped } else { outcome = joined && failure.kind == .streamFailed ? .joinedThenLost(failure.description) : .failed(failure) }
+            case .left:
+                outcome = .stopped
+            }
+        }
+    }
+
+    func finish(lost reason: String) {
+        guard outcome == nil else { return }
+        if leavingSince != nil {
+            outcome = .stopped
+            return
+        }
+        logger.warning("lost the conference: \(reason)", metadata: ["event": "signalling.lost"])
+        outcome = joined ? .joinedThenLost(reason) : .lost(reason)
+    }
+
+    // MARK: Media
+
+    func startMedia(for offer: JingleOffer) {
+        stopMedia()
+        restartRequestedAt = nil
+        let now = Monotonic.nanoseconds()
+        do {
+            let transport = try MediaSetup.makeTransport(client.config, logger: logger)
+            let (local, plan) = Negotiation.answer(to: offer.session, transport: transport, jitsiEndpoint: session.endpoint)
+            let media = CallMedia(transport: transport, plan: plan, sources: MediaSetup.sources(client.config), logger: logger,
+                                  cameraLive: client.cameraLive.load(ordering: .relaxed))
+            media.onStateChange = { [weak client] state in
+                switch state {
+                case .failed(let reason): client?.command(.mediaFailed(reason))
+                case .connected: client?.status.update { $0.mediaConnected = true }
+                default: break
+                }
+            }
+            try media.start(remote: offer.session)
+            self.media = media
+            apply(session.accept(offer: offer, local: local, now: now))
+            logger.info("call started: answering with \(plan.audio != nil ? "Opus" : "no audio") and \(plan.video != nil ? "VP8" : "no video")",
+                        metadata: ["event": "call.start"])
+        } catch {
+            logger.error("cannot start the call: \(error)", metadata: ["event": "call.start"])
+            apply(session.requestRestart(now: now))
+        }
+    }
+
+    func stopMedia() {
+        guard let media else { return }
+        media.stop()
+        self.media = nil
+        client.status.update { $0.mediaConnected = false }
+    }
+
+    func updateMediaStatus() {
+        guard let media else { return }
+        let control = media.control
+        client.status.update {
+            $0.videoPackets = control.videoPackets.load(ordering: .relaxed)
+            $0.videoBytes = control.videoBytes.load(ordering: .relaxed)
+            $0.audioPackets = control.audioPackets.load(ordering: .relaxed)
+            $0.audioBytes = control.audioBytes.load(ordering: .relaxed)
+            $0.retransmissions = control.retransmissions.load(ordering: .relaxed)
+            $0.receivedPackets = media.receivedPackets.load(ordering: .relaxed)
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import Synchronization
+
+/// What the box is doing, for the live status line and systemd's STATUS=: no names, JIDs
+/// or addresses of anyone else, only counts.
+struct ConferenceSnapshot: Sendable, Equatable {
+    var state = "starting"
+    var inRoom = false
+    var others = 0
+    var cameraLive = false
+    var mediaConnected = false
+    var videoPackets = 0
+    var videoBytes = 0
+    var audioPackets = 0
+    var audioBytes = 0
+    var receivedPackets = 0
+    var retransmissions = 0
+    /// How often the box had to join again (connection lost, server restarted).
+    var rejoins = 0
+}
+
+/// The snapshot shared between the conference thread and whoever prints it.
+final class ConferenceStatus: Sendable {
+    private let snapshot = Mutex(ConferenceSnapshot())
+
+    var current: ConferenceSnapshot { snapshot.withLock { $0 } }
+
+    func update(_ body: (inout ConferenceSnapshot) -> Void) {
+        snapshot.withLock { body(&$0) }
+    }
+
+    /// One status line; bitrates from the byte counters since `previous`.
+    static func line(_ now: ConferenceSnapshot, since previous: ConferenceSnapshot?, seconds: Double) -> String {
+        var parts = [now.state]
+        if now.inRoom { parts.append(now.others == 1 ? "1 other participant" : "\(now.others) other participants") }
+        parts.append(now.cameraLive ? "camera LIVE" : "camera private")
+        if now.mediaConnected {
+            let kbps = { (bytes: Int, before: Int?) -> Int in
+                guard let before, seconds > 0 else { return 0 }
+                return max(0, Int(Double(bytes - before) * 8 / 1000 / seconds))
+            }
+            parts.append("video \(kbps(now.videoBytes, previous?.videoBytes)) kbit/s, audio \(kbps(now.audioBytes, previous?.audioBytes)) kbit/s")
+            parts.append("sent \(now.videoPackets + now.audioPackets) packets, received \(now.receivedPackets)")
+        }
+        if now.rejoins > 0 { parts.append("rejoined \(now.rejoins)×") }
+        return parts.joined(separator: " · ")
+    }
+}
