@@ -64,7 +64,7 @@ extension ConferenceSession {
 
     mutating func conferenceAnswer(_ stanza: XMLElement?, now: UInt64) -> [Output] {
         guard case .requestingFocus(let attempt) = phase else { return [] }
-        let delay = min(configuration.focusRetry << UInt64(min(attempt, 3)), 30_000_000_000)
+        let delay = min(configuration.focusRetry << UInt64(min(attempt, 5)), 30_000_000_000)
         guard let stanza else {
             phase = .waitingToAskFocus(until: now + delay, attempt: attempt + 1)
             return [.status("the conference focus does not answer; asking again in \(delay / 1_000_000_000) s")]

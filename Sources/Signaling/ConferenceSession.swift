@@ -20,8 +20,9 @@ public struct ConferenceConfiguration: Sendable {
     /// Random per boot: Jicofo wants a machine id, the box gives nothing stable away.
     public var machineUID: String
     public var statsID: String
-    /// How long to wait before asking the focus again after `ready='false'` or no answer.
-    public var focusRetry: UInt64 = 5_000_000_000
+    /// The first pause before asking the focus again (`ready='false'`, an error, no answer);
+    /// it doubles up to 30 s, as lib-jitsi-meet's `moderator.js` does from 1 s.
+    public var focusRetry: UInt64 = 1_000_000_000
 
     public init(room: JID, focus: JID, label: String, password: String?, organiser: Bool, startAudioMuted: Bool = false,
                 startVideoMuted: Bool = false, machineUID: String, statsID: String) {

@@ -1,0 +1,176 @@
+"""Test media of the simulated remote participant, and checks of the box's media.
+
+The frame code is the box's own (Sources/Capture/TestPattern.swift): two rows of 16 blocks
+in the top-left corner, row 0 = bits 0-15 of the frame number, row 1 = bits 16-23 plus a
+check byte. frame_number() is the reader from Tests/Interop/aiortc_peer.py, factored out
+here because that script runs its main() on import.
+"""
+import asyncio
+import fractions
+import math
+import time
+from collections import deque
+
+import av
+import numpy
+from aiortc.mediastreams import MediaStreamTrack
+
+VIDEO_CLOCK = 90000
+VIDEO_FPS = 30
+AUDIO_RATE = 48000
+AUDIO_PTIME = 0.020
+TONE_HZ = 660.0
+
+
+def check_byte(number):
+    return (number ^ number >> 8 ^ number >> 16 ^ 0x5A) & 0xFF
+
+
+def block_size(height, width):
+    return max(4, min(height // 15, (width - 8) // 18))
+
+
+def frame_number(luma):
+    """Reads the painted frame number from a luma plane; None if absent or misread."""
+    height, width = luma.shape
+    block = block_size(height, width)
+    margin = block // 2
+    rows = [0, 0]
+    for row in range(2):
+        for bit in range(16):
+            x0 = margin + bit * block + block // 4
+            y0 = margin + row * block + block // 4
+            if luma[y0:y0 + max(1, block // 2), x0:x0 + max(1, block // 2)].mean() > 128:
+                rows[row] |= 1 << bit
+    number = rows[0] | (rows[1] & 0xFF) << 16
+    return number if rows[1] >> 8 == check_byte(number) else None
+
+
+def paint_frame(number, width, height):
+    """An I420 picture (numpy, height*3/2 x width): moving bars, a moving square, the code."""
+    x = numpy.arange(width)
+    shift = (number * 4) % width
+    row = ((((x + shift) // 80) % 2) * 120 + 60).astype(numpy.uint8)
+    luma = numpy.tile(row, (height, 1))
+    side = height // 6
+    left = (number * 6) % (width - side)
+    top = height // 2 + int(height // 4 * math.sin(number / 15))
+    luma[max(0, top - side // 2):min(height, top + side // 2), left:left + side] = 235
+    block = block_size(height, width)
+    margin = block // 2
+    code = number & 0xFFFFFF
+    bits = [code & 0xFFFF, (code >> 16 & 0xFF) | check_byte(code) << 8]
+    luma[:2 * block + 2 * margin, :17 * block] = 128
+    for r in range(2):
+        for bit in range(16):
+            value = 235 if bits[r] >> bit & 1 else 16
+            y, xx = margin + r * block, margin + bit * block
+            luma[y:y + block, xx:xx + block] = value
+    chroma = numpy.full((height // 2, width), 128, numpy.uint8)
+    return numpy.vstack([luma, chroma])
+
+
+class PatternVideoTrack(MediaStreamTrack):
+    """The participant's camera: 30 fps test pattern with the frame counter painted in."""
+
+    kind = "video"
+
+    def __init__(self, width=640, height=360):
+        super().__init__()
+        self.width, self.height = width, height
+        self.number = 0
+        self._start = None
+
+    async def recv(self):
+        if self._start is None:
+            self._start = time.monotonic()
+        else:
+            wait = self._start + self.number / VIDEO_FPS - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        frame = av.VideoFrame.from_ndarray(paint_frame(self.number, self.width, self.height), format="yuv420p")
+        frame.pts = int(self.number * VIDEO_CLOCK / VIDEO_FPS)
+        frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        self.number += 1
+        return frame
+
+
+class ToneAudioTrack(MediaStreamTrack):
+    """The participant's microphone: a continuous 660 Hz sine, 20 ms frames, 48 kHz mono."""
+
+    kind = "audio"
+
+    def __init__(self, frequency=TONE_HZ, amplitude=0.3):
+        super().__init__()
+        self.frequency, self.amplitude = frequency, amplitude
+        self.samples = int(AUDIO_RATE * AUDIO_PTIME)
+        self.sent = 0
+        self._start = None
+
+    async def recv(self):
+        if self._start is None:
+            self._start = time.monotonic()
+        else:
+            wait = self._start + self.sent / AUDIO_RATE - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        n = numpy.arange(self.sent, self.sent + self.samples)
+        wave = numpy.sin(2 * math.pi * self.frequency * n / AUDIO_RATE) * self.amplitude * 32767
+        frame = av.AudioFrame.from_ndarray(wave.astype(numpy.int16).reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = AUDIO_RATE
+        frame.pts = self.sent
+        frame.time_base = fractions.Fraction(1, AUDIO_RATE)
+        self.sent += self.samples
+        return frame
+
+
+def tone_frequency(samples, rate=AUDIO_RATE):
+    """Frequency from rising zero crossings, interpolated (the method of aiortc_peer.py)."""
+    if len(samples) < rate // 10:
+        return None
+    audio = numpy.asarray(samples, dtype=float)
+    crossings = numpy.where((audio[:-1] < 0) & (audio[1:] >= 0))[0]
+    if len(crossings) < 2:
+        return None
+    exact = crossings - audio[crossings] / (audio[crossings + 1] - audio[crossings])
+    return round((len(exact) - 1) / ((exact[-1] - exact[0]) / rate), 2)
+
+
+class ReceivedMedia:
+    """What the bridge double decoded from one box session."""
+
+    def __init__(self):
+        self.video_frames = 0
+        self.numbers = []
+        self.audio_frames = 0
+        self.recent_audio = deque(maxlen=AUDIO_RATE)  # the last second, for the tone
+        self.width = self.height = None
+
+    def add_video(self, frame):
+        plane = frame.planes[0]
+        luma = numpy.frombuffer(plane, numpy.uint8).reshape(frame.height, plane.line_size)[:, :frame.width]
+        self.width, self.height = frame.width, frame.height
+        self.video_frames += 1
+        self.numbers.append(frame_number(luma))
+
+    def add_audio(self, frame):
+        self.audio_frames += 1
+        data = frame.to_ndarray()[0]
+        channels = len(frame.layout.channels)
+        self.recent_audio.extend(data[::channels] if frame.format.is_packed else data)
+
+    def summary(self, full=False):
+        decoded = [n for n in self.numbers if n is not None]
+        report = {
+            "video_frames": self.video_frames,
+            "numbers_first": decoded[0] if decoded else None,
+            "numbers_last": decoded[-1] if decoded else None,
+            "decoded_numbers_count": len(decoded),
+            "in_order": all(b > a for a, b in zip(decoded, decoded[1:])),
+            "audio_frames": self.audio_frames,
+            "tone_hz": tone_frequency(self.recent_audio),
+            "video_size": [self.width, self.height] if self.width else None,
+        }
+        if full:
+            report["numbers"] = self.numbers
+        return report
