@@ -53,7 +53,7 @@ build: deps
 ## run: the box's main job on the simulated board (test-pattern camera, tone microphone)
 run: build
 	@chmod 600 Board/sim/room-password
-	$(BUILD_DIR)/debug/classbox run --config $(CONFIG)
+	Board/sim/run.sh $(BUILD_DIR)/debug/classbox $(CONFIG)
 
 ## test: every test tier this machine can run
 test: deps

@@ -12,7 +12,12 @@ rundir="$root/.build/sim-run"
 rm -rf "$rundir" && mkdir -p "$rundir"
 export CLASSBOX_RUNTIME_DIR="$rundir/box"
 
-python3 "$root/Board/sim/conference/conference_server.py" --run-dir "$rundir/server" --events "$rundir/events.jsonl" \
+# The box is the organiser: it becomes the room's owner and locks it with its password,
+# which the simulated participant (joining after the box) is told.
+password=$(cat "$(dirname "$config")/room-password")
+# In its own session, so Ctrl-C reaches the box first; the trap stops the server after it.
+setsid python3 "$root/Board/sim/conference/conference_server.py" --run-dir "$rundir/server" --events "$rundir/events.jsonl" \
+    --participant after-box --participant-password "klasse-4b=$password" \
     > "$rundir/server.out" 2> "$rundir/server.log" &
 server=$!
 box=

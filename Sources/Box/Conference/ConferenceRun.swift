@@ -100,10 +100,13 @@ final class ConferenceRun {
                 do { try connection.send(element) } catch { finish(lost: error.description) }
             case .status(let text):
                 logger.info("\(text)", metadata: ["event": "conference"])
-                client.status.update { $0.state = text }
+                if !joined { client.status.update { $0.state = text } }  // in the room, the room and call state say more
             case .joined:
                 joined = true
-                client.status.update { $0.inRoom = true }
+                client.status.update {
+                    $0.inRoom = true
+                    $0.state = "in room \(client.config.room.name), waiting for the call"
+                }
             case .participants(let others):
                 client.status.update { $0.others = others.count }
             case .offer(let offer):
@@ -111,6 +114,7 @@ final class ConferenceRun {
             case .sessionEnded(let reason):
                 if media != nil { logger.info("call ended: \(reason)", metadata: ["event": "call.end"]) }
                 stopMedia()
+                if joined && leavingSince == nil { client.status.update { $0.state = "in room \(client.config.room.name), waiting for the call" } }
             case .sourcesAdded(let updates), .sourcesRemoved(let updates):
                 logger.debug("remote sources changed: \(updates.reduce(0) { $0 + $1.sources.count })")
             case .transportUpdate:
@@ -152,7 +156,7 @@ final class ConferenceRun {
             media.onStateChange = { [weak client] state in
                 switch state {
                 case .failed(let reason): client?.command(.mediaFailed(reason))
-                case .connected: client?.status.update { $0.mediaConnected = true }
+                case .connected: client?.status.update { $0.mediaConnected = true; $0.state = "in call" }
                 default: break
                 }
             }

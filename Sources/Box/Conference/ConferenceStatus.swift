@@ -30,7 +30,7 @@ final class ConferenceStatus: Sendable {
 
     /// One status line; bitrates from the byte counters since `previous`.
     static func line(_ now: ConferenceSnapshot, since previous: ConferenceSnapshot?, seconds: Double) -> String {
-        var parts = [now.state]
+        var parts = [now.state == "in call" ? "in call in the room" : now.state]
         if now.inRoom { parts.append(now.others == 1 ? "1 other participant" : "\(now.others) other participants") }
         parts.append(now.cameraLive ? "camera LIVE" : "camera private")
         if now.mediaConnected {
