@@ -148,6 +148,13 @@ final class ConferenceRun {
         stopMedia()
         restartRequestedAt = nil
         let now = Monotonic.nanoseconds()
+        var offer = offer
+        let (allowed, refused) = MediaDestinations(config: client.config).filter(offer.session.candidates)
+        if !refused.isEmpty {
+            logger.warning("refused \(refused.count) bridge candidate(s) outside the district's networks: \(refused.map(\.address.host).joined(separator: ", "))",
+                           metadata: ["event": "privacy.destination"])
+        }
+        offer.session.candidates = allowed
         do {
             let transport = try MediaSetup.makeTransport(client.config, logger: logger)
             let (local, plan) = Negotiation.answer(to: offer.session, transport: transport, jitsiEndpoint: session.endpoint)
