@@ -59,6 +59,8 @@ public final class LocalConferenceServer: @unchecked Sendable {
         let path = try ExternalProcess.simConfig(replacing: [
             "websocket_url = \"ws://127.0.0.1:15280/xmpp-websocket\"": "websocket_url = \"\(url)\"" + (secure ? "\nca_bundle = \"\(caBundle)\"" : ""),
             "organiser = true": "organiser = \(organiser)",
+            // Half the sim board's 720p: the box's encoder and the double's decoder share two cores with the tests.
+            "width = 1280\nheight = 720": "width = 640\nheight = 360",
         ])
         let secret = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("room-password").path
         try (password + "\n").write(toFile: secret, atomically: false, encoding: .utf8)

@@ -2,32 +2,34 @@ import ClassboxTestSupport
 import Foundation
 import Testing
 
-/// The box's media transport against aiortc, a WebRTC implementation nobody here wrote:
-/// ICE, DTLS-SRTP, RTP and RTCP must interoperate, in both roles.
-@Suite(.serialized, .enabled(if: AiortcPeer.available, "needs aiortc (pip install aiortc; make deps installs it)"))
-struct AiortcInteropTests {
-    /// aiortc offers (ICE controlling, DTLS actpass), the box answers: the Jitsi bridge's arrangement.
-    @Test func theBoxAnswersAsControlledDTLSClient() throws {
-        let run = try AiortcPeer.run(boxRole: "answer", seconds: 7, pliAt: 4)
-        try run.expectMediaFlowed()
-        #expect(run.box["state"] as? String == "connected")
-        #expect((run.peer["pliToKeyframeMs"] as? Int).map { $0 <= 200 } == true, "a PLI yields a keyframe within 200 ms: \(run.peer)")
-        #expect(run.box["keyframeRequests"] as? Int == 1)
-    }
+extension RealPeers {
+    /// The box's media transport against aiortc, a WebRTC implementation nobody here wrote:
+    /// ICE, DTLS-SRTP, RTP and RTCP must interoperate, in both roles.
+    @Suite(.serialized, .enabled(if: AiortcPeer.available, "needs aiortc (pip install aiortc; make deps installs it)"))
+    struct AiortcInteropTests {
+        /// aiortc offers (ICE controlling, DTLS actpass), the box answers: the Jitsi bridge's arrangement.
+        @Test func theBoxAnswersAsControlledDTLSClient() throws {
+            let run = try AiortcPeer.run(boxRole: "answer", seconds: 7, pliAt: 4)
+            try run.expectMediaFlowed()
+            #expect(run.box["state"] as? String == "connected")
+            #expect((run.peer["pliToKeyframeMs"] as? Int).map { $0 <= 200 } == true, "a PLI yields a keyframe within 200 ms: \(run.peer)")
+            #expect(run.box["keyframeRequests"] as? Int == 1)
+        }
 
-    /// The box offers (ICE controlling), aiortc answers active, so the box is the DTLS server.
-    @Test func theBoxOffersAsControllingDTLSServer() throws {
-        let run = try AiortcPeer.run(boxRole: "offer", seconds: 6)
-        try run.expectMediaFlowed()
-    }
+        /// The box offers (ICE controlling), aiortc answers active, so the box is the DTLS server.
+        @Test func theBoxOffersAsControllingDTLSServer() throws {
+            let run = try AiortcPeer.run(boxRole: "offer", seconds: 6)
+            try run.expectMediaFlowed()
+        }
 
-    /// A certificate that does not match the signalled fingerprint: nothing may be sent.
-    @Test func aWrongFingerprintStopsAllMedia() throws {
-        let run = try AiortcPeer.run(boxRole: "answer", seconds: 5, boxArguments: ["--tamper-fingerprint"])
-        #expect((run.box["state"] as? String)?.contains("does not match the signalled fingerprint") == true, "\(run.box)")
-        #expect(run.box["videoPackets"] as? Int == 0 && run.box["audioPackets"] as? Int == 0)
-        #expect(run.peer["frames"] as? Int == 0)
-        #expect(run.boxLog.contains("media transport failed: DTLS: the peer's certificate does not match the signalled fingerprint"))
+        /// A certificate that does not match the signalled fingerprint: nothing may be sent.
+        @Test func aWrongFingerprintStopsAllMedia() throws {
+            let run = try AiortcPeer.run(boxRole: "answer", seconds: 5, boxArguments: ["--tamper-fingerprint"])
+            #expect((run.box["state"] as? String)?.contains("does not match the signalled fingerprint") == true, "\(run.box)")
+            #expect(run.box["videoPackets"] as? Int == 0 && run.box["audioPackets"] as? Int == 0)
+            #expect(run.peer["frames"] as? Int == 0)
+            #expect(run.boxLog.contains("media transport failed: DTLS: the peer's certificate does not match the signalled fingerprint"))
+        }
     }
 }
 
@@ -91,8 +93,13 @@ struct AiortcPeer {
         if checkTone {
             #expect(abs(tone - 440) < 1, "tone \(tone) Hz", sourceLocation: sourceLocation)
         } else {
-            let audio = peer["audioFrames"] as? Int ?? 0, sentAudio = box["audioPackets"] as? Int ?? 0
-            #expect(Double(audio) >= 0.8 * Double(sentAudio), "audio frames \(audio) of \(sentAudio)", sourceLocation: sourceLocation)
+            // Under loss: ≥ 90 % of the audio packets arrive (5 % are dropped on the way). aiortc's
+            // audio jitter buffer (16 packets, no NACK for audio) then drops whole runs behind each
+            // gap, so of the decoded frames only "audio keeps flowing" (≥ half) is the box's doing.
+            let packets = peer["audioPackets"] as? Int ?? 0, audio = peer["audioFrames"] as? Int ?? 0
+            let sentAudio = box["audioPackets"] as? Int ?? 0
+            #expect(Double(packets) >= 0.9 * Double(sentAudio), "audio packets \(packets) of \(sentAudio)", sourceLocation: sourceLocation)
+            #expect(Double(audio) >= 0.5 * Double(sentAudio), "audio frames \(audio) of \(sentAudio)", sourceLocation: sourceLocation)
         }
         print("aiortc: decoded \(numbers.count)/\(sent) frames, tone \(tone) Hz, box \(box.filter { ["retransmissions", "nacksReceived", "keyframes", "state"].contains($0.key) })")
     }

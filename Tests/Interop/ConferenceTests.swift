@@ -2,146 +2,166 @@ import ClassboxTestSupport
 import Foundation
 import Testing
 
-/// The box's main job end to end: the real Prosody, the Jicofo/JVB double with a simulated
-/// participant (Board/sim/conference), and the real `classbox run`.
-@Suite(.serialized, .enabled(if: LocalConferenceServer.available, "needs prosody, openssl, aiortc and slixmpp (make deps installs them)"))
-struct ConferenceTests {
-    /// A running box with its own runtime directory (control socket).
-    final class Box {
-        let process: ClassboxProcess
-        let runtime: String
+extension RealPeers {
+    /// The box's main job end to end: the real Prosody, the Jicofo/JVB double with a simulated
+    /// participant (Board/sim/conference), and the real `classbox run`.
+    @Suite(.serialized, .enabled(if: LocalConferenceServer.available, "needs prosody, openssl, aiortc and slixmpp (make deps installs them)"))
+    struct ConferenceTests {
+        /// A running box with its own runtime directory (control socket).
+        final class Box {
+            let process: ClassboxProcess
+            let runtime: String
 
-        init(config: String) throws {
-            runtime = FileManager.default.temporaryDirectory.appendingPathComponent("box-\(UUID().uuidString)").path
-            process = ClassboxProcess(["run", "--config", config], environment: ["CLASSBOX_RUNTIME_DIR": runtime])
-            try process.start()
+            init(config: String) throws {
+                runtime = FileManager.default.temporaryDirectory.appendingPathComponent("box-\(UUID().uuidString)").path
+                process = ClassboxProcess(["run", "--config", config], environment: ["CLASSBOX_RUNTIME_DIR": runtime])
+                try process.start()
+            }
+
+            func control(_ command: [String]) throws -> ClassboxProcess.Result {
+                try ClassboxProcess.run(command, environment: ["CLASSBOX_RUNTIME_DIR": runtime])
+            }
+
+            /// Flips the simulated switch, retrying while the box is still starting.
+            func openSwitch() throws {
+                for _ in 0..<100 {
+                    let result = try control(["switch", "open"])
+                    if result.stdout.contains("ok: camera live") { return }
+                    usleep(100_000)
+                }
+                Issue.record("the box did not accept the switch")
+            }
+
+            var log: String { (try? String(contentsOfFile: process.output.stderr, encoding: .utf8)) ?? "" }
+
+            func stop() -> ClassboxProcess.Result {
+                process.signal(SIGTERM)
+                return process.finish(timeout: 20)
+            }
         }
 
-        func control(_ command: [String]) throws -> ClassboxProcess.Result {
-            try ClassboxProcess.run(command, environment: ["CLASSBOX_RUNTIME_DIR": runtime])
+        static func sessions(_ server: LocalConferenceServer, nickOf label: String = "Klasse 4b") -> [String] {
+            let nicks = Set(server.events("occupant-joined").filter { $0["label"] as? String == label }.compactMap { $0["nick"] as? String })
+            return server.events("session-accept").filter { nicks.contains($0["nick"] as? String ?? "") }.compactMap { $0["sid"] as? String }
         }
 
-        /// Flips the simulated switch, retrying while the box is still starting.
-        func openSwitch() throws {
-            for _ in 0..<100 {
-                let result = try control(["switch", "open"])
-                if result.stdout.contains("ok: camera live") { return }
+        /// The newest media report of session `sid`.
+        static func media(_ server: LocalConferenceServer, sid: String) -> [String: Any]? {
+            server.events.last { ($0["event"] as? String == "media" || $0["event"] as? String == "session-ended") && $0["sid"] as? String == sid }
+        }
+
+        static func decodedFrames(_ report: [String: Any]?) -> Int { report?["decoded_numbers_count"] as? Int ?? 0 }
+
+        @Test func theBoxJoinsTheLockedRoomAndIsSeenAndHeard() throws {
+            let server = try LocalConferenceServer(roomSecrets: ["klasse-4b": "tafel-und-kreide"])
+            let box = try Box(config: try server.boxConfig(password: "tafel-und-kreide"))
+            #expect(server.wait(timeout: 30) { _ in !Self.sessions(server).isEmpty }, "the box accepted a session: \(box.log.suffix(3000))")
+            let sid = try #require(Self.sessions(server).first)
+            let accept = try #require(server.events("session-accept").first { $0["sid"] as? String == sid })
+            #expect(accept["valid"] as? Bool == true, "Jicofo's checks pass: \(accept)")
+            let joined = try #require(server.events("occupant-joined").first { $0["label"] as? String == "Klasse 4b" })
+            #expect((joined["real_jid"] as? String)?.hasPrefix("classbox") != true && joined["label"] as? String == "Klasse 4b", "joins under the room label")
+
+            // Private at start: audio only, no video until the (simulated) switch opens.
+            #expect(server.wait(timeout: 15) { _ in (Self.media(server, sid: sid)?["audio_frames"] as? Int ?? 0) > 100 }, "audio flows")
+            #expect(Self.decodedFrames(Self.media(server, sid: sid)) == 0, "no video while private")
+            try box.openSwitch()
+            #expect(server.wait(timeout: 30) { _ in Self.decodedFrames(Self.media(server, sid: sid)) >= 240 }, "video flows: \(String(describing: Self.media(server, sid: sid)))")
+            let result = box.stop()
+            #expect(result.status == 0, "\(result.stderr.suffix(2000))")
+            #expect(server.wait(timeout: 10) { events in events.contains { $0["event"] as? String == "session-ended" && $0["sid"] as? String == sid } })
+            let ended = try #require(server.events("session-ended").first { $0["sid"] as? String == sid })
+            let numbers = (ended["numbers"] as? [Any] ?? []).compactMap { $0 as? Int }
+            let painted = (numbers.max() ?? 0) - (numbers.min() ?? 0) + 1
+            #expect(Double(numbers.count) >= 0.95 * Double(painted), "decoded \(numbers.count) of \(painted) painted frames")
+            #expect(numbers == numbers.sorted(), "in order")
+            #expect(abs((ended["tone_hz"] as? Double ?? 0) - 440) < 2, "the tone: \(ended["tone_hz"] ?? "none")")
+            #expect((ended["unsignalled_packets"] as? Int ?? 0) == 0, "every SSRC was signalled first")
+            #expect(result.stderr.contains("camera LIVE") && result.stderr.contains("1 other participant"), "the live status")
+            print("conference: decoded \(numbers.count)/\(painted) painted frames in order, tone \(ended["tone_hz"] ?? "-") Hz")
+        }
+
+        @Test func aWrongPasswordIsNamedAndSendsNoMedia() throws {
+            let server = try LocalConferenceServer(roomSecrets: ["klasse-4b": "tafel-und-kreide"])
+            let box = try Box(config: try server.boxConfig(password: "falsches-passwort"))
+            let refused = { box.log.contains("the room password is wrong") }
+            let deadline = Date().addingTimeInterval(30)
+            while !refused() && Date() < deadline { usleep(100_000) }
+            #expect(refused(), "\(box.log.suffix(2000))")
+            Thread.sleep(forTimeInterval: 3)
+            #expect(Self.sessions(server).isEmpty && server.events("session-initiate").filter { $0["nick"] as? String != nil }.allSatisfy {
+                !Set(server.events("occupant-joined").filter { $0["label"] as? String == "Klasse 4b" }.compactMap { $0["nick"] as? String }).contains($0["nick"] as! String)
+            }, "no session, no media")
+            let attempts = box.log.components(separatedBy: "the room password is wrong").count - 1
+            #expect(attempts == 1, "a bounded retry, not a loop: \(attempts) attempts in 3 s")
+            _ = box.stop()
+        }
+
+        @Test func anUntrustedServerIsRefused() throws {
+            let server = try LocalConferenceServer()
+            let path = try server.boxConfig()
+            let trusting = try String(contentsOfFile: path, encoding: .utf8)
+            try trusting.replacingOccurrences(of: "ca_bundle = \"\(server.caBundle)\"\n", with: "").write(toFile: path, atomically: true, encoding: .utf8)
+            let box = try Box(config: path)
+            Thread.sleep(forTimeInterval: 4)
+            let result = box.stop()
+            #expect(result.stderr.contains("the server's certificate is not trusted"), "\(result.stderr.suffix(2000))")
+            #expect(server.events("conference-request").isEmpty, "nothing was sent to an unverified server")
+        }
+
+        @Test func asOrganiserTheBoxLocksTheRoomAndEndsTheMeetingForAll() throws {
+            let server = try LocalConferenceServer(participant: "after-box", participantPasswords: ["klasse-4b": "tafel-und-kreide"])
+            let box = try Box(config: try server.boxConfig(password: "tafel-und-kreide", organiser: true))
+            #expect(server.wait(timeout: 30) { events in events.contains { $0["event"] as? String == "owner-config" && $0["secret_set"] as? Bool == true } },
+                    "the box set the room password: \(box.log.suffix(2000))")
+            let request = try #require(server.events("conference-request").first)
+            #expect((request["properties"] as? [String: String])?["startVideoMuted"] == "0", "start-muted-video for everyone")
+            #expect(server.wait(timeout: 30) { _ in !Self.sessions(server).isEmpty },
+                    "\(server.events.filter { $0["event"] as? String != "media" }.map { "\($0)" }.joined(separator: "\n").suffix(4000))")
+            let result = box.stop()
+            #expect(result.status == 0)
+            #expect(server.wait(timeout: 10) { events in events.contains { $0["event"] as? String == "room-destroyed" } }, "the meeting ended for all")
+            #expect(server.events("participant-left").contains { $0["destroyed"] as? Bool == true }, "the other participant was sent out too")
+        }
+
+        /// `classbox end`: the lesson ends without switching off; the box stays out of the room.
+        @Test func classboxEndEndsTheLessonAndTheBoxStaysOut() throws {
+            let server = try LocalConferenceServer(participant: "after-box", participantPasswords: ["klasse-4b": "tafel-und-kreide"])
+            let box = try Box(config: try server.boxConfig(password: "tafel-und-kreide", organiser: true))
+            #expect(server.wait(timeout: 30) { _ in !Self.sessions(server).isEmpty })
+            var reply = try box.control(["end"])
+            for _ in 0..<50 where !reply.stdout.contains("ok") {
                 usleep(100_000)
+                reply = try box.control(["end"])
             }
-            Issue.record("the box did not accept the switch")
+            #expect(reply.stdout.contains("ok: the meeting has ended for everyone"), "\(reply)")
+            #expect(server.wait(timeout: 10) { events in events.contains { $0["event"] as? String == "room-destroyed" } })
+            Thread.sleep(forTimeInterval: 3)
+            #expect(server.events("conference-request").count == 1, "no rejoin after the end of the lesson")
+            let result = box.stop()
+            #expect(result.status == 0, "still running until switched off")
         }
 
-        var log: String { (try? String(contentsOfFile: process.output.stderr, encoding: .utf8)) ?? "" }
-
-        func stop() -> ClassboxProcess.Result {
-            process.signal(SIGTERM)
-            return process.finish(timeout: 20)
-        }
-    }
-
-    static func sessions(_ server: LocalConferenceServer, nickOf label: String = "Klasse 4b") -> [String] {
-        let nicks = Set(server.events("occupant-joined").filter { $0["label"] as? String == label }.compactMap { $0["nick"] as? String })
-        return server.events("session-accept").filter { nicks.contains($0["nick"] as? String ?? "") }.compactMap { $0["sid"] as? String }
-    }
-
-    /// The newest media report of session `sid`.
-    static func media(_ server: LocalConferenceServer, sid: String) -> [String: Any]? {
-        server.events.last { ($0["event"] as? String == "media" || $0["event"] as? String == "session-ended") && $0["sid"] as? String == sid }
-    }
-
-    static func decodedFrames(_ report: [String: Any]?) -> Int { report?["decoded_numbers_count"] as? Int ?? 0 }
-
-    @Test func theBoxJoinsTheLockedRoomAndIsSeenAndHeard() throws {
-        let server = try LocalConferenceServer(roomSecrets: ["klasse-4b": "tafel-und-kreide"])
-        let box = try Box(config: try server.boxConfig(password: "tafel-und-kreide"))
-        #expect(server.wait(timeout: 30) { _ in !Self.sessions(server).isEmpty }, "the box accepted a session: \(box.log.suffix(3000))")
-        let sid = try #require(Self.sessions(server).first)
-        let accept = try #require(server.events("session-accept").first { $0["sid"] as? String == sid })
-        #expect(accept["valid"] as? Bool == true, "Jicofo's checks pass: \(accept)")
-        let joined = try #require(server.events("occupant-joined").first { $0["label"] as? String == "Klasse 4b" })
-        #expect((joined["real_jid"] as? String)?.hasPrefix("classbox") != true && joined["label"] as? String == "Klasse 4b", "joins under the room label")
-
-        // Private at start: audio only, no video until the (simulated) switch opens.
-        #expect(server.wait(timeout: 15) { _ in (Self.media(server, sid: sid)?["audio_frames"] as? Int ?? 0) > 100 }, "audio flows")
-        #expect(Self.decodedFrames(Self.media(server, sid: sid)) == 0, "no video while private")
-        try box.openSwitch()
-        #expect(server.wait(timeout: 30) { _ in Self.decodedFrames(Self.media(server, sid: sid)) >= 240 }, "video flows: \(String(describing: Self.media(server, sid: sid)))")
-        let result = box.stop()
-        #expect(result.status == 0, "\(result.stderr.suffix(2000))")
-        #expect(server.wait(timeout: 10) { events in events.contains { $0["event"] as? String == "session-ended" && $0["sid"] as? String == sid } })
-        let ended = try #require(server.events("session-ended").first { $0["sid"] as? String == sid })
-        let numbers = (ended["numbers"] as? [Any] ?? []).compactMap { $0 as? Int }
-        let painted = (numbers.max() ?? 0) - (numbers.min() ?? 0) + 1
-        #expect(Double(numbers.count) >= 0.95 * Double(painted), "decoded \(numbers.count) of \(painted) painted frames")
-        #expect(numbers == numbers.sorted(), "in order")
-        #expect(abs((ended["tone_hz"] as? Double ?? 0) - 440) < 2, "the tone: \(ended["tone_hz"] ?? "none")")
-        #expect((ended["unsignalled_packets"] as? Int ?? 0) == 0, "every SSRC was signalled first")
-        #expect(result.stderr.contains("camera LIVE") && result.stderr.contains("1 other participant"), "the live status")
-        print("conference: decoded \(numbers.count)/\(painted) painted frames in order, tone \(ended["tone_hz"] ?? "-") Hz")
-    }
-
-    @Test func aWrongPasswordIsNamedAndSendsNoMedia() throws {
-        let server = try LocalConferenceServer(roomSecrets: ["klasse-4b": "tafel-und-kreide"])
-        let box = try Box(config: try server.boxConfig(password: "falsches-passwort"))
-        let refused = { box.log.contains("the room password is wrong") }
-        let deadline = Date().addingTimeInterval(30)
-        while !refused() && Date() < deadline { usleep(100_000) }
-        #expect(refused(), "\(box.log.suffix(2000))")
-        Thread.sleep(forTimeInterval: 3)
-        #expect(Self.sessions(server).isEmpty && server.events("session-initiate").filter { $0["nick"] as? String != nil }.allSatisfy {
-            !Set(server.events("occupant-joined").filter { $0["label"] as? String == "Klasse 4b" }.compactMap { $0["nick"] as? String }).contains($0["nick"] as! String)
-        }, "no session, no media")
-        let attempts = box.log.components(separatedBy: "the room password is wrong").count - 1
-        #expect(attempts == 1, "a bounded retry, not a loop: \(attempts) attempts in 3 s")
-        _ = box.stop()
-    }
-
-    @Test func anUntrustedServerIsRefused() throws {
-        let server = try LocalConferenceServer()
-        let path = try server.boxConfig()
-        let trusting = try String(contentsOfFile: path, encoding: .utf8)
-        try trusting.replacingOccurrences(of: "ca_bundle = \"\(server.caBundle)\"\n", with: "").write(toFile: path, atomically: true, encoding: .utf8)
-        let box = try Box(config: path)
-        Thread.sleep(forTimeInterval: 4)
-        let result = box.stop()
-        #expect(result.stderr.contains("the server's certificate is not trusted"), "\(result.stderr.suffix(2000))")
-        #expect(server.events("conference-request").isEmpty, "nothing was sent to an unverified server")
-    }
-
-    @Test func asOrganiserTheBoxLocksTheRoomAndEndsTheMeetingForAll() throws {
-        let server = try LocalConferenceServer(participant: "after-box", participantPasswords: ["klasse-4b": "tafel-und-kreide"])
-        let box = try Box(config: try server.boxConfig(password: "tafel-und-kreide", organiser: true))
-        #expect(server.wait(timeout: 30) { events in events.contains { $0["event"] as? String == "owner-config" && $0["secret_set"] as? Bool == true } },
-                "the box set the room password: \(box.log.suffix(2000))")
-        let request = try #require(server.events("conference-request").first)
-        #expect((request["properties"] as? [String: String])?["startVideoMuted"] == "0", "start-muted-video for everyone")
-        #expect(server.wait(timeout: 30) { _ in !Self.sessions(server).isEmpty },
-                "\(server.events.filter { $0["event"] as? String != "media" }.map { "\($0)" }.joined(separator: "\n").suffix(4000))")
-        let result = box.stop()
-        #expect(result.status == 0)
-        #expect(server.wait(timeout: 10) { events in events.contains { $0["event"] as? String == "room-destroyed" } }, "the meeting ended for all")
-        #expect(server.events("participant-left").contains { $0["destroyed"] as? Bool == true }, "the other participant was sent out too")
-    }
-
-    /// The server's nightly restart, five times: the box is back with media within 10 s each time.
-    @Test func theBoxComesBackAfterEveryServerRestart() throws {
-        let server = try LocalConferenceServer()
-        let box = try Box(config: try server.boxConfig())
-        try box.openSwitch()
-        #expect(server.wait(timeout: 30) { _ in Self.sessions(server).contains { Self.decodedFrames(Self.media(server, sid: $0)) > 30 } })
-        var recoveries: [Double] = []
-        for round in 1...5 {
-            let before = Set(Self.sessions(server))
-            let killedAt = Date()
-            server.restartProsody()
-            let back = server.wait(timeout: 20) { _ in
-                Self.sessions(server).contains { !before.contains($0) && Self.decodedFrames(Self.media(server, sid: $0)) > 15 }
+        /// The server's nightly restart, five times: the box is back with media within 10 s each time.
+        @Test func theBoxComesBackAfterEveryServerRestart() throws {
+            let server = try LocalConferenceServer()
+            let box = try Box(config: try server.boxConfig())
+            try box.openSwitch()
+            #expect(server.wait(timeout: 30) { _ in Self.sessions(server).contains { Self.decodedFrames(Self.media(server, sid: $0)) > 30 } })
+            var recoveries: [Double] = []
+            for round in 1...5 {
+                let before = Set(Self.sessions(server))
+                let killedAt = Date()
+                server.restartProsody()
+                let back = server.wait(timeout: 20) { _ in
+                    Self.sessions(server).contains { !before.contains($0) && Self.decodedFrames(Self.media(server, sid: $0)) > 15 }
+                }
+                let took = Date().timeIntervalSince(killedAt)
+                #expect(back && took <= 11, "round \(round): back with video after \(took) s (1 s of it Prosody's own restart): \(box.log.suffix(1500))")
+                recoveries.append((took * 10).rounded() / 10)
             }
-            let took = Date().timeIntervalSince(killedAt)
-            #expect(back && took <= 11, "round \(round): back with video after \(took) s (1 s of it Prosody's own restart): \(box.log.suffix(1500))")
-            recoveries.append((took * 10).rounded() / 10)
+            _ = box.stop()
+            print("server restarts: back in the room with video after \(recoveries) s")
         }
-        _ = box.stop()
-        print("server restarts: back in the room with video after \(recoveries) s")
     }
 }

@@ -54,22 +54,25 @@ struct LossyLink {
     }
 }
 
-@Suite(.serialized, .enabled(if: LossyLink.available, "needs root, iproute2, nftables and aiortc (CI has them; make deps installs them)"))
-struct LossyNetworkTests {
-    /// 5 % loss both ways: aiortc's NACKs are answered (as RTX), ≥ 95 % of the frames are
-    /// decoded, and a PLI still gets a keyframe within 200 ms.
-    @Test func fivePercentLossIsRepaired() throws {
-        let link = LossyLink()
-        defer { link.down() }
-        try link.up(lossPercent: 5)
-        let run = try AiortcPeer.run(boxRole: "answer", seconds: 10, pliAt: 6, boxArguments: ["--no-loopback"],
-                                     environment: ["CLASSBOX_PEER_ADDRESS": link.peerAddress],
-                                     wrap: ["ip", "netns", "exec", link.boxNamespace],
-                                     peerWrap: [ExternalProcess.which("ip")!, "netns", "exec", link.peerNamespace])
-        try run.expectMediaFlowed(checkTone: false)  // lost audio is concealed, which bends the tone
-        let nacks = run.box["nacksReceived"] as? Int ?? 0, retransmissions = run.box["retransmissions"] as? Int ?? 0
-        #expect(nacks > 0 && retransmissions > 0, "aiortc's NACKs answered: \(run.box)")
-        #expect((run.peer["pliToKeyframeMs"] as? Int).map { $0 <= 200 } == true, "PLI to keyframe: \(String(describing: run.peer["pliToKeyframeMs"]))")
-        print("5 % loss: \(nacks) NACKs received, \(retransmissions) packets retransmitted, PLI→keyframe \(run.peer["pliToKeyframeMs"] ?? "-") ms")
+extension RealPeers {
+    @Suite(.serialized, .enabled(if: LossyLink.available, "needs root, iproute2, nftables and aiortc (CI has them; make deps installs them)"))
+    struct LossyNetworkTests {
+        /// 5 % loss both ways: aiortc's NACKs are answered (as RTX), ≥ 95 % of the frames are
+        /// decoded, and a PLI still gets a keyframe within 200 ms.
+        @Test func fivePercentLossIsRepaired() throws {
+            let link = LossyLink()
+            defer { link.down() }
+            try link.up(lossPercent: 5)
+            let run = try AiortcPeer.run(boxRole: "answer", seconds: 10, pliAt: 6, boxArguments: ["--no-loopback"],
+                                         environment: ["CLASSBOX_PEER_ADDRESS": link.peerAddress],
+                                         wrap: ["ip", "netns", "exec", link.boxNamespace],
+                                         peerWrap: [ExternalProcess.which("ip")!, "netns", "exec", link.peerNamespace])
+            try run.expectMediaFlowed(checkTone: false)  // lost audio is concealed, which bends the tone
+            let nacks = run.box["nacksReceived"] as? Int ?? 0, retransmissions = run.box["retransmissions"] as? Int ?? 0
+            #expect(nacks > 0 && retransmissions > 0, "aiortc's NACKs answered: \(run.box)")
+            #expect((run.peer["pliToKeyframeMs"] as? Int).map { $0 <= 200 } == true, "PLI to keyframe: \(String(describing: run.peer["pliToKeyframeMs"]))")
+            print("5 % loss: \(nacks) NACKs received, \(retransmissions) packets retransmitted, PLI→keyframe \(run.peer["pliToKeyframeMs"] ?? "-") ms, "
+              + "audio packets \(run.peer["audioPackets"] ?? "-")/\(run.box["audioPackets"] ?? "-") arrived, \(run.peer["audioFrames"] ?? "-") decoded")
+        }
     }
 }

@@ -50,31 +50,33 @@ struct NATLink {
     }
 }
 
-@Suite(.serialized, .enabled(if: NATLink.available, "needs root, iproute2, nftables, coturn and aiortc (make deps installs them)"))
-struct NATTraversalTests {
-    @Test func theBoxBehindANATIsReachedThroughItsServerReflexiveCandidate() throws {
-        let link = NATLink()
-        defer { link.down() }
-        try link.up()
-        let stun = try SpawnedProcess(ExternalProcess.which("ip")!, [
-            "netns", "exec", link.outside, ExternalProcess.which("turnserver")!, "-n", "--stun-only", "--no-cli", "--no-tls", "--no-dtls",
-            "--listening-ip", link.outsideAddress, "--listening-port", "3478", "--log-file", "stdout", "--simple-log",
-        ], environment: ProcessInfo.processInfo.environment)
-        defer { stun.signal(SIGTERM); _ = stun.wait(timeout: 5) }
-        Thread.sleep(forTimeInterval: 0.5)
-        let config = try ExternalProcess.simConfig(replacing: [
-            "loopback = true": "stun = [\"stun:\(link.outsideAddress):3478\"]",
-            "district_domains = [\"localhost\",": "district_domains = [\"\(link.outsideAddress)\", \"localhost\",",
-        ])
-        let run = try AiortcPeer.run(boxRole: "offer", seconds: 6, environment: ["CLASSBOX_PEER_ADDRESS": link.outsideAddress],
-                                     wrap: ["ip", "netns", "exec", link.inside],
-                                     peerWrap: [ExternalProcess.which("ip")!, "netns", "exec", link.outside], config: config)
-        let candidates = run.offer.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("a=candidate:") }
-        let srflx = candidates.first { $0.contains("typ srflx") }
-        #expect(srflx?.contains(" \(link.routerOutsideAddress) ") == true && srflx?.contains("raddr \(link.boxAddress)") == true,
-                "the offer names the NAT's outside address as seen by coturn: \(run.offer)")
-        #expect(!candidates.contains { $0.contains(" 127.0.0.1 ") }, "no loopback candidate outside a test rig: \(candidates)")
-        try run.expectMediaFlowed()
-        print("NAT: \(srflx ?? "no srflx candidate")")
+extension RealPeers {
+    @Suite(.serialized, .enabled(if: NATLink.available, "needs root, iproute2, nftables, coturn and aiortc (make deps installs them)"))
+    struct NATTraversalTests {
+        @Test func theBoxBehindANATIsReachedThroughItsServerReflexiveCandidate() throws {
+            let link = NATLink()
+            defer { link.down() }
+            try link.up()
+            let stun = try SpawnedProcess(ExternalProcess.which("ip")!, [
+                "netns", "exec", link.outside, ExternalProcess.which("turnserver")!, "-n", "--stun-only", "--no-cli", "--no-tls", "--no-dtls",
+                "--listening-ip", link.outsideAddress, "--listening-port", "3478", "--log-file", "stdout", "--simple-log",
+            ], environment: ProcessInfo.processInfo.environment)
+            defer { stun.signal(SIGTERM); _ = stun.wait(timeout: 5) }
+            Thread.sleep(forTimeInterval: 0.5)
+            let config = try ExternalProcess.simConfig(replacing: [
+                "loopback = true": "stun = [\"stun:\(link.outsideAddress):3478\"]",
+                "district_domains = [\"localhost\",": "district_domains = [\"\(link.outsideAddress)\", \"localhost\",",
+            ])
+            let run = try AiortcPeer.run(boxRole: "offer", seconds: 6, environment: ["CLASSBOX_PEER_ADDRESS": link.outsideAddress],
+                                         wrap: ["ip", "netns", "exec", link.inside],
+                                         peerWrap: [ExternalProcess.which("ip")!, "netns", "exec", link.outside], config: config)
+            let candidates = run.offer.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("a=candidate:") }
+            let srflx = candidates.first { $0.contains("typ srflx") }
+            #expect(srflx?.contains(" \(link.routerOutsideAddress) ") == true && srflx?.contains("raddr \(link.boxAddress)") == true,
+                    "the offer names the NAT's outside address as seen by coturn: \(run.offer)")
+            #expect(!candidates.contains { $0.contains(" 127.0.0.1 ") }, "no loopback candidate outside a test rig: \(candidates)")
+            try run.expectMediaFlowed()
+            print("NAT: \(srflx ?? "no srflx candidate")")
+        }
     }
 }

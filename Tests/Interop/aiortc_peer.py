@@ -29,6 +29,7 @@ aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: [ADDRESS] if use_ipv4
 
 
 KEYFRAMES = []  # arrival times (monotonic) of the first packet of each VP8 keyframe
+AUDIO_PACKETS = [0]  # Opus RTP packets that reached aiortc's receiver (after SRTP)
 
 
 def is_vp8_keyframe_start(payload):
@@ -52,6 +53,8 @@ original_handle = RTCRtpReceiver._handle_rtp_packet
 
 
 async def observing_handle(self, packet, arrival_time_ms):
+    if self._RTCRtpReceiver__kind == "audio":
+        AUDIO_PACKETS[0] += 1
     if packet.payload and is_vp8_keyframe_start(packet.payload):
         KEYFRAMES.append(time.monotonic())
     return await original_handle(self, packet, arrival_time_ms)
@@ -146,6 +149,7 @@ async def main():
                         pli_sent["at"] = time.monotonic()
     result["state"] = pc.connectionState
     result["keyframes"] = len(KEYFRAMES)
+    result["audioPackets"] = AUDIO_PACKETS[0]
     if pli_sent["at"] is not None:
         after = [t for t in KEYFRAMES if t >= pli_sent["at"]]
         if after:

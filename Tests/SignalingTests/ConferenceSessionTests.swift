@@ -228,6 +228,28 @@ struct ConferenceSessionTests {
         #expect(!unmute.contains { if case .muteRequested = $0 { true } else { false } })
     }
 
+    @Test func afterAnICEFailureJicofoIsAskedForANewSession() throws {
+        var (session, _) = joined(configuration())
+        let initiate = xml("""
+            <iq xmlns='jabber:client' type='set' id='i1' from='\(Self.room)/focus'><jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' sid='s1'>\
+            <content creator='initiator' name='audio'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'>\
+            <payload-type id='111' name='opus' clockrate='48000' channels='2'/></description>\
+            <transport xmlns='urn:xmpp:jingle:transports:ice-udp:1' ufrag='u' pwd='p'>\
+            <fingerprint xmlns='urn:xmpp:jingle:apps:dtls:0' hash='sha-256' setup='actpass'>AB:CD</fingerprint></transport></content>\
+            <bridge-session xmlns='http://jitsi.org/protocol/focus' id='b-17' region='eu'/></jingle></iq>
+            """)
+        #expect(session.receive(initiate, now: 5).contains { if case .offer = $0 { true } else { false } })
+        let restart = session.requestRestart(now: 6)
+        #expect(restart.first == .sessionEnded(reason: "ICE failed, restart requested"))
+        let terminate = try #require(sent(restart).first?.element("jingle", namespace: Namespace.jingle))
+        #expect(sent(restart).first?["to"] == "\(Self.room)/focus")
+        #expect(terminate["action"] == "session-terminate" && terminate["sid"] == "s1")
+        #expect(terminate.element("reason")?.element("connectivity-error") != nil && terminate.element("reason")?.element("text")?.text == "ICE FAILED")
+        let bridge = try #require(terminate.element("bridge-session", namespace: Namespace.jitsiFocus))
+        #expect(bridge["id"] == "b-17" && bridge["restart"] == "true")
+        #expect(session.requestRestart(now: 7).isEmpty, "one request per session")
+    }
+
     @Test func mutedStateChangesAreAnnouncedInPresence() throws {
         var (session, _) = joined(configuration())
         let live = try #require(sent(session.setMuted(audio: false, video: false)).first)
