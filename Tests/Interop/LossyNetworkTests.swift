@@ -71,7 +71,7 @@ extension RealPeers {
             let nacks = run.box["nacksReceived"] as? Int ?? 0, retransmissions = run.box["retransmissions"] as? Int ?? 0
             #expect(nacks > 0 && retransmissions > 0, "aiortc's NACKs answered: \(run.box)")
             #expect((run.peer["pliToKeyframeMs"] as? Int).map { $0 <= 200 } == true, "PLI to keyframe: \(String(describing: run.peer["pliToKeyframeMs"]))")
-            print("5 % loss: \(nacks) NACKs received, \(retransmissions) packets retransmitted, PLI→keyframe \(run.peer["pliToKeyframeMs"] ?? "-") ms, "
+            print("5 % loss: \(nacks) NACKs received, \(retransmissions) packets retransmitted, PLI→keyframe \(run.peer["pliToKeyframeMs"] ?? "-") ms (\(run.peer["plisSent"] ?? "-") PLI sent), "
               + "audio packets \(run.peer["audioPackets"] ?? "-")/\(run.box["audioPackets"] ?? "-") arrived, \(run.peer["audioFrames"] ?? "-") decoded")
         }
     }
