@@ -149,15 +149,29 @@ public struct XMLReader {
         }
         let parts = qualifiedName.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
         let (prefix, localName) = parts.count == 2 ? (String(parts[0]), String(parts[1])) : ("", qualifiedName)
-        guard !localName.isEmpty, !localName.contains(":"), let namespace = resolve(prefix) else {
+        guard Self.isNCName(localName), prefix.isEmpty || Self.isNCName(prefix) else {
+            throw cursor.error("<\(qualifiedName)> is not a valid element name")
+        }
+        guard let namespace = resolve(prefix) else {
             throw cursor.error("undeclared namespace prefix in <\(qualifiedName)>")
         }
-        for attribute in rawAttributes where attribute.name.contains(":") {
-            let attributePrefix = String(attribute.name.prefix { $0 != ":" })
+        for attribute in rawAttributes {
+            let parts = attribute.name.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count <= 2, parts.allSatisfy({ Self.isNCName(String($0)) }) else {
+                throw cursor.error("\(attribute.name) is not a valid attribute name")
+            }
+            guard parts.count == 2 else { continue }
+            let attributePrefix = String(parts[0])
             guard resolve(attributePrefix) != nil else { throw cursor.error("undeclared namespace prefix in attribute \(attribute.name)") }
         }
         let element = XMLElement(name: localName, namespace: namespace, attributes: rawAttributes, children: [])
         return (Frame(element: element, qualifiedName: qualifiedName, prefixes: prefixes), selfClosing)
+    }
+
+    /// A name without a colon that does not start with a digit, `-` or `.` (Namespaces in XML §3).
+    static func isNCName(_ name: String) -> Bool {
+        guard let first = name.utf8.first else { return false }
+        return !name.contains(":") && !(first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")) && first != UInt8(ascii: "-") && first != UInt8(ascii: ".")
     }
 
     func closeTag(_ frame: Frame, _ cursor: inout Cursor) throws(XMLError) {

@@ -47,6 +47,8 @@ struct XMLReaderTests {
         ("<a b='1'c='2'/>", "expected a space before an attribute"),
         ("text", "text outside the element"),
         ("", "no element"),
+        ("<s:2a xmlns:s='urn:x'/>", "<s:2a> is not a valid element name"),
+        ("<a b:='1'/>", "b: is not a valid attribute name"),
     ])
     func forbiddenOrBrokenInputIsRefused(input: String, reason: String) {
         #expect(throws: XMLError.self) { try reader.parse(input) }
