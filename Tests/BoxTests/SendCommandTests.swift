@@ -12,6 +12,7 @@ import Testing
     @Test func aMicrophoneThatCannotBeOpenedIsOneLogLineAndVideoGoesOn() throws {
         let config = try ExternalProcess.simConfig()
         let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "capture = \"tone\"", with: "capture = \"no-such-microphone\"")
+            .replacingOccurrences(of: "width = 1280\nheight = 720", with: "width = 640\nheight = 360")  // light: other tests share the cores
         try text.write(toFile: config, atomically: true, encoding: .utf8)
         let (video, audio) = (BoundUDPPort(), BoundUDPPort())
         let result = try ClassboxProcess.run(["send", "--config", config, "--to", "127.0.0.1:\(video.port)",
@@ -21,7 +22,8 @@ import Testing
         #expect(complaints.count == 1, "one clear line, not one per retry: \(complaints)")
         #expect(complaints.first?.contains("no-such-microphone") == true)
         let sent = try #require(counts(result.stderr))
-        #expect(sent.frames >= 90 && sent.audioPackets == 0)
+        // Video goes on (≥ half of the 105 frames of 3.5 s even on a loaded CI machine), audio never starts.
+        #expect(sent.frames >= 50 && sent.audioPackets == 0, "\(sent)")
     }
 
     @Test func aRealCameraWithoutAPrivacySwitchSendsNoVideo() throws {

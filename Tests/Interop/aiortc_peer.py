@@ -20,6 +20,10 @@ import sys
 import time
 
 import aioice.ice
+
+# The reader of the box's painted frame numbers lives with the local conference server.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Board", "sim", "conference"))
+from media import frame_number  # noqa: E402
 import numpy
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
@@ -61,23 +65,6 @@ async def observing_handle(self, packet, arrival_time_ms):
 
 
 RTCRtpReceiver._handle_rtp_packet = observing_handle
-
-
-def frame_number(luma):
-    """The box's test-pattern code: two rows of 16 blocks, bit 0 first, with a check byte."""
-    height, width = luma.shape
-    block = max(4, min(height // 15, (width - 8) // 18))
-    margin = block // 2
-    rows = [0, 0]
-    for row in range(2):
-        for bit in range(16):
-            x0 = margin + bit * block + block // 4
-            y0 = margin + row * block + block // 4
-            if luma[y0:y0 + max(1, block // 2), x0:x0 + max(1, block // 2)].mean() > 128:
-                rows[row] |= 1 << bit
-    number = rows[0] | (rows[1] & 0xFF) << 16
-    check = (number ^ number >> 8 ^ number >> 16 ^ 0x5A) & 0xFF
-    return number if rows[1] >> 8 == check else None
 
 
 async def wait_for(path, timeout=30):

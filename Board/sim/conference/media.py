@@ -2,8 +2,7 @@
 
 The frame code is the box's own (Sources/Capture/TestPattern.swift): two rows of 16 blocks
 in the top-left corner, row 0 = bits 0-15 of the frame number, row 1 = bits 16-23 plus a
-check byte. frame_number() is the reader from Tests/Interop/aiortc_peer.py, factored out
-here because that script runs its main() on import.
+check byte. frame_number() is the one reader of it; Tests/Interop/aiortc_peer.py imports it.
 """
 import asyncio
 import fractions

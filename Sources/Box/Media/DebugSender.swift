@@ -142,24 +142,9 @@ public struct DebugSender {
         }
     }
 
-    func audioSource() -> AudioSendPlan.Source {
-        switch config.audio.capture {
-        case .tone: return .tone(hz: config.audio.toneHz)
-        case .null: return .silence
-        case .pcm(let name): return .pcm(name)
-        }
-    }
+    func audioSource() -> AudioSendPlan.Source { MediaSetup.sources(config).audio ?? .silence }
 
-    func encoderSettings() -> VP8EncoderSettings {
-        var settings = VP8EncoderSettings(width: config.camera.width, height: config.camera.height, fps: config.camera.fps,
-                                          bitrateKbps: config.camera.maxBitrateKbps)
-        settings.threads = config.camera.encoderThreads
-        settings.cpuUsed = config.camera.encoderCpuUsed
-        settings.errorResilient = config.camera.errorResilient
-        settings.temporalLayers = config.camera.temporalLayers
-        settings.maxIntraBitratePercent = 900
-        return settings
-    }
+    func encoderSettings() -> VP8EncoderSettings { MediaSetup.sources(config).encoder }
 
     func isAllowed(_ address: SocketAddress) -> Bool {
         if address.isLoopback || address.isPrivate { return true }
