@@ -67,14 +67,16 @@ let package = Package(
         .target(name: "JSON"),
         // The provisioning file: TOML with line numbers, schema, validation.
         .target(name: "Provisioning"),
-        // Linux media edges: V4L2 cameras and ALSA PCMs.
-        .target(name: "Capture", dependencies: ["CV4L2", "CALSA", "Media"]),
+        // The privacy state (the physical switch decides) and the camera permit it hands out (no I/O).
+        .target(name: "Privacy"),
+        // Linux media edges: V4L2 cameras (opened only with a camera permit) and ALSA PCMs.
+        .target(name: "Capture", dependencies: ["CV4L2", "CALSA", "Media", "Privacy"]),
         // Box hardware and OS integration: input devices, LEDs, systemd notification.
         .target(name: "Device", dependencies: ["CLinux"]),
         // The composition root: the box's state machine and supervision.
         .target(name: "Box", dependencies: [
             "Provisioning", "Capture", "Device", "Codecs", "Media", "RTP", "RTCP", "Transport", "Wire", "Runtime", "Session", "ICE", "DTLS",
-            "Signaling", "XML", "JSON", "WebSocket", "SecureSocket",
+            "Signaling", "XML", "JSON", "WebSocket", "SecureSocket", "Privacy",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -94,12 +96,13 @@ let package = Package(
         .testTarget(name: "RTPTests", dependencies: ["RTP", "Wire"]),
         .testTarget(name: "RTCPTests", dependencies: ["RTCP", "Wire"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs", "Media"]),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Codecs", "Media"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Codecs", "Media", "Privacy"]),
         .testTarget(name: "STUNTests", dependencies: ["STUN", "Crypto"]),
         .testTarget(name: "ICETests", dependencies: ["ICE", "STUN", "Wire"]),
         .testTarget(name: "DTLSTests", dependencies: ["DTLS", "Session"]),
         .testTarget(name: "SessionTests", dependencies: ["Session", "ICE", "Wire"], resources: [.copy("Fixtures")]),
         .testTarget(name: "XMLTests", dependencies: ["XML"]),
+        .testTarget(name: "PrivacyTests", dependencies: ["Privacy"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "SignalingTests", dependencies: ["Signaling", "XML", "Session", "ICE", "Wire"], resources: [.copy("Fixtures")]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "Wire"]),
@@ -110,7 +113,7 @@ let package = Package(
         .testTarget(name: "DeviceTests", dependencies: ["Device", "Capture", "ClassboxTestSupport"]),
         .testTarget(name: "BoxTests", dependencies: ["Box", "Provisioning", "ClassboxTestSupport"]),
         // Real kernel devices (vivid, snd-aloop, uinput) inside the QEMU tier: `make qemu-test`.
-        .testTarget(name: "HardwareTests", dependencies: ["Capture", "Media", "ClassboxTestSupport"], path: "Tests/Hardware"),
+        .testTarget(name: "HardwareTests", dependencies: ["Capture", "Media", "Privacy", "CLinux", "ClassboxTestSupport"], path: "Tests/Hardware"),
         // Real peers: GStreamer decoders (and later Prosody, aiortc, the QEMU tier).
         .testTarget(name: "InteropTests", dependencies: ["Capture", "ClassboxTestSupport"], path: "Tests/Interop", exclude: ["aiortc_peer.py"]),
     ]

@@ -27,7 +27,9 @@ public struct BoxService: Service {
         let status = BoxStatus(config: config)
         for line in status.startupLines { logger.info("\(line)") }
         let conference = ConferenceStatus()
-        let client = ConferenceClient(config: config, logger: logger, status: conference)
+        let privacy = PrivacyController(config: config, logger: logger)
+        let client = ConferenceClient(config: config, logger: logger, status: conference, privacy: privacy)
+        try privacy.start()
         try client.start()
         var control: ControlSocket?
         do {
@@ -39,7 +41,8 @@ public struct BoxService: Service {
         if let interval = notifier.watchdogInterval {
             logger.info("systemd watchdog armed", metadata: ["interval_ms": "\(interval.milliseconds)"])
         }
-        let loop = MainLoop(service: self, client: client, conference: conference, control: control)
+        let lights = IndicatorLights(config: config, directory: environment["CLASSBOX_LED_DIRECTORY"] ?? LEDClass.defaultDirectory, logger: logger)
+        let loop = MainLoop(service: self, client: client, privacy: privacy, lights: lights, conference: conference, control: control)
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try await Task.sleep(for: .milliseconds(100))
@@ -49,6 +52,8 @@ public struct BoxService: Service {
         logger.info("shutting down")
         notify("stopping") { try self.notifier.stopping(status: "shutting down") }
         client.stop(endForAll: config.room.organiser)
+        privacy.stop()
+        lights.show(cameraLive: false, micMuted: false, status: .off)
         logger.info("left the conference")
     }
 
@@ -61,15 +66,21 @@ public struct BoxService: Service {
 final class MainLoop: @unchecked Sendable {
     let service: BoxService
     let client: ConferenceClient
+    let privacy: PrivacyController
+    let lights: IndicatorLights
     let conference: ConferenceStatus
     let control: ControlSocket?
     var lastWatchdog: UInt64 = 0
+    var lastLights: (Bool, Bool, IndicatorLights.Status)?
     var lastPrinted: (at: UInt64, snapshot: ConferenceSnapshot)?
     var lessonEnded = false
 
-    init(service: BoxService, client: ConferenceClient, conference: ConferenceStatus, control: ControlSocket?) {
+    init(service: BoxService, client: ConferenceClient, privacy: PrivacyController, lights: IndicatorLights, conference: ConferenceStatus,
+         control: ControlSocket?) {
         self.service = service
         self.client = client
+        self.privacy = privacy
+        self.lights = lights
         self.conference = conference
         self.control = control
     }
@@ -82,8 +93,13 @@ final class MainLoop: @unchecked Sendable {
             do { try service.notifier.watchdog() } catch { service.logger.warning("watchdog ping failed: \(error)") }
         }
         let snapshot = conference.current
+        let shown = (snapshot.cameraLive, snapshot.micMuted, lessonEnded ? .off : IndicatorLights.status(of: snapshot))
+        if lastLights.map({ $0 != shown }) ?? true {
+            lights.show(cameraLive: shown.0, micMuted: shown.1, status: shown.2)
+            lastLights = shown
+        }
         let changed = lastPrinted.map { $0.snapshot.state != snapshot.state || $0.snapshot.inRoom != snapshot.inRoom
-            || $0.snapshot.cameraLive != snapshot.cameraLive || $0.snapshot.others != snapshot.others || $0.snapshot.mediaConnected != snapshot.mediaConnected } ?? true
+            || $0.snapshot.cameraLive != snapshot.cameraLive || $0.snapshot.micMuted != snapshot.micMuted || $0.snapshot.others != snapshot.others || $0.snapshot.mediaConnected != snapshot.mediaConnected } ?? true
         if changed || now >= (lastPrinted?.at ?? 0) + service.statusInterval {
             let seconds = lastPrinted.map { Double(now - $0.at) / 1e9 } ?? 0
             let line = ConferenceStatus.line(snapshot, since: lastPrinted?.snapshot, seconds: seconds)
@@ -97,12 +113,15 @@ final class MainLoop: @unchecked Sendable {
     func answer(_ command: String) -> String {
         switch command.trimmingWhitespace {
         case "switch open", "switch close":
-            guard service.config.privacy.cameraSwitch == .simulated, service.config.camera.source == .testPattern else {
+            let open = command.contains("open")
+            guard privacy.simulatedSwitch(open: open) else {
                 return "refused: only the simulated board's test-pattern camera has a software switch; a real camera follows its physical switch"
             }
-            let open = command.contains("open")
-            client.setCameraLive(open)
             return open ? "ok: camera live" : "ok: camera private"
+        case "mute":
+            guard service.config.privacy.cameraSwitch == .simulated else { return "refused: the mute button is a physical key (KEY_MICMUTE)" }
+            privacy.toggleMicMute()
+            return privacy.isMicMuted ? "ok: microphone muted" : "ok: microphone on"
         case "end":
             guard !lessonEnded else { return "ok: the lesson has already ended" }
             lessonEnded = true
@@ -112,7 +131,7 @@ final class MainLoop: @unchecked Sendable {
         case "status":
             return ConferenceStatus.line(conference.current, since: nil, seconds: 0)
         default:
-            return "refused: unknown command (switch open|close, end, status)"
+            return "refused: unknown command (switch open|close, mute, end, status)"
         }
     }
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <linux/input.h>
+#include <linux/uinput.h>
 #include <sys/prctl.h>
 
 static inline unsigned long clinux_eviocgname(unsigned int len) { return EVIOCGNAME(len); }
@@ -12,6 +13,14 @@ static inline unsigned long clinux_eviocgbit(unsigned int ev, unsigned int len) 
 static inline unsigned long clinux_eviocgsw(unsigned int len) { return EVIOCGSW(len); }
 static inline unsigned long clinux_eviocgkey(unsigned int len) { return EVIOCGKEY(len); }
 static const unsigned long CLINUX_EVIOCGID = EVIOCGID;
+
+/* uinput, for tests that need an input device the kernel believes in (the QEMU tier). */
+static const unsigned long CLINUX_UI_SET_EVBIT = UI_SET_EVBIT;
+static const unsigned long CLINUX_UI_SET_SWBIT = UI_SET_SWBIT;
+static const unsigned long CLINUX_UI_SET_KEYBIT = UI_SET_KEYBIT;
+static const unsigned long CLINUX_UI_DEV_SETUP = UI_DEV_SETUP;
+static const unsigned long CLINUX_UI_DEV_CREATE = UI_DEV_CREATE;
+static const unsigned long CLINUX_UI_DEV_DESTROY = UI_DEV_DESTROY;
 
 /* prctl is variadic; naming the calling thread (15 bytes shown by top -H) needs only this. */
 static inline int clinux_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }

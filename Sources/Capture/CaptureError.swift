@@ -14,6 +14,8 @@ public enum CaptureError: Error, Equatable, CustomStringConvertible {
     /// The camera offers no format the box can use, even through libv4l2's conversion.
     case noUsableFormat(String, offered: [String])
     case unsupported(String)
+    /// The camera permit was revoked (the privacy switch closed): no more frames.
+    case `private`(String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,7 @@ public enum CaptureError: Error, Equatable, CustomStringConvertible {
         case .noUsableFormat(let path, let offered):
             return "\(path) offers no usable picture format (offered: \(offered.isEmpty ? "none" : offered.joined(separator: ", ")))"
         case .unsupported(let message): return message
+        case .private(let path): return "\(path) is private: the privacy switch is closed"
         }
     }
 

@@ -3,6 +3,7 @@ import Glibc
 #endif
 internal import CV4L2
 import Media
+import Privacy
 
 /// A V4L2 camera streaming into memory-mapped driver buffers.
 ///
@@ -15,6 +16,10 @@ import Media
 ///   frame is released (consumed or dropped), its buffer is queued back to the driver.
 /// - Cameras that deliver only YUYV, MJPEG or similar are opened through libv4l2, which
 ///   converts each frame once into its own buffer as I420; that buffer is lent out the same way.
+///
+/// It can only be opened with a valid ``CameraPermit`` (the physical privacy switch's), which
+/// it keeps: once the permit is revoked, ``nextFrame(timeout:)`` hands out no more frames but
+/// throws `.private`, and the owner closes the camera.
 ///
 /// A device that vanishes (`ENODEV`, USB unplug, power cut by a privacy switch) raises
 /// `.disconnected`; no frame for `stallTimeout` raises `.stalled`. Both are transient:
@@ -48,6 +53,7 @@ public final class V4L2Camera {
 
     let calls: V4L2Calls
     let fd: Int32
+    private let permit: CameraPermit
     private var mappings: [(address: UnsafeMutableRawPointer, length: Int)] = []
     private var streaming = false
     private var closed = false
@@ -55,9 +61,11 @@ public final class V4L2Camera {
     /// Frames the driver skipped (gaps in its sequence numbers).
     public private(set) var droppedFrames = 0
 
-    public init(_ configuration: Configuration) throws(CaptureError) {
+    public init(_ configuration: Configuration, permit: consuming CameraPermit) throws(CaptureError) {
         self.configuration = configuration
         let path = configuration.path
+        guard permit.isValid else { throw .private(path) }
+        self.permit = permit
         let probe = V4L2Calls.kernel
         let rawFD = probe.open(path)
         guard rawFD >= 0 else {
@@ -107,8 +115,9 @@ public final class V4L2Camera {
 
     deinit { closeDevice() }
 
-    /// Waits up to `timeout` seconds for the next frame.
+    /// Waits up to `timeout` seconds for the next frame; `.private` as soon as the permit is revoked.
     public func nextFrame(timeout: Double) throws(CaptureError) -> CameraFrame {
+        guard permit.isValid else { throw .private(configuration.path) }
         var descriptor = pollfd(fd: fd, events: Int16(POLLIN | POLLPRI), revents: 0)
         let deadline = Int32(timeout * 1000)
         var ready: Int32
@@ -125,12 +134,25 @@ public final class V4L2Camera {
             if errno == ENODEV || errno == EIO { throw .disconnected(configuration.path) }
             throw .system("VIDIOC_DQBUF \(configuration.path)", errno: errno)
         }
+        guard permit.isValid else {
+            requeue(buffer.index)
+            throw .private(configuration.path)
+        }
         if let lastSequence, buffer.sequence > lastSequence &+ 1 { droppedFrames += Int(buffer.sequence &- lastSequence &- 1) }
         lastSequence = buffer.sequence
         let base = mappings[Int(buffer.index)].address.assumingMemoryBound(to: UInt8.self)
         let nanoseconds = UInt64(buffer.timestamp.tv_sec) * 1_000_000_000 + UInt64(buffer.timestamp.tv_usec) * 1000
         return CameraFrame(camera: self, index: buffer.index, layout: layout(base), timestampNanoseconds: nanoseconds,
                            sequence: buffer.sequence, bytesUsed: Int(buffer.bytesused))
+    }
+
+    /// The camera's own privacy control (`V4L2_CID_PRIVACY`: a lens shutter or built-in
+    /// switch); nil when the camera has none.
+    public func privacyControl() -> Bool? {
+        var control = v4l2_control()
+        control.id = CV4L2_CID_PRIVACY
+        guard calls.ioctl(fd, CV4L2_VIDIOC_G_CTRL, &control) == 0 else { return nil }
+        return control.value != 0
     }
 
     /// Gives a buffer back to the driver (called by `CameraFrame` when it is released).

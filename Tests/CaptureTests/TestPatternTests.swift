@@ -1,6 +1,7 @@
 import Codecs
 import Foundation
 import Media
+import Privacy
 import Testing
 @testable import Capture
 
@@ -102,12 +103,33 @@ import Testing
         #expect(CameraFormat.choose(offered: []) == nil)
     }
 
+    /// A permit as the box gets one: the privacy switch was opened.
+    static func openSwitch() -> CameraPermit {
+        var machine = PrivacyStateMachine(hasSwitch: true)
+        _ = machine.handle(.switchMoved(covered: false))
+        return machine.permit()!
+    }
+
+    @Test func withoutAValidPermitNoCameraIsOpened() {
+        var machine = PrivacyStateMachine(hasSwitch: true)
+        _ = machine.handle(.switchMoved(covered: false))
+        let permit = machine.permit()!
+        _ = machine.handle(.switchMoved(covered: true))
+        // The device would be /dev/null (an error if opened): the permit is checked first.
+        do {
+            _ = try V4L2Camera(.init(path: "/dev/null", width: 1280, height: 720, fps: 30), permit: permit)
+            Issue.record("a camera opened with a revoked permit")
+        } catch {
+            #expect(error == .private("/dev/null"))
+        }
+    }
+
     @Test func missingAndNonCameraDevicesAreClearErrors() {
         #expect(throws: CaptureError.disconnected("/dev/video-classbox-missing")) {
-            try V4L2Camera(.init(path: "/dev/video-classbox-missing", width: 1280, height: 720, fps: 30))
+            try V4L2Camera(.init(path: "/dev/video-classbox-missing", width: 1280, height: 720, fps: 30), permit: Self.openSwitch())
         }
         #expect(throws: CaptureError.system("VIDIOC_QUERYCAP /dev/null", errno: ENOTTY)) {
-            try V4L2Camera(.init(path: "/dev/null", width: 1280, height: 720, fps: 30))
+            try V4L2Camera(.init(path: "/dev/null", width: 1280, height: 720, fps: 30), permit: Self.openSwitch())
         }
         #expect(CaptureError.disconnected("/dev/video0").isTransient && CaptureError.stalled("/dev/video0", seconds: 2).isTransient)
         #expect(!CaptureError.notACaptureDevice("/dev/video0").isTransient)

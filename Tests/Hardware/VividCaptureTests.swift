@@ -1,6 +1,7 @@
 import ClassboxTestSupport
 import Foundation
 import Media
+import Privacy
 import Testing
 @testable import Capture
 
@@ -25,8 +26,15 @@ struct VividCaptureTests {
         return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 
+    /// A permit as the box gets one: the privacy switch was opened.
+    static func openSwitch() -> CameraPermit {
+        var machine = PrivacyStateMachine(hasSwitch: true)
+        _ = machine.handle(.switchMoved(covered: false))
+        return machine.permit()!
+    }
+
     @Test func hdmiInputDelivers720p30ForTenSecondsWithoutLoss() throws {
-        let camera = try V4L2Camera(Self.camera)
+        let camera = try V4L2Camera(Self.camera, permit: Self.openSwitch())
         #expect(camera.format == .i420 && camera.width == 1280 && camera.height == 720)
         #expect(abs(camera.fps - 30) < 0.01)
         #expect(camera.dmabufDescriptors.count == Self.camera.bufferCount, "vivid exports its buffers as DMABUF")
@@ -81,7 +89,7 @@ struct VividCaptureTests {
         let feeder = try SpawnedProcess("/usr/bin/v4l2-ctl", ["-d", "/dev/video1", "--stream-out-mmap", "--stream-from=\(input)", "--stream-loop"],
                                         environment: [:])
         defer { feeder.signal(SIGTERM); feeder.wait(timeout: 5) }
-        let camera = try V4L2Camera(Self.camera)
+        let camera = try V4L2Camera(Self.camera, permit: Self.openSwitch())
         var matched = 0, mismatched = 0, foreign = 0
         for _ in 0..<90 {
             let frame = try camera.nextFrame(timeout: 2)
@@ -102,7 +110,7 @@ struct VividCaptureTests {
     /// vivid's "disconnect" button acts like a USB unplug: every open handle gets ENODEV,
     /// and the device is back once they are closed.
     @Test func aDisconnectedCameraIsReportedAndReopens() throws {
-        var camera: V4L2Camera? = try V4L2Camera(Self.camera)
+        var camera: V4L2Camera? = try V4L2Camera(Self.camera, permit: Self.openSwitch())
         _ = try camera!.nextFrame(timeout: 2)
         try Self.v4l2ctl("-d", "/dev/video0", "--set-ctrl", "disconnect=1")
         var error: CaptureError?
@@ -116,7 +124,7 @@ struct VividCaptureTests {
         camera = nil  // close every handle, as the video thread does before reopening
         var reopened: V4L2Camera?
         for _ in 0..<20 where reopened == nil {
-            reopened = try? V4L2Camera(Self.camera)
+            reopened = try? V4L2Camera(Self.camera, permit: Self.openSwitch())
             if reopened == nil { usleep(100_000) }
         }
         let again = try #require(reopened)
@@ -126,7 +134,7 @@ struct VividCaptureTests {
 
     /// A camera that stops delivering (vivid drops every buffer): detected as a stall after the timeout.
     @Test func aSilentCameraIsDetectedAsStalled() throws {
-        let camera = try V4L2Camera(Self.camera)
+        let camera = try V4L2Camera(Self.camera, permit: Self.openSwitch())
         _ = try camera.nextFrame(timeout: 2)
         try Self.v4l2ctl("-d", "/dev/video0", "--set-ctrl", "percentage_of_dropped_buffers=100")
         defer { try? Self.v4l2ctl("-d", "/dev/video0", "--set-ctrl", "percentage_of_dropped_buffers=0") }

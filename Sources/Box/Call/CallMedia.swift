@@ -48,12 +48,17 @@ final class CallMedia: @unchecked Sendable {
     let keyframeRequests = Atomic<Int>(0)
     let nacksReceived = Atomic<Int>(0)
 
-    init(transport: MediaTransport, plan: CallPlan, sources: Sources, logger: Logger, cameraLive: Bool) {
+    /// Where a real camera's permits come from; nil: the test pattern only.
+    let permits: (any CameraPermits)?
+
+    init(transport: MediaTransport, plan: CallPlan, sources: Sources, logger: Logger, cameraLive: Bool, micMuted: Bool = false,
+         permits: (any CameraPermits)? = nil) {
         self.transport = transport
         self.plan = plan
         self.sources = sources
         self.logger = logger
-        control = SendControl(videoBitrateKbps: sources.encoder.bitrateKbps, cameraLive: cameraLive)
+        self.permits = permits
+        control = SendControl(videoBitrateKbps: sources.encoder.bitrateKbps, cameraLive: cameraLive, micMuted: micMuted)
         bitrate = LossBasedBitrate(minimumKbps: 100, maximumKbps: sources.encoder.bitrateKbps, startKbps: sources.encoder.bitrateKbps)
     }
 
@@ -70,6 +75,10 @@ final class CallMedia: @unchecked Sendable {
     /// Opens or closes the camera (the privacy state decides, nothing else).
     func setCameraLive(_ live: Bool) {
         control.cameraLive.store(live, ordering: .relaxed)
+    }
+
+    func setMicMuted(_ muted: Bool) {
+        control.micMuted.store(muted, ordering: .relaxed)
     }
 
     /// Stops the senders, says goodbye and closes the transport.
@@ -105,9 +114,9 @@ final class CallMedia: @unchecked Sendable {
             do {
                 let output = try sendPlan.makeOutput(sink: transport, control: control)
                 lock.withLock { videoOutput = output }
-                let (control, logger) = (self.control, self.logger)
+                let (control, logger, permits) = (self.control, self.logger, self.permits)
                 started.append(try BackgroundThread(name: "classbox-video") {
-                    do { try VideoSender(plan: sendPlan, output: output, control: control, logger: logger).run() } catch {
+                    do { try VideoSender(plan: sendPlan, output: output, control: control, logger: logger, permits: permits).run() } catch {
                         logger.error("video stopped: \(error)")
                     }
                 })

@@ -16,7 +16,8 @@ import XML
 final class ConferenceClient: @unchecked Sendable {
     enum Command {
         case stop(endForAll: Bool)
-        case cameraLive(Bool)
+        /// The privacy state changed (switch, mute button): presence and senders follow.
+        case privacyChanged
         case mediaFailed(String)
     }
 
@@ -27,13 +28,21 @@ final class ConferenceClient: @unchecked Sendable {
     let wake = Wakeup()
     private var thread: BackgroundThread?
     let stopped = Atomic<Bool>(false)
-    /// The privacy state; starts private at every start of the process.
-    let cameraLive = Atomic<Bool>(false)
+    /// The privacy state: private at every start of the process, the switch decides.
+    let privacy: PrivacyController
 
-    init(config: ProvisioningConfig, logger: Logger, status: ConferenceStatus) {
+    init(config: ProvisioningConfig, logger: Logger, status: ConferenceStatus, privacy: PrivacyController) {
         self.config = config
         self.logger = logger
         self.status = status
+        self.privacy = privacy
+        privacy.observe { [weak self] snapshot in
+            self?.status.update {
+                $0.cameraLive = snapshot.cameraLive
+                $0.micMuted = snapshot.micMuted
+            }
+            self?.command(.privacyChanged)
+        }
     }
 
     func start() throws {
@@ -47,8 +56,6 @@ final class ConferenceClient: @unchecked Sendable {
         thread?.join()
         thread = nil
     }
-
-    func setCameraLive(_ live: Bool) { command(.cameraLive(live)) }
 
     func command(_ command: Command) {
         commands.withLock { $0.append(command) }
@@ -103,8 +110,7 @@ final class ConferenceClient: @unchecked Sendable {
                 case .stop:
                     stopped.store(true, ordering: .relaxed)
                     return true
-                case .cameraLive(let live): cameraLive.store(live, ordering: .relaxed)
-                case .mediaFailed: break
+                case .privacyChanged, .mediaFailed: break
                 }
             }
         }
@@ -137,6 +143,7 @@ final class ConferenceClient: @unchecked Sendable {
             connection = try SignalingConnection(url: config.server.websocketURL, room: config.room.name, caBundle: config.server.caBundle)
         } catch {
             logger.warning("cannot reach the conference server: \(error)", metadata: ["event": "signalling.connect"])
+            status.update { $0.failed = true }
             return .lost(error.description)
         }
         defer { connection.close() }

@@ -33,8 +33,7 @@ final class ConferenceRun {
 
     func loop() -> ConferenceClient.Outcome {
         let wake = client.wake
-        let live = client.cameraLive.load(ordering: .relaxed)
-        _ = session.setMuted(audio: false, video: !live)
+        _ = session.setMuted(audio: client.privacy.isMicMuted, video: !client.privacy.isCameraLive)
         apply(session.start(now: Monotonic.nanoseconds()))
         while outcome == nil {
             let now = Monotonic.nanoseconds()
@@ -78,11 +77,11 @@ final class ConferenceRun {
             leavingSince = now
             client.status.update { $0.state = endForAll && client.config.room.organiser ? "ending the lesson" : "leaving" }
             apply(session.leave(endForAll: endForAll, now: now))
-        case .cameraLive(let live):
-            client.cameraLive.store(live, ordering: .relaxed)
+        case .privacyChanged:
+            let (live, muted) = (client.privacy.isCameraLive, client.privacy.isMicMuted)
             media?.setCameraLive(live)
-            client.status.update { $0.cameraLive = live }
-            apply(session.setMuted(audio: false, video: !live))
+            media?.setMicMuted(muted)
+            apply(session.setMuted(audio: muted, video: !live))
         case .mediaFailed(let reason):
             guard media != nil, restartRequestedAt == nil else { return }
             logger.warning("media failed (\(reason)); asking the focus for a new session", metadata: ["event": "call.restart"])
@@ -105,6 +104,7 @@ final class ConferenceRun {
                 joined = true
                 client.status.update {
                     $0.inRoom = true
+                    $0.failed = false
                     $0.state = "in room \(client.config.room.name), waiting for the call"
                 }
             case .participants(let others):
@@ -121,10 +121,13 @@ final class ConferenceRun {
                 break  // Jicofo's in-place ICE restart is not advertised, so not expected
             case .muteRequested(let video):
                 logger.notice("a moderator muted the box's \(video ? "camera" : "microphone")", metadata: ["event": "conference.mute"])
-                if video { handle(.cameraLive(false)) }
+                if video { client.privacy.moderatorMutedCamera() } else { client.privacy.setMicMuted(true) }
             case .failed(let failure):
                 logger.warning("\(failure.description)", metadata: ["event": "conference.failed", "kind": "\(failure.kind.rawValue)"])
-                client.status.update { $0.state = failure.description }
+                client.status.update {
+                    $0.state = failure.description
+                    $0.failed = true
+                }
                 if leavingSince != nil { outcome = .stopped } else { outcome = joined && failure.kind == .streamFailed ? .joinedThenLost(failure.description) : .failed(failure) }
             case .left:
                 outcome = .stopped
@@ -159,7 +162,7 @@ final class ConferenceRun {
             let transport = try MediaSetup.makeTransport(client.config, logger: logger)
             let (local, plan) = Negotiation.answer(to: offer.session, transport: transport, jitsiEndpoint: session.endpoint)
             let media = CallMedia(transport: transport, plan: plan, sources: MediaSetup.sources(client.config), logger: logger,
-                                  cameraLive: client.cameraLive.load(ordering: .relaxed))
+                                  cameraLive: client.privacy.isCameraLive, micMuted: client.privacy.isMicMuted, permits: client.privacy)
             media.onStateChange = { [weak client] state in
                 switch state {
                 case .failed(let reason): client?.command(.mediaFailed(reason))

@@ -7,6 +7,7 @@ struct ConferenceSnapshot: Sendable, Equatable {
     var inRoom = false
     var others = 0
     var cameraLive = false
+    var micMuted = false
     var mediaConnected = false
     var videoPackets = 0
     var videoBytes = 0
@@ -16,6 +17,8 @@ struct ConferenceSnapshot: Sendable, Equatable {
     var retransmissions = 0
     /// How often the box had to join again (connection lost, server restarted).
     var rejoins = 0
+    /// The last attempt failed in a way that needs a person (password, TLS, server gone).
+    var failed = false
 }
 
 /// The snapshot shared between the conference thread and whoever prints it.
@@ -33,6 +36,7 @@ final class ConferenceStatus: Sendable {
         var parts = [now.state == "in call" ? "in call in the room" : now.state]
         if now.inRoom { parts.append(now.others == 1 ? "1 other participant" : "\(now.others) other participants") }
         parts.append(now.cameraLive ? "camera LIVE" : "camera private")
+        if now.micMuted { parts.append("microphone muted") }
         if now.mediaConnected {
             let kbps = { (bytes: Int, before: Int?) -> Int in
                 guard let before, seconds > 0 else { return 0 }

@@ -98,6 +98,13 @@ final class AudioSender {
 
     private func sendFrame() {
         defer { timestamp &+= UInt32(OpusEncoderSettings.frameSamples) }
+        if control.isMicMuted {
+            // Muted: what the microphone heard goes nowhere, and nothing is sent (like a muted
+            // track); the first packet afterwards carries the marker, as after DTX silence.
+            samples.update(repeating: 0)
+            inSilence = true
+            return
+        }
         let level = AudioLevel(samples: UnsafeBufferPointer(samples))
         // The header's length is known before its values, so Opus can write first and the
         // header (with a transport sequence number) is only spent on packets really sent.

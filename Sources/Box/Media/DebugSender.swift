@@ -75,10 +75,18 @@ public struct DebugSender {
             }
             return SRTPKeying(profile: options.srtpProfile, masterKey: key)
         }
-        let videoSource = options.sendVideo ? videoSourceAllowedNow() : nil
+        let videoSource = options.sendVideo ? videoSourceAllowed() : nil
         guard videoSource != nil || options.sendAudio else { throw Failure.nothingToSend("video is off and --no-audio was given") }
 
-        let control = SendControl(videoBitrateKbps: config.camera.maxBitrateKbps, cameraLive: true)  // a debugging tool run by hand
+        // The test pattern is no camera; a real one follows the privacy switch like in a call.
+        let privacy = PrivacyController(config: config, logger: logger)
+        let control = SendControl(videoBitrateKbps: config.camera.maxBitrateKbps, cameraLive: config.camera.source == .testPattern)
+        if case .camera? = videoSource {
+            privacy.observe { snapshot in control.cameraLive.store(snapshot.cameraLive, ordering: .relaxed) }
+            try privacy.start()
+            logger.notice("the camera is private until the privacy switch is opened", metadata: ["event": "privacy"])
+        }
+        defer { privacy.stop() }
         var threads: [BackgroundThread] = []
         if let videoSource {
             let plan = VideoSendPlan(source: videoSource, encoder: encoderSettings(), payloadType: options.videoPayloadType,
@@ -86,7 +94,7 @@ public struct DebugSender {
             let output = try plan.makeOutput(sink: try UDPSocket(connectedTo: options.destination), control: control)
             logger.info("video: VP8 payload type \(plan.payloadType) SSRC \(plan.ssrc) to \(options.destination)\(keying == nil ? "" : " (SRTP)")")
             threads.append(try BackgroundThread(name: "classbox-video") { [logger] in
-                do { try VideoSender(plan: plan, output: output, control: control, logger: logger).run() } catch {
+                do { try VideoSender(plan: plan, output: output, control: control, logger: logger, permits: privacy).run() } catch {
                     logger.error("video stopped: \(error)")
                 }
             })
@@ -121,24 +129,18 @@ public struct DebugSender {
         return control.summary
     }
 
-    /// The privacy rule applies here too: the test pattern always, a real camera only while
-    /// its physical switch is open (checked when sending starts).
-    func videoSourceAllowedNow() -> VideoSendPlan.Source? {
+    /// The privacy rule applies here too: the test pattern always; a real camera only with a
+    /// physical switch, and then only while that switch has been opened (see ``PrivacyController``).
+    func videoSourceAllowed() -> VideoSendPlan.Source? {
         switch config.camera.source {
         case .testPattern:
             return .testPattern
         case .device(let path):
-            switch config.privacy.cameraSwitch {
-            case .none, .simulated:
+            guard case .inputDevice = config.privacy.cameraSwitch else {
                 logger.warning("camera is private: no physical privacy switch is configured, so no video is sent")
                 return nil
-            case .inputDevice(let switchPath):
-                guard let state = try? InputDevices.describe(switchPath), state.hasCameraSwitch, state.cameraCovered == false else {
-                    logger.warning("camera is private: the privacy switch \(switchPath) is closed or unreadable, so no video is sent")
-                    return nil
-                }
-                return .camera(path: path)
             }
+            return .camera(path: path)
         }
     }
 

@@ -32,10 +32,16 @@ final class SendControl: Sendable {
     /// physical switch) sets it; while false the video thread holds no camera at all.
     let cameraLive: Atomic<Bool>
 
-    init(videoBitrateKbps: Int, cameraLive: Bool = false) {
+    /// The microphone's mute button: while set, no audio is encoded or sent.
+    let micMuted: Atomic<Bool>
+
+    init(videoBitrateKbps: Int, cameraLive: Bool = false, micMuted: Bool = false) {
         self.videoBitrateKbps = Atomic(videoBitrateKbps)
         self.cameraLive = Atomic(cameraLive)
+        self.micMuted = Atomic(micMuted)
     }
+
+    var isMicMuted: Bool { micMuted.load(ordering: .relaxed) }
 
     var isCameraLive: Bool { cameraLive.load(ordering: .relaxed) }
 

@@ -62,13 +62,16 @@ final class VideoSender {
     private let output: VideoPacketOutput
     private let control: SendControl
     private let logger: Logger
+    /// Where a real camera's permits come from (the privacy state); nil: no camera at all.
+    private let permits: (any CameraPermits)?
     private var encoder: VP8Encoder
     private var packetizer: VP8Packetizer
     private let wire: UnsafeMutableRawBufferPointer
     private let timestampOffset = UInt32.random(in: 0...UInt32.max)
 
-    init(plan: VideoSendPlan, output: VideoPacketOutput, control: SendControl, logger: Logger) throws {
+    init(plan: VideoSendPlan, output: VideoPacketOutput, control: SendControl, logger: Logger, permits: (any CameraPermits)? = nil) throws {
         self.plan = plan
+        self.permits = permits
         self.output = output
         self.control = control
         self.logger = logger
@@ -109,17 +112,21 @@ final class VideoSender {
         }
     }
 
+    /// A real camera: opened only with a permit from the privacy state, closed the moment the
+    /// permit is revoked (the next frame throws `.private`).
     private func runCamera(_ path: String) {
         var lastProblem: String?
         while !control.isStopping {
-            guard control.isCameraLive else {
+            guard control.isCameraLive, let permit = permits?.permit() else {
                 usleep(20_000)  // private: the device is not even open
                 continue
             }
             let camera: V4L2Camera
             do {
-                camera = try V4L2Camera(.init(path: path, width: plan.encoder.width, height: plan.encoder.height, fps: plan.encoder.fps))
+                camera = try V4L2Camera(.init(path: path, width: plan.encoder.width, height: plan.encoder.height, fps: plan.encoder.fps),
+                                        permit: permit)
             } catch {
+                if case .private = error { continue }
                 guard error.isTransient else {
                     logger.error("video stopped: \(error)")
                     control.videoStopped.store(true, ordering: .relaxed)
@@ -143,11 +150,20 @@ final class VideoSender {
             }
             encoder.requestKeyframe()
             var droppedBefore = 0
+            var nextShutterCheck = Monotonic.nanoseconds()
             while !control.isStopping && control.isCameraLive {
+                if Monotonic.nanoseconds() >= nextShutterCheck {
+                    nextShutterCheck = Monotonic.nanoseconds() + 1_000_000_000
+                    if camera.privacyControl() == true {
+                        permits?.reportShutter(closed: true)  // the camera's own privacy control counts like the switch
+                        break
+                    }
+                }
                 do {
                     let frame = try camera.nextFrame(timeout: 2)
                     send(frame.layout, timestamp: frame.timestampNanoseconds)
                 } catch {
+                    if case .private = error { break }
                     logger.warning("camera \(error); reopening")
                     control.count(control.cameraRestarts)
                     break
@@ -155,7 +171,7 @@ final class VideoSender {
                 control.count(control.droppedCameraFrames, camera.droppedFrames - droppedBefore)
                 droppedBefore = camera.droppedFrames
             }
-            if !control.isCameraLive { logger.info("camera \(path): closed, private") }
+            logger.info("camera \(path): closed")
         }
     }
 
