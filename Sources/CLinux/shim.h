@@ -21,6 +21,7 @@ static const unsigned long CLINUX_UI_SET_KEYBIT = UI_SET_KEYBIT;
 static const unsigned long CLINUX_UI_DEV_SETUP = UI_DEV_SETUP;
 static const unsigned long CLINUX_UI_DEV_CREATE = UI_DEV_CREATE;
 static const unsigned long CLINUX_UI_DEV_DESTROY = UI_DEV_DESTROY;
+static inline unsigned long clinux_ui_get_sysname(unsigned int len) { return UI_GET_SYSNAME(len); }
 
 /* prctl is variadic; naming the calling thread (15 bytes shown by top -H) needs only this. */
 static inline int clinux_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }

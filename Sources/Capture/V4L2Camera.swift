@@ -119,9 +119,15 @@ public final class V4L2Camera {
     public func nextFrame(timeout: Double) throws(CaptureError) -> CameraFrame {
         guard permit.isValid else { throw .private(configuration.path) }
         var descriptor = pollfd(fd: fd, events: Int16(POLLIN | POLLPRI), revents: 0)
-        let deadline = Int32(timeout * 1000)
-        var ready: Int32
-        repeat { ready = poll(&descriptor, 1, deadline) } while ready < 0 && errno == EINTR
+        // Waits in 10 ms slices so a revoked permit (the switch closing) is noticed within
+        // 10 ms even while the camera is between frames.
+        var waited: Int32 = 0
+        var ready: Int32 = 0
+        while ready == 0 && Double(waited) < timeout * 1000 {
+            repeat { ready = poll(&descriptor, 1, 10) } while ready < 0 && errno == EINTR
+            waited += 10
+            guard permit.isValid else { throw .private(configuration.path) }
+        }
         if ready < 0 { throw .system("poll \(configuration.path)", errno: errno) }
         if ready == 0 { throw .stalled(configuration.path, seconds: timeout) }
         if descriptor.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 && descriptor.revents & Int16(POLLIN) == 0 {
@@ -145,6 +151,9 @@ public final class V4L2Camera {
         return CameraFrame(camera: self, index: buffer.index, layout: layout(base), timestampNanoseconds: nanoseconds,
                            sequence: buffer.sequence, bytesUsed: Int(buffer.bytesused))
     }
+
+    /// Whether the permit this camera was opened with still holds.
+    public var isPermitted: Bool { permit.isValid }
 
     /// The camera's own privacy control (`V4L2_CID_PRIVACY`: a lens shutter or built-in
     /// switch); nil when the camera has none.

@@ -11,7 +11,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 rig="$root/.build/qemu"
-modules="vivid snd-aloop snd-dummy uinput virtio_pci virtio_net 9pnet_virtio 9p"
+modules="vivid snd-aloop snd-dummy uinput evdev virtio_pci virtio_net 9pnet_virtio 9p"
 
 build() {
     mkdir -p "$rig"
@@ -41,7 +41,7 @@ build() {
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
-for m in vivid snd-aloop snd-dummy uinput virtio_pci virtio_net 9pnet_virtio 9p; do
+for m in vivid snd-aloop snd-dummy uinput evdev virtio_pci virtio_net 9pnet_virtio 9p; do
   modprobe $m || echo "GUEST: modprobe $m FAILED"
 done
 ip link set lo up

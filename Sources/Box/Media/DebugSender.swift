@@ -82,7 +82,10 @@ public struct DebugSender {
         let privacy = PrivacyController(config: config, logger: logger)
         let control = SendControl(videoBitrateKbps: config.camera.maxBitrateKbps, cameraLive: config.camera.source == .testPattern)
         if case .camera? = videoSource {
-            privacy.observe { snapshot in control.cameraLive.store(snapshot.cameraLive, ordering: .relaxed) }
+            privacy.observe { snapshot in
+                control.cameraLive.store(snapshot.cameraLive, ordering: .relaxed)
+                control.micMuted.store(snapshot.micMuted, ordering: .relaxed)
+            }
             try privacy.start()
             logger.notice("the camera is private until the privacy switch is opened", metadata: ["event": "privacy"])
         }

@@ -161,7 +161,7 @@ final class VideoSender {
                 }
                 do {
                     let frame = try camera.nextFrame(timeout: 2)
-                    send(frame.layout, timestamp: frame.timestampNanoseconds)
+                    send(frame.layout, timestamp: frame.timestampNanoseconds, allowed: { camera.isPermitted })
                 } catch {
                     if case .private = error { break }
                     logger.warning("camera \(error); reopening")
@@ -176,7 +176,9 @@ final class VideoSender {
     }
 
     /// Encodes one picture and sends its packets (also driven directly by the benchmark).
-    func send(_ picture: VideoFrameLayout, timestamp: UInt64) {
+    /// `allowed` is asked again after encoding: a picture whose permit was revoked while it
+    /// was being encoded (the switch closed meanwhile) is dropped, not sent.
+    func send(_ picture: VideoFrameLayout, timestamp: UInt64, allowed: () -> Bool = { true }) {
         if control.keyframeRequested.exchange(false, ordering: .relaxed) { encoder.requestKeyframe() }
         let target = control.videoBitrateKbps.load(ordering: .relaxed)
         if target != encoder.settings.bitrateKbps {
@@ -185,6 +187,7 @@ final class VideoSender {
         let rtpTimestamp = MediaClock.rtpTimestamp(nanoseconds: timestamp, rate: 90000, offset: timestampOffset)
         do {
             try encoder.encode(picture, pts: Int64(timestamp / 100_000 * 9), duration: 90000 / plan.encoder.fps) { encoded in
+                guard allowed() else { return }
                 control.count(control.framesEncoded)
                 if encoded.isKeyframe { control.count(control.keyframesSent) }
                 let layer = encoded.temporalLayer.map { VP8LayerInfo(temporalLayer: $0.id, layerSync: $0.sync) }
