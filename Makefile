@@ -22,7 +22,8 @@ APT_PACKAGES := pkg-config libasound2-dev libv4l-dev libopus-dev libvpx-dev libs
                 alsa-utils v4l-utils \
                 gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
                 vpx-tools python3 python3-pip valgrind \
-                qemu-system-x86 busybox-static kmod cpio iproute2 nftables coturn prosody lua-unbound openssl
+                qemu-system-x86 busybox-static kmod cpio iproute2 nftables coturn prosody lua-unbound openssl \
+                device-tree-compiler strace
 # The independent WebRTC peer of the interop tests.
 PIP_PACKAGES := aiortc==1.16.0 slixmpp==1.17.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

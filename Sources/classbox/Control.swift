@@ -32,3 +32,11 @@ func sendToBox(_ command: String) throws {
         throw ExitCode(2)
     }
 }
+
+/// `classbox mute`: the simulated board's mute button.
+struct Mute: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Press the simulated board's mute button (toggles the microphone; a real box has a KEY_MICMUTE button).")
+
+    func run() throws { try sendToBox("mute") }
+}

@@ -61,6 +61,8 @@ public final class LocalConferenceServer: @unchecked Sendable {
             "organiser = true": "organiser = \(organiser)",
             // Half the sim board's 720p: the box's encoder and the double's decoder share two cores with the tests.
             "width = 1280\nheight = 720": "width = 640\nheight = 360",
+            // The LEDs a board would have (the test points CLASSBOX_LED_DIRECTORY at a scratch sysfs).
+            "switch = \"simulated\"": "switch = \"simulated\"\nled_camera = \"classbox:camera\"\nled_mic_muted = \"classbox:mic\"\nled_status = \"classbox:status\"",
         ])
         let secret = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("room-password").path
         try (password + "\n").write(toFile: secret, atomically: false, encoding: .utf8)
