@@ -26,6 +26,9 @@ public struct PrivacyStateMachine: Sendable {
         case cameraShutter
         /// A moderator muted the camera; the switch must be closed and opened to go live.
         case moderatorMuted
+        /// The camera disappeared while live (unplugged): it may come back as another device,
+        /// so going live again takes the switch.
+        case cameraDisconnected
     }
 
     public enum Event: Equatable, Sendable {
@@ -37,6 +40,8 @@ public struct PrivacyStateMachine: Sendable {
         /// The camera's own privacy control changed.
         case cameraShutter(closed: Bool)
         case moderatorMute
+        /// The camera device vanished (ENODEV, USB unplug).
+        case cameraDisconnected
     }
 
     public enum Action: Equatable, Sendable {
@@ -92,6 +97,10 @@ public struct PrivacyStateMachine: Sendable {
         case .moderatorMute:
             switchAllows = false
             reason = .moderatorMuted
+        case .cameraDisconnected:
+            guard state == .live else { return [] }  // gone while private (the switch cut its power): nothing changes
+            switchAllows = false
+            reason = .cameraDisconnected
         }
         let live = switchAllows && !shutterClosed
         switch (state == .live, live) {

@@ -12,7 +12,13 @@ let inQEMUGuest = ProcessInfo.processInfo.environment["CLASSBOX_QEMU_GUEST"] == 
 /// HDMI mode with CEA 720p30 timings (set by guest.sh).
 @Suite(.serialized, .enabled(if: inQEMUGuest, "needs vivid and snd-aloop: runs inside the QEMU tier (make qemu-test)"))
 struct VividCaptureTests {
-    static let camera = V4L2Camera.Configuration(path: "/dev/video0", width: 1280, height: 720, fps: 30)
+    /// Eight buffers (267 ms) rather than the box's four: under TCG the whole guest stalls now
+    /// and then for longer than four frames, and vivid drops a frame when no buffer is queued.
+    static let camera: V4L2Camera.Configuration = {
+        var configuration = V4L2Camera.Configuration(path: "/dev/video0", width: 1280, height: 720, fps: 30)
+        configuration.bufferCount = 8
+        return configuration
+    }()
 
     static func v4l2ctl(_ arguments: String...) throws {
         let child = try SpawnedProcess("/usr/bin/v4l2-ctl", arguments, environment: [:])

@@ -7,7 +7,7 @@ struct PrivacyStateMachineTests {
     typealias Event = PrivacyStateMachine.Event
     static let alphabet: [Event] = [.switchRead(covered: true), .switchRead(covered: false), .switchMoved(covered: true),
                                     .switchMoved(covered: false), .switchUnavailable, .cameraShutter(closed: true),
-                                    .cameraShutter(closed: false), .moderatorMute]
+                                    .cameraShutter(closed: false), .moderatorMute, .cameraDisconnected]
 
     /// The seed's rule: live exactly when the last thing that spoke about the switch was an
     /// *event* to open (not a reading at start), nothing has revoked it since, and the
@@ -20,6 +20,7 @@ struct PrivacyStateMachineTests {
             case .switchRead(let covered): if covered { opened = false }
             case .switchUnavailable, .moderatorMute: opened = false
             case .cameraShutter(let closed): shutter = closed
+            case .cameraDisconnected: if opened && !shutter { opened = false }  // only while live
             }
         }
         return opened && !shutter
@@ -54,7 +55,7 @@ struct PrivacyStateMachineTests {
                 checked += 1
             }
         }
-        #expect(checked == 37449)
+        #expect(checked == 66430, "all sequences of up to five of the nine events")
     }
 
     @Test func atStartTheCameraIsPrivateWhateverTheSwitchSaid() {
@@ -96,6 +97,15 @@ struct PrivacyStateMachineTests {
         for event in Self.alphabet { #expect(machine.handle(event).isEmpty) }
         let none = machine.permit() == nil
         #expect(machine.state == .private(.noSwitch) && none)
+    }
+
+    @Test func aCameraUnpluggedWhileLiveStaysPrivateUntilTheSwitchIsOpenedAgain() {
+        var machine = PrivacyStateMachine(hasSwitch: true)
+        _ = machine.handle(.switchMoved(covered: false))
+        #expect(machine.handle(.cameraDisconnected) == [.cameraForbidden(.cameraDisconnected)])
+        _ = machine.handle(.switchMoved(covered: true))
+        #expect(machine.handle(.cameraDisconnected).isEmpty, "the kill switch cutting the power while private changes nothing")
+        #expect(machine.handle(.switchMoved(covered: false)) == [.cameraAllowed])
     }
 
     @Test func aModeratorsMuteHoldsUntilTheSwitchIsOpenedAgain() {

@@ -164,6 +164,7 @@ final class VideoSender {
                     send(frame.layout, timestamp: frame.timestampNanoseconds, allowed: { camera.isPermitted })
                 } catch {
                     if case .private = error { break }
+                    if case .disconnected = error { permits?.reportDisconnected() }  // it may come back as another camera
                     logger.warning("camera \(error); reopening")
                     control.count(control.cameraRestarts)
                     break

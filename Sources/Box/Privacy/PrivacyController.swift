@@ -13,6 +13,8 @@ protocol CameraPermits: Sendable {
     func permit() -> CameraPermit?
     /// The open camera reports its own privacy control (lens shutter) as closed.
     func reportShutter(closed: Bool)
+    /// The open camera vanished (unplugged).
+    func reportDisconnected()
 }
 
 /// The box's privacy state, fed by the physical switch (a Linux input device), the
@@ -111,6 +113,8 @@ final class PrivacyController: CameraPermits, @unchecked Sendable {
     func moderatorMutedCamera() { handle(.moderatorMute) }
 
     func reportShutter(closed: Bool) { handle(.cameraShutter(closed: closed)) }
+
+    func reportDisconnected() { handle(.cameraDisconnected) }
 
     func toggleMicMute() { setMicMuted(!micMutedState.load(ordering: .relaxed)) }
 
