@@ -28,7 +28,7 @@ APT_PACKAGES := pkg-config libasound2-dev libv4l-dev libopus-dev libvpx-dev libs
 PIP_PACKAGES := aiortc==1.16.0 slixmpp==1.17.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test qemu-test bench fuzz fuzz-smoke clean
+.PHONY: all deps build run test qemu-test bench fuzz fuzz-smoke clean image bundle image-deps image-test
 
 all: build
 
@@ -74,6 +74,43 @@ qemu-test-run:
 	@mkdir -p $(BUILD_DIR)/qemu
 	@{ echo "CLASSBOX_TEST_BINARY=$(abspath $(BUILD_DIR)/debug/classboxPackageTests.xctest)"; cat Tests/QEMU/guest.sh; } > $(BUILD_DIR)/qemu/guest-run.sh
 	Tests/QEMU/rig.sh run $(BUILD_DIR)/qemu/guest-run.sh
+
+# --- the image (Image/, Board/x86) -------------------------------------------------------
+# Debian packages that build the image and boot it.
+IMAGE_PACKAGES := mmdebstrap rauc squashfs-tools grub-efi-amd64-bin ovmf mtools dosfstools fdisk e2fsprogs zstd \
+                  openssh-client qemu-system-x86 openssl
+IMAGE_DIR   := $(BUILD_DIR)/image
+# A version from git that grows with every commit (bundles may not go back without --allow-downgrade).
+VERSION     ?= 0.1.$(shell git rev-list --count HEAD 2>/dev/null || echo 0)
+# The provisioning file written to the boot partition (district IT's; this one is the QEMU board's).
+IMAGE_CONFIG ?= Board/x86/classbox.toml
+# Signing: development keys are made at build time under .build (never committed); for
+# production pass RAUC_KEY, RAUC_CERT and RAUC_KEYRING (the CA the boxes trust).
+RAUC_CERT    ?= $(IMAGE_DIR)/keys/development.cert.pem
+RAUC_KEY     ?= $(IMAGE_DIR)/keys/development.key.pem
+RAUC_KEYRING ?= $(RAUC_CERT)
+RELEASE_BINARY := $(BUILD_DIR)/release/classbox
+
+image-deps:
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(IMAGE_PACKAGES)"
+
+$(IMAGE_DIR)/keys/development.cert.pem:
+	Image/build.sh keys $(IMAGE_DIR)/keys
+
+## image: the x86_64 disk image (.build/image/disk.img): boot, root A, root B, data
+image: image-deps $(RAUC_CERT)
+	$(SWIFT) build -c release --static-swift-stdlib --product classbox
+	Image/build.sh rootfs $(IMAGE_DIR) $(RELEASE_BINARY) $(VERSION) $(RAUC_KEYRING)
+	Image/build.sh disk $(IMAGE_DIR) $(IMAGE_CONFIG)
+
+## bundle: a signed RAUC bundle of the root filesystem built by `make image`
+bundle: $(RAUC_CERT)
+	@test -f $(IMAGE_DIR)/rootfs.ext4 || { echo "make bundle: run make image first"; exit 1; }
+	Image/build.sh bundle $(IMAGE_DIR) $$(cat $(IMAGE_DIR)/version) $(RAUC_CERT) $(RAUC_KEY)
+
+## image-test: boot the image in QEMU, update it over SSH, roll back, cut the power
+image-test: image
+	python3 Tests/Image/image_test.py --image-dir $(IMAGE_DIR) --keys $(IMAGE_DIR)/keys
 
 ## bench: the send pipeline against vpxenc and GStreamer (CPU ratios, allocations, RSS)
 bench: deps

@@ -73,16 +73,19 @@ let package = Package(
         .target(name: "Capture", dependencies: ["CV4L2", "CALSA", "Media", "Privacy"]),
         // Box hardware and OS integration: input devices, LEDs, systemd notification.
         .target(name: "Device", dependencies: ["CLinux"]),
+        // A/B updates with RAUC: the SSH entry point, receiving and installing a bundle,
+        // the slot's health trial and rollback, the update status.
+        .target(name: "Updater", dependencies: ["Provisioning", "Runtime", "JSON"]),
         // The composition root: the box's state machine and supervision.
         .target(name: "Box", dependencies: [
             "Provisioning", "Capture", "Device", "Codecs", "Media", "RTP", "RTCP", "Transport", "Wire", "Runtime", "Session", "ICE", "DTLS",
-            "Signaling", "XML", "JSON", "WebSocket", "SecureSocket", "Privacy",
+            "Signaling", "XML", "JSON", "WebSocket", "SecureSocket", "Privacy", "Updater",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // The executable: subcommands only.
         .executableTarget(name: "classbox", dependencies: [
-            "Box", "Provisioning", "Transport", "Wire",
+            "Box", "Provisioning", "Transport", "Wire", "Updater", "Runtime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -93,6 +96,7 @@ let package = Package(
         .executableTarget(name: "classbox-interop", dependencies: ["Box", "Provisioning", .product(name: "Logging", package: "swift-log")]),
 
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning"]),
+        .testTarget(name: "UpdaterTests", dependencies: ["Updater", "Provisioning"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "Wire"]),
         .testTarget(name: "RTCPTests", dependencies: ["RTCP", "Wire"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs", "Media"]),

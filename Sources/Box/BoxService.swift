@@ -130,8 +130,13 @@ final class MainLoop: @unchecked Sendable {
             return service.config.room.organiser ? "ok: the meeting has ended for everyone" : "ok: the box has left the meeting"
         case "status":
             return ConferenceStatus.line(conference.current, since: nil, seconds: 0)
+        case "health":
+            // For the slot trial after an update (classbox health): running with a valid
+            // provisioning file is implied by answering at all.
+            return conference.current.signedInOnce ? "healthy: signed in to \(service.config.server.host)"
+                                                   : "starting: not yet signed in to \(service.config.server.host)"
         default:
-            return "refused: unknown command (switch open|close, mute, end, status)"
+            return "refused: unknown command (switch open|close, mute, end, status, health)"
         }
     }
 }

@@ -52,8 +52,9 @@ struct ConfigDecoder {
             }
         }
         let allowFrom = networks("allow_from", in: section)
-        guard let keys, let allowFrom else { return nil }
-        return .init(authorizedKeys: keys, allowFrom: allowFrom)
+        let trial = reader.integer("trial_seconds", in: section, default: 300, range: 30...3600, unit: " seconds")
+        guard let keys, let allowFrom, let trial else { return nil }
+        return .init(authorizedKeys: keys, allowFrom: allowFrom, trialSeconds: trial)
     }
 
     func decodeLog() -> ProvisioningConfig.Log? {

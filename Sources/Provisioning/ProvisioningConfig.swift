@@ -129,6 +129,13 @@ public struct ProvisioningConfig: Sendable, Equatable {
     public struct Update: Sendable, Equatable {
         public var authorizedKeys: [String]
         public var allowFrom: [IPNetwork]
+        /// How long a freshly installed slot has to come up healthy before the box goes back
+        /// to the previous one.
+        public var trialSeconds: Int
+
+        public init(authorizedKeys: [String], allowFrom: [IPNetwork], trialSeconds: Int = 300) {
+            (self.authorizedKeys, self.allowFrom, self.trialSeconds) = (authorizedKeys, allowFrom, trialSeconds)
+        }
     }
 
     public struct Log: Sendable, Equatable {

@@ -107,6 +107,9 @@ public struct ConferenceSession {
     public let configuration: ConferenceConfiguration
     public internal(set) var stream: XMPPStream
     var phase = Phase.connecting
+
+    /// The XMPP stream is up: authenticated and bound (whatever the room said since).
+    public var isSignedIn: Bool { phase != .connecting }
     var purposes: [String: Purpose] = [:]
     public internal(set) var endpoint: String?
     public internal(set) var isOwner = false

@@ -39,7 +39,7 @@ def make_tls(run_dir):
         f.write("basicConstraints=critical,CA:FALSE\n"
                 "keyUsage=critical,digitalSignature,keyEncipherment\n"
                 "extendedKeyUsage=serverAuth\n"
-                "subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+                "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:10.0.2.2\n")  # 10.0.2.2: the host as a QEMU guest sees it (image tier)
     run = lambda *args: subprocess.run(["openssl", *args], check=True, capture_output=True)
     run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
         "-keyout", ca_key, "-out", ca_crt, "-days", "3650", "-subj", "/CN=Classbox test CA",

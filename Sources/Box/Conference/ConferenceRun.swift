@@ -17,6 +17,7 @@ final class ConferenceRun {
     var session: ConferenceSession
     var media: CallMedia?
     var joined = false
+    var signedIn = false
     var outcome: ConferenceClient.Outcome?
     /// When we asked Jicofo for a new session after ICE failed; no new call in time means rejoin.
     var restartRequestedAt: UInt64?
@@ -45,7 +46,12 @@ final class ConferenceRun {
             }
             for incoming in connection.readAvailable() {
                 switch incoming {
-                case .element(let element): apply(session.receive(element, now: Monotonic.nanoseconds()))
+                case .element(let element):
+                    apply(session.receive(element, now: Monotonic.nanoseconds()))
+                    if session.isSignedIn && !signedIn {
+                        signedIn = true
+                        client.status.update { $0.signedInOnce = true }
+                    }
                 case .closed(let reason): finish(lost: reason)
                 }
                 if outcome != nil { break }

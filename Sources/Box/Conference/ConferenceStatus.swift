@@ -19,6 +19,9 @@ struct ConferenceSnapshot: Sendable, Equatable {
     var rejoins = 0
     /// The last attempt failed in a way that needs a person (password, TLS, server gone).
     var failed = false
+    /// The box has signed in to the conference server at least once since it started: the
+    /// health check of a freshly installed system asks for this.
+    var signedInOnce = false
 }
 
 /// The snapshot shared between the conference thread and whoever prints it.

@@ -1,0 +1,18 @@
+import Provisioning
+
+/// The `authorized_keys` file of the box's `update` user, made from the provisioning file's
+/// `[update]` section: every key may do one thing only, run the update command, and nothing
+/// else an SSH login could offer (`restrict`: no shell, no forwarding, no pty).
+public enum AuthorizedKeys {
+    /// The forced command; sshd puts what the admin typed after the host into
+    /// `SSH_ORIGINAL_COMMAND`, which `classbox update` reads as its sub-command.
+    public static let command = "/usr/bin/classbox update"
+
+    public static func render(_ update: ProvisioningConfig.Update) -> String {
+        var options = "restrict,command=\"\(command)\""
+        if !update.allowFrom.isEmpty {
+            options += ",from=\"\(update.allowFrom.map(\.description).joined(separator: ","))\""
+        }
+        return update.authorizedKeys.map { "\(options) \($0)\n" }.joined()
+    }
+}

@@ -1,0 +1,77 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Runtime
+
+/// Carries out ``SlotTrial``'s decision on the box: RAUC's good/bad marks, the update
+/// record, and the reboot back into the previous slot when a new one fails its trial.
+public struct SlotTrialRunner {
+    public var rauc = RAUC()
+    public var paths = UpdatePaths()
+    public var trialSeconds: Int
+    /// Asks the running box how it is (its control socket).
+    public let probe: () -> SlotTrial.Health
+    public let say: (String) -> Void
+
+    public init(trialSeconds: Int, probe: @escaping () -> SlotTrial.Health, say: @escaping (String) -> Void) {
+        self.trialSeconds = trialSeconds
+        self.probe = probe
+        self.say = say
+    }
+
+    /// Returns false when the box must reboot (a failed trial).
+    public func run() throws(UpdateError) -> Bool {
+        let status = try rauc.status()
+        let booted = status.booted
+        var record = UpdateRecord.load(from: paths.record)
+        let running = UpdateInstaller.runningVersion(paths.versionFile)
+        switch SlotTrial.decide(record: record, booted: booted) {
+        case .confirm:
+            try rauc.mark("mark-good", "booted")
+            say("slot \(booted) (\(running)) marked good")
+            return true
+        case .interrupted(let version):
+            record?.state = .failed
+            record?.message = "the install of \(version) was interrupted (power cut?); \(running) in slot \(booted) kept running"
+            try record?.store(at: paths.record)
+            try rauc.mark("mark-good", "booted")
+            say(record?.message ?? "")
+            return true
+        case .fellBack(let newSlot, let version):
+            try rauc.mark("mark-good", "booted")
+            try rauc.mark("mark-active", "booted")
+            if let other = status.slots.first(where: { $0.bootname == newSlot }) { try? rauc.mark("mark-bad", other.name) }
+            record?.state = .rolledBack
+            record?.time = Int(time(nil))
+            record?.message = "\(version) in slot \(newSlot) did not come up (it crashed or hung before its health check); back on \(running) in slot \(booted)"
+            try record?.store(at: paths.record)
+            say("rolled back: \(record?.message ?? "")")
+            return true
+        case .trial(let version):
+            say("slot \(booted) runs the new version \(version) on trial: it has \(trialSeconds) s to come up healthy")
+            let start = Monotonic.nanoseconds()
+            var health = probe()
+            while !health.isHealthy && Monotonic.nanoseconds() - start < UInt64(trialSeconds) * 1_000_000_000 {
+                usleep(2_000_000)
+                health = probe()
+            }
+            record?.time = Int(time(nil))
+            if health.isHealthy {
+                try rauc.mark("mark-good", "booted")
+                record?.state = .good
+                record?.message = "\(version) in slot \(booted) came up healthy and was marked good"
+                try record?.store(at: paths.record)
+                say(record?.message ?? "")
+                return true
+            }
+            let previous = (record?.previousVersion ?? "the previous version", record?.previousSlot ?? "the other slot")
+            record?.state = .rolledBack
+            record?.message = "\(version) in slot \(booted) did not come up healthy within \(trialSeconds) s: \(health.missing); "
+                + "back to \(previous.0) in slot \(previous.1)"
+            try record?.store(at: paths.record)
+            try rauc.mark("mark-bad", "booted")
+            say("trial failed: \(record?.message ?? "")")
+            return false
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import ArgumentParser
+import Box
+import Provisioning
+import Runtime
+import Updater
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `classbox ssh-setup`: run at boot before sshd (classbox-ssh.service).
+struct SSHSetupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ssh-setup",
+        abstract: "Prepare sshd: the box's host key on the data partition, the update keys of the provisioning file.")
+
+    @Option(name: .long, help: "The provisioning file.")
+    var config = "/boot/classbox/classbox.toml"
+
+    func run() throws {
+        guard case .valid(let loaded, _) = ConfigLoader.load(path: config) else {
+            printError("classbox ssh-setup: \(config) is not valid (classbox check-config \(config)); no update keys")
+            throw ExitCode(1)
+        }
+        do {
+            for line in try SSHSetup().run(config: loaded) { print("classbox ssh-setup: \(line)") }
+        } catch {
+            printError("classbox ssh-setup: \(error)")
+            throw ExitCode(3)
+        }
+    }
+}
+
+/// `classbox update`: the forced command of district IT's SSH keys (see `classbox ssh-setup`).
+/// The request comes from `SSH_ORIGINAL_COMMAND` (what the admin typed after the host), the
+/// bundle on standard input; the root side does the work (`classbox update-serve`).
+struct UpdateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "update",
+        abstract: "Install the update bundle on standard input (ssh update@box < bundle.raucb), or show the update status.",
+        discussion: UpdateChannel.Request.usage)
+
+    @Argument(help: "status, or install [--allow-downgrade] (default; over SSH taken from the command the admin typed).")
+    var words: [String] = []
+
+    func run() throws {
+        let environment = ProcessEnvironment.current
+        let typed = environment["SSH_ORIGINAL_COMMAND"] ?? words.joined(separator: " ")
+        switch UpdateChannel.Request.parse(typed) {
+        case .failure(let error):
+            printError("classbox update: \(error)")
+            throw ExitCode(2)
+        case .success(let request):
+            let status = UpdateChannel.relay(request)
+            if status != 0 { throw ExitCode(status) }
+        }
+    }
+}
+
+/// `classbox update-serve`: the root side, one per connection of classbox-update.socket
+/// (standard input and output are the connection).
+struct UpdateServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "update-serve", abstract: "Serve one update request on standard input/output (classbox-update@.service).")
+
+    @Option(name: .long, help: "The provisioning file.")
+    var config = "/boot/classbox/classbox.toml"
+
+    func run() throws {
+        let say: (String) -> Void = { UpdateChannel.writeAll(1, Array(($0 + "\n").utf8)) }
+        var code: Int32 = 1
+        defer { if code >= 0 { say(UpdateChannel.exitPrefix + String(code)) } }
+        guard let line = UpdateChannel.readRequestLine(from: 0), case .success(let request) = UpdateChannel.Request.parse(line) else {
+            say("classbox update: unreadable request; " + UpdateChannel.Request.usage)
+            return
+        }
+        let paths = UpdatePaths()
+        switch request {
+        case .status:
+            do {
+                let report = UpdateStatusReport.render(running: UpdateInstaller.runningVersion(paths.versionFile), status: try RAUC().status(),
+                                                       record: UpdateRecord.load(from: paths.record))
+                say(report)
+                code = 0
+            } catch {
+                say("classbox status: \(error)")
+            }
+        case .install(let allowDowngrade):
+            var installer = UpdateInstaller(say: say)
+            if case .valid(let loaded, _) = ConfigLoader.load(path: config) { installer.trialSeconds = loaded.update.trialSeconds }
+            guard installer.install(from: 0, allowDowngrade: allowDowngrade) else { return }
+            say(UpdateChannel.exitPrefix + "0")
+            code = -1  // said already: the connection ends before the reboot
+            shutdown(1, Int32(SHUT_RDWR))
+            _ = try? ChildProcess.run("/usr/bin/systemctl", ["reboot", "--no-block"])
+        }
+    }
+}
+
+/// `classbox health`: after each boot (classbox-health.service), marks the booted slot good,
+/// or runs the trial of a freshly installed one and goes back when it fails.
+struct HealthCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "health", abstract: "Mark the booted slot good, or run a new slot's trial (classbox-health.service).")
+
+    @Option(name: .long, help: "The provisioning file.")
+    var config = "/boot/classbox/classbox.toml"
+
+    func run() throws {
+        var trialSeconds = 300
+        var configValid = false
+        if case .valid(let loaded, _) = ConfigLoader.load(path: config) {
+            trialSeconds = loaded.update.trialSeconds
+            configValid = true
+        }
+        let runner = SlotTrialRunner(trialSeconds: trialSeconds, probe: {
+            guard configValid, case .success(let reply) = BoxControl.send("health", environment: ["CLASSBOX_RUNTIME_DIR": "/run/classbox"]) else {
+                return .init(serviceRunning: false, signalingConnected: false)
+            }
+            return .init(serviceRunning: true, signalingConnected: reply.hasPrefix("healthy"))
+        }, say: { print("classbox health: \($0)") })
+        do {
+            if try !runner.run() {
+                _ = try? ChildProcess.run("/usr/bin/systemctl", ["reboot"])
+                throw ExitCode(1)
+            }
+        } catch let error as UpdateError {
+            printError("classbox health: \(error)")
+            throw ExitCode(3)
+        }
+    }
+}

@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+"""The image tier (make image-test): the x86_64 disk image booted under QEMU (TCG), updated
+over SSH with RAUC bundles, refusing bad ones, rolling back a system that fails its health
+check, and surviving power cuts during installs.
+
+The box signs in to a real Prosody (Board/sim/conference) on the host, which the guest
+reaches at 10.0.2.2 through QEMU's user network; SSH reaches the guest through a port
+forwarded on 127.0.0.1 only. Prints one line per result and exits non-zero on the first
+failure.
+"""
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qemu_box import ROOT, Box  # noqa: E402
+
+BUILD = os.path.join(ROOT, "Image", "build.sh")
+
+
+def run(*args, **kwargs):
+    return subprocess.run(args, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs).stdout
+
+
+def check(condition, message, details=""):
+    if not condition:
+        print(f"FAIL: {message}\n{details}", flush=True)
+        raise SystemExit(1)
+    print(f"ok: {message}", flush=True)
+
+
+class Rig:
+    def __init__(self, image_dir, keys, work, power_cuts):
+        self.image_dir, self.keys, self.work, self.power_cuts = image_dir, keys, work, power_cuts
+        shutil.rmtree(work, ignore_errors=True)
+        os.makedirs(work)
+        with open(os.path.join(image_dir, "version")) as f:
+            self.version = f.read().strip()
+        self.rootfs = os.path.join(image_dir, "rootfs.ext4")
+
+    # --- fixtures ------------------------------------------------------------------------
+    def start_server(self):
+        """The district's conference server: real Prosody plus the focus double."""
+        run_dir = os.path.join(self.work, "conference")
+        self.server = subprocess.Popen([sys.executable, os.path.join(ROOT, "Board/sim/conference/conference_server.py"),
+                                        "--run-dir", run_dir, "--participant", "never", "--quiet",
+                                        "--room-secret", "klasse-4b=image-test-secret"],
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        line = self.server.stdout.readline()
+        ready = json.loads(line)
+        check(ready.get("ready"), "the local conference server runs (Prosody + focus double)", line)
+        return ready["ca_bundle"]
+
+    def write_config(self, ca):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "district-it", "-f", os.path.join(self.work, "it_key")], check=True)
+        with open(os.path.join(self.work, "it_key.pub")) as f:
+            public = f.read().strip()
+        shutil.copy(ca, os.path.join(self.work, "ca.pem"))
+        with open(os.path.join(self.work, "room-password"), "w") as f:
+            f.write("image-test-secret\n")
+        os.chmod(os.path.join(self.work, "room-password"), 0o600)
+        config = os.path.join(self.work, "classbox.toml")
+        with open(config, "w") as f:
+            f.write(f"""config_version = 1
+[server]
+host = "10.0.2.2"
+xmpp_domain = "meet.classbox.test"
+muc_domain = "conference.meet.classbox.test"
+focus = "focus.meet.classbox.test"
+websocket_url = "wss://10.0.2.2:15281/xmpp-websocket"
+ca_bundle = "ca.pem"
+[room]
+name = "klasse-4b"
+password_file = "room-password"
+label = "Klasse 4b"
+[camera]
+device = "test-pattern"
+width = 320
+height = 180
+fps = 10
+[audio]
+capture = "null"
+playback = "null"
+[privacy]
+switch = "simulated"
+[network]
+district_domains = ["10.0.2.2"]
+[update]
+authorized_keys = ["{public}"]
+trial_seconds = 120
+""")
+        out = run(os.path.join(ROOT, ".build/release/classbox"), "check-config", config)
+        print(out.strip())
+        return config
+
+    def build_disk(self, config):
+        run(BUILD, "disk", self.work, config, self.rootfs)
+        self.pristine = os.path.join(self.work, "pristine.img")
+        os.rename(os.path.join(self.work, "disk.img"), self.pristine)
+
+    def fresh_disk(self, name):
+        disk = os.path.join(self.work, f"{name}.img")
+        run("cp", "--sparse=always", self.pristine, disk)
+        return disk
+
+    def variant_rootfs(self, name, version, break_service=False):
+        """A copy of the root filesystem with another version (and, for the failing system,
+        a classbox.service that cannot find its provisioning file)."""
+        path = os.path.join(self.work, f"rootfs-{name}.ext4")
+        run("cp", "--sparse=always", self.rootfs, path)
+        version_file = os.path.join(self.work, f"version-{name}")
+        with open(version_file, "w") as f:
+            f.write(version + "\n")
+        commands = f"rm /etc/classbox-version\nwrite {version_file} /etc/classbox-version\n"
+        if break_service:
+            unit = os.path.join(ROOT, "Image/rootfs/etc/systemd/system/classbox.service")
+            broken = os.path.join(self.work, "classbox-broken.service")
+            with open(unit) as f, open(broken, "w") as g:
+                g.write(f.read().replace("--config /boot/classbox/classbox.toml", "--config /boot/classbox/missing.toml"))
+            commands += f"rm /etc/systemd/system/classbox.service\nwrite {broken} /etc/systemd/system/classbox.service\n"
+        subprocess.run(["debugfs", "-w", "-f", "-", path], input=commands, text=True, check=True, capture_output=True)
+        return path
+
+    def bundle(self, version, rootfs=None, key="development", compatible=None):
+        env = dict(os.environ)
+        if compatible:
+            env["CLASSBOX_COMPATIBLE"] = compatible
+        out = run(BUILD, "bundle", self.work, version, os.path.join(self.keys, f"{key}.cert.pem"),
+                  os.path.join(self.keys, f"{key}.key.pem"), rootfs or self.rootfs, env=env)
+        path = out.strip().splitlines()[-1]
+        named = os.path.join(self.work, f"{version}-{key}-{compatible or 'x86_64'}.raucb")
+        os.rename(path, named)
+        return named
+
+    # --- steps ---------------------------------------------------------------------------
+    def send(self, box, bundle, *options):
+        with open(bundle, "rb") as f:
+            return box.ssh("update", *options, stdin=f, timeout=900)
+
+    def status(self, box):
+        result = box.ssh_when_up("status")
+        text = result.stdout.decode()
+        check(result.returncode == 0, "ssh update@box status answers", text)
+        return text
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--image-dir", required=True)
+    parser.add_argument("--keys", required=True)
+    parser.add_argument("--power-cuts", type=int, default=int(os.environ.get("POWER_CUTS", "20")))
+    args = parser.parse_args()
+    rig = Rig(os.path.abspath(args.image_dir), os.path.abspath(args.keys), os.path.join(os.path.abspath(args.image_dir), "test"),
+              args.power_cuts)
+    try:
+        scenarios(rig)
+    finally:
+        if getattr(rig, "server", None):
+            os.killpg(rig.server.pid, 15)
+
+
+def scenarios(rig):
+    run(BUILD, "keys", rig.keys, "other")
+    ca = rig.start_server()
+    config = rig.write_config(ca)
+    rig.build_disk(config)
+    size = os.path.getsize(rig.rootfs) / 2**20
+    print(f"image: root filesystem {size:.0f} MiB, disk {os.path.getsize(rig.pristine) / 2**20:.0f} MiB (sparse)")
+
+    # 1. First boot.
+    box = Box(rig.fresh_disk("box"), os.path.join(rig.work, "it_key"), rig.work)
+    box.power_on()
+    seconds, slot = box.wait_ready(timeout=600)
+    check(slot == "A", f"the image boots under QEMU (TCG) to classbox ready in {seconds:.0f} s, from slot A")
+    box.wait_for(r"classbox health: slot A .* marked good", 300)
+    status = rig.status(box)
+    print(status)
+    check(f"firmware {rig.version}" in status and "booted from slot A" in status, "status names the firmware and the booted slot", status)
+
+    # 2. Bad bundles are refused and change nothing.
+    newer = f"{rig.version}.1"
+    good = rig.bundle(newer, rig.variant_rootfs("good", newer))
+    wrong_key = rig.bundle(newer, key="other")
+    other_board = rig.bundle(newer, compatible="classbox-rpi-arm64")
+    older = rig.bundle("0.0.1")
+    truncated = os.path.join(rig.work, "truncated.raucb")
+    with open(good, "rb") as f, open(truncated, "wb") as g:
+        g.write(f.read(os.path.getsize(good) // 2))
+    for name, bundle, expected in [("a bundle signed with a wrong key", wrong_key, "not signed with a key this box trusts"),
+                                   ("a truncated bundle", truncated, "refused"),
+                                   ("a bundle for another board", other_board, "is for 'classbox-rpi-arm64'"),
+                                   ("an older version", older, "is older than the running")]:
+        result = rig.send(box, bundle)
+        text = result.stdout.decode()
+        check(result.returncode != 0 and expected in text and "is unchanged" in text, f"{name} is refused: {text.strip().splitlines()[-1]}", text)
+    status = rig.status(box)
+    check("booted from slot A" in status and "next boot: slot A" in status and "last update: refused" in status,
+          "after the refusals the box still runs slot A and will boot it next", status)
+
+    # 3. A good update: installed into slot B, rebooted into, marked good.
+    mark = box.mark()
+    started = time.monotonic()
+    result = rig.send(box, good)
+    install_seconds = time.monotonic() - started
+    text = result.stdout.decode()
+    print(text)
+    check(result.returncode == 0 and "rebooting into it" in text, f"the update {newer} installs over SSH in {install_seconds:.0f} s", text)
+    box.wait_for(r"classbox: booting slot B", 300, mark)
+    box.wait_for(r"classbox health: .* came up healthy and was marked good", 600, mark)
+    status = rig.status(box)
+    print(status)
+    check(f"firmware {newer}" in status and "booted from slot B" in status and "last update: good" in status,
+          "the box rebooted into slot B with the new version and marked it good", status)
+
+    # 4. A system that fails its health check goes back by itself.
+    failing_version = f"{rig.version}.2"
+    failing = rig.bundle(failing_version, rig.variant_rootfs("failing", failing_version, break_service=True))
+    mark = box.mark()
+    result = rig.send(box, failing)
+    check(result.returncode == 0, "the failing system's bundle installs (into slot A)", result.stdout.decode())
+    box.wait_for(r"classbox: booting slot A", 300, mark)
+    box.wait_for(r"classbox health: trial failed", 900, mark)
+    box.wait_for(r"classbox: booting slot B", 300, mark)
+    status = rig.status(box)
+    print(status)
+    check("booted from slot B" in status and f"firmware {newer}" in status and "last update: rolled-back" in status,
+          "the failing system rolled back to slot B by itself", status)
+    box.power_cut()
+
+    # 5. Power cuts at random moments of an install.
+    cuts_version = f"{rig.version}.3"
+    cuts = rig.bundle(cuts_version, rig.variant_rootfs("cuts", cuts_version))
+    box = Box(rig.fresh_disk("power"), os.path.join(rig.work, "it_key"), rig.work, name="power")
+    good_boots = 0
+    rng = random.Random(7)
+    for attempt in range(1, rig.power_cuts + 1):
+        mark = box.mark()
+        box.power_on()
+        seconds, slot = box.wait_ready(timeout=600)
+        box.wait_for(r"classbox health: .*(marked good|rolled back|interrupted)", 600, mark)
+        good_boots += 1
+        box.ssh_when_up("status")
+        delay = rng.uniform(0.5, install_seconds)
+        with open(cuts, "rb") as f:
+            sender = subprocess.Popen(["ssh", "-i", box.key, "-p", str(box.port), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new",
+                                       "-o", f"UserKnownHostsFile={box.known_hosts}", "update@127.0.0.1", "update"],
+                                      stdin=f, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(delay)
+            box.power_cut()
+            sender.kill()
+            sender.wait()
+        print(f"power cut {attempt}: booted slot {slot} in {seconds:.0f} s, cut {delay:.1f} s into the install", flush=True)
+    mark = box.mark()
+    box.power_on()
+    seconds, slot = box.wait_ready(timeout=600)
+    box.wait_for(r"classbox health: .*(marked good|rolled back|interrupted)", 600, mark)
+    good_boots += 1
+    status = rig.status(box)
+    print(status)
+    check(good_boots == rig.power_cuts + 1, f"{rig.power_cuts} power cuts during installs: the box booted a good slot all {good_boots} times")
+    box.power_cut()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+@testable import Updater
+
+struct UpdateRecordTests {
+    @Test func roundTripsThroughItsFileAtomically() throws {
+        let directory = "/tmp/classbox-record-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        mkdir(directory, 0o700)
+        defer { unlink(directory + "/last-update"); rmdir(directory) }
+        let record = UpdateRecord(state: .rolledBack, version: "0.1.9", slot: "B", previousVersion: "0.1.8", previousSlot: "A",
+                                  time: 1_790_000_000, message: "did not come up\nwithin 300 s")
+        try record.store(at: directory + "/last-update")
+        let loaded = try #require(UpdateRecord.load(from: directory + "/last-update"))
+        #expect(loaded.state == .rolledBack && loaded.version == "0.1.9" && loaded.previousSlot == "A" && loaded.time == 1_790_000_000)
+        #expect(loaded.message == "did not come up within 300 s", "a newline in a message cannot start a new field")
+        #expect(access(directory + "/last-update.new", F_OK) != 0, "no temporary file is left behind")
+    }
+
+    @Test func aDamagedRecordReadsAsNone() {
+        #expect(UpdateRecord(parsing: "") == nil)
+        #expect(UpdateRecord(parsing: "state=exploded\nversion=1\nslot=A\n") == nil)
+        #expect(UpdateRecord(parsing: "version=1\nslot=A\n") == nil)
+        #expect(UpdateRecord.load(from: "/nonexistent/last-update") == nil)
+    }
+
+    @Test func versionsCompareByNumberNotByText() throws {
+        let v = { (text: String) throws -> FirmwareVersion in try #require(FirmwareVersion(text)) }
+        #expect(try v("0.1.10") > v("0.1.9"))
+        #expect(try v("0.1.57.1") > v("0.1.57"))
+        #expect(try v("1.0") == v("1.0.0"))
+        #expect(try v("1.2.0-rc1") < v("1.2.0"))
+        #expect(try v("1.2.0+g1234") == v("1.2.0"), "build metadata does not count")
+        #expect(FirmwareVersion("") == nil && FirmwareVersion("1.x") == nil && FirmwareVersion("-1") == nil)
+    }
+
+    @Test func timesPrintInUTC() {
+        #expect(UpdateStatusReport.utc(0) == "1970-01-01 00:00:00 UTC")
+        #expect(UpdateStatusReport.utc(951_782_400) == "2000-02-29 00:00:00 UTC")
+        #expect(UpdateStatusReport.utc(1_795_737_599) == "2026-11-26 23:59:59 UTC")
+    }
+}
