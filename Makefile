@@ -64,11 +64,15 @@ test: deps
 	$(MAKE) --no-print-directory fuzz-smoke
 	@if command -v qemu-system-x86_64 >/dev/null; then $(MAKE) --no-print-directory qemu-test-run; \
 	 else echo "make test: QEMU tier skipped: qemu-system-x86_64 is not installed (make deps installs it)"; fi
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory image-test; \
+	 else echo "make test: image tier skipped: building the image (mmdebstrap) needs root"; fi
 
-## qemu-test: the hardware tier: Debian's kernel under QEMU with vivid, snd-aloop and uinput
+## qemu-test: the QEMU tiers: the hardware tier (Debian's kernel with vivid, snd-aloop and
+## uinput) and the image tier (boot, update, rollback, power cuts)
 qemu-test: deps
 	$(SWIFT) build --build-tests
 	$(MAKE) --no-print-directory qemu-test-run
+	$(MAKE) --no-print-directory image-test
 
 qemu-test-run:
 	@mkdir -p $(BUILD_DIR)/qemu

@@ -113,7 +113,7 @@ let package = Package(
         .testTarget(name: "SecureSocketTests", dependencies: ["SecureSocket", "ClassboxTestSupport"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "RTP", "Wire", "COpenSSL", "DTLS", "ClassboxTestSupport"]),
         .testTarget(name: "BindingsTests", dependencies: ["CVPX", "COpus", "CSRTP", "COpenSSL", "CALSA", "CV4L2", "CLinux"]),
-        .target(name: "ClassboxTestSupport", path: "Tests/ClassboxTestSupport"),
+        .target(name: "ClassboxTestSupport", dependencies: ["Runtime"], path: "Tests/ClassboxTestSupport"),
         .testTarget(name: "DeviceTests", dependencies: ["Device", "Capture", "ClassboxTestSupport"]),
         .testTarget(name: "BoxTests", dependencies: ["Box", "Provisioning", "ClassboxTestSupport"]),
         // Real kernel devices (vivid, snd-aloop, uinput) inside the QEMU tier: `make qemu-test`.

@@ -28,6 +28,11 @@ public struct SlotTrialRunner {
         switch SlotTrial.decide(record: record, booted: booted) {
         case .confirm:
             try rauc.mark("mark-good", "booted")
+            // After a rollback the failed slot may still be first in GRUB's order (marked bad,
+            // so passed over); the system that runs is the one to boot next.
+            if let primary = status.slots.first(where: { $0.name == status.primary }), primary.bootname != booted {
+                try rauc.mark("mark-active", "booted")
+            }
             say("slot \(booted) (\(running)) marked good")
             return true
         case .interrupted(let version):

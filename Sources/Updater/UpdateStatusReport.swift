@@ -6,7 +6,9 @@ public enum UpdateStatusReport {
         var lines = ["firmware \(running) (\(status.compatible)), booted from slot \(status.booted)"
                      + (primary.isEmpty ? "" : ", next boot: slot \(primary)")]
         for slot in status.slots {
-            let version = slot.bundleVersion ?? (slot.state == "booted" ? running : "unknown")
+            // RAUC knows the versions it installed; the rest were written with the image.
+            let version = slot.bundleVersion ?? (slot.state == "booted" ? running
+                : record.flatMap { $0.previousSlot == slot.bootname ? $0.previousVersion : nil } ?? "as first written")
             lines.append("  slot \(slot.bootname) (\(slot.name)): \(slot.state), \(slot.bootStatus.isEmpty ? "no boot status" : slot.bootStatus), version \(version)")
         }
         if let record {

@@ -115,7 +115,10 @@ struct HealthCommand: ParsableCommand {
                 return .init(serviceRunning: false, signalingConnected: false)
             }
             return .init(serviceRunning: true, signalingConnected: reply.hasPrefix("healthy"))
-        }, say: { print("classbox health: \($0)") })
+        }, say: {
+            print("classbox health: \($0)")
+            fflush(nil)  // all streams: the console shows each step as it happens
+        })
         do {
             if try !runner.run() {
                 _ = try? ChildProcess.run("/usr/bin/systemctl", ["reboot"])

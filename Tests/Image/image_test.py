@@ -15,6 +15,7 @@ import random
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -92,7 +93,7 @@ switch = "simulated"
 district_domains = ["10.0.2.2"]
 [update]
 authorized_keys = ["{public}"]
-trial_seconds = 120
+trial_seconds = 90
 """)
         out = run(os.path.join(ROOT, ".build/release/classbox"), "check-config", config)
         print(out.strip())
@@ -142,6 +143,33 @@ trial_seconds = 120
         with open(bundle, "rb") as f:
             return box.ssh("update", *options, stdin=f, timeout=900)
 
+    def start_send(self, box, bundle):
+        """Starts `ssh update@box update < bundle`; returns the process and a list that gets
+        (seconds since the start, line) for each line of its output."""
+        f = open(bundle, "rb")
+        process = subprocess.Popen(["ssh", "-i", box.key, "-p", str(box.port), "-o", "BatchMode=yes",
+                                    "-o", "StrictHostKeyChecking=accept-new", "-o", f"UserKnownHostsFile={box.known_hosts}",
+                                    "update@127.0.0.1", "update"], stdin=f, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        lines = []
+        started = time.monotonic()
+
+        def read():
+            for raw in process.stdout:
+                lines.append((time.monotonic() - started, raw.decode("utf-8", "replace").rstrip()))
+            f.close()
+        threading.Thread(target=read, daemon=True).start()
+        return process, lines
+
+    @staticmethod
+    def wait_line(lines, text, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for at, line in list(lines):
+                if text in line:
+                    return at
+            time.sleep(0.1)
+        raise AssertionError(f"no line with {text!r} within {timeout} s: {lines[-5:]}")
+
     def status(self, box):
         result = box.ssh_when_up("status")
         text = result.stdout.decode()
@@ -160,6 +188,8 @@ def main():
     try:
         scenarios(rig)
     finally:
+        for box in Box.all:
+            box.power_cut()
         if getattr(rig, "server", None):
             os.killpg(rig.server.pid, 15)
 
@@ -204,12 +234,18 @@ def scenarios(rig):
 
     # 3. A good update: installed into slot B, rebooted into, marked good.
     mark = box.mark()
-    started = time.monotonic()
-    result = rig.send(box, good)
-    install_seconds = time.monotonic() - started
-    text = result.stdout.decode()
+    sender, lines = rig.start_send(box, good)
+    sender.wait(timeout=900)
+    time.sleep(0.5)
+    text = "\n".join(line for _, line in lines)
     print(text)
-    check(result.returncode == 0 and "rebooting into it" in text, f"the update {newer} installs over SSH in {install_seconds:.0f} s", text)
+    check(sender.returncode == 0 and "rebooting into it" in text, "the update installs over SSH", text)
+    received = Rig.wait_line(lines, "checking the signature", 1)
+    installing = Rig.wait_line(lines, "installing into slot", 1)
+    installed = Rig.wait_line(lines, "rebooting into it", 1)
+    rauc_seconds = installed - installing
+    print(f"update {newer}: {os.path.getsize(good) / 2**20:.0f} MiB bundle received in {received:.0f} s, "
+          f"checked in {installing - received:.0f} s, written by RAUC in {rauc_seconds:.0f} s")
     box.wait_for(r"classbox: booting slot B", 300, mark)
     box.wait_for(r"classbox health: .* came up healthy and was marked good", 600, mark)
     status = rig.status(box)
@@ -239,26 +275,25 @@ def scenarios(rig):
     good_boots = 0
     rng = random.Random(7)
     for attempt in range(1, rig.power_cuts + 1):
-        mark = box.mark()
-        box.power_on()
+        box.power_on()  # the console starts empty at each power on
         seconds, slot = box.wait_ready(timeout=600)
-        box.wait_for(r"classbox health: .*(marked good|rolled back|interrupted)", 600, mark)
+        box.wait_for(r"classbox health: .*(marked good|rolled back|interrupted)", 600)
         good_boots += 1
         box.ssh_when_up("status")
-        delay = rng.uniform(0.5, install_seconds)
-        with open(cuts, "rb") as f:
-            sender = subprocess.Popen(["ssh", "-i", box.key, "-p", str(box.port), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new",
-                                       "-o", f"UserKnownHostsFile={box.known_hosts}", "update@127.0.0.1", "update"],
-                                      stdin=f, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(delay)
-            box.power_cut()
-            sender.kill()
-            sender.wait()
-        print(f"power cut {attempt}: booted slot {slot} in {seconds:.0f} s, cut {delay:.1f} s into the install", flush=True)
-    mark = box.mark()
+        # The dangerous window: from the moment RAUC starts until a little after it is done
+        # (the record, the reboot). The transfer before it touches nothing but the data partition.
+        delay = rng.uniform(0, rauc_seconds * 1.3)
+        sender, lines = rig.start_send(box, cuts)
+        Rig.wait_line(lines, "installing into slot", 300)
+        time.sleep(delay)
+        box.power_cut()
+        sender.kill()
+        sender.wait()
+        phase = "after the install" if any("rebooting into it" in line for _, line in lines) else "during the install"
+        print(f"power cut {attempt}: booted slot {slot} in {seconds:.0f} s; cut {delay:.1f} s after RAUC started ({phase})", flush=True)
     box.power_on()
     seconds, slot = box.wait_ready(timeout=600)
-    box.wait_for(r"classbox health: .*(marked good|rolled back|interrupted)", 600, mark)
+    box.wait_for(r"classbox health: .*(marked good|rolled back|interrupted)", 600)
     good_boots += 1
     status = rig.status(box)
     print(status)

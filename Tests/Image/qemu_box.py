@@ -17,11 +17,16 @@ def free_port():
 
 
 class Box:
+    #: Every box made, so a failing run can pull all their plugs.
+    all = []
+
     def __init__(self, disk, key, work, name="box"):
+        Box.all.append(self)
         self.disk, self.key, self.work, self.name = disk, key, work, name
         self.port = free_port()
         self.known_hosts = os.path.join(work, "known_hosts")
         self.process = None
+        self.switched_on = False
         self.lines = []
         self.boots = 0
         self.lock = threading.Lock()
@@ -29,15 +34,23 @@ class Box:
 
     # --- power -------------------------------------------------------------------------
     def power_on(self):
+        """Switches the box on; its console starts empty. A reboot of the guest ends QEMU
+        (-no-reboot: QEMU's own reset under TCG with OVMF now and then hangs) and is
+        followed by a fresh start, as a power cycle after a clean shutdown."""
         assert self.process is None or self.process.poll() is not None
-        self.boots += 1
         with self.lock:
             self.lines = []
-        self.console.write(f"\n===== power on #{self.boots} =====\n")
+        self.switched_on = True
+        self._launch("power on")
+
+    def _launch(self, why):
+        self.boots += 1
+        self.console.write(f"\n===== {why} (boot #{self.boots}) =====\n")
         self.started = time.monotonic()
-        self.process = subprocess.Popen([os.path.join(ROOT, "Image", "qemu.sh"), self.disk, str(self.port)],
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        threading.Thread(target=self._read, args=(self.process,), daemon=True).start()
+        process = subprocess.Popen([os.path.join(ROOT, "Image", "qemu.sh"), self.disk, str(self.port), "-no-reboot"],
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.process = process
+        threading.Thread(target=self._read, args=(process,), daemon=True).start()
 
     def _read(self, process):
         for raw in process.stdout:
@@ -46,20 +59,19 @@ class Box:
                 self.lines.append(line)
             self.console.write(line + "\n")
             self.console.flush()
+        process.wait()
+        with self.lock:
+            restart = self.switched_on and process is self.process
+        if restart:
+            self._launch("the guest rebooted")
 
     def power_cut(self):
         """Pulls the plug: QEMU is killed, whatever the guest had not written is lost."""
+        with self.lock:
+            self.switched_on = False
         if self.process and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-
-    def wait_off(self, timeout):
-        """Waits for the guest to power itself off or reboot (QEMU runs with -no-reboot? no: reboots stay in QEMU)."""
-        try:
-            self.process.wait(timeout=timeout)
-            return True
-        except subprocess.TimeoutExpired:
-            return False
 
     # --- console -----------------------------------------------------------------------
     def wait_for(self, pattern, timeout, start=0):
@@ -75,7 +87,7 @@ class Box:
                 if match:
                     return index + offset, match
             index += len(lines)
-            if self.process.poll() is not None:
+            if not self.switched_on:
                 break
             time.sleep(0.2)
         raise AssertionError(f"{self.name}: no console line matching {pattern!r} within {timeout} s; last lines:\n"
@@ -93,7 +105,7 @@ class Box:
         """Waits for systemd to report classbox.service started (Type=notify: READY=1) and
         returns (seconds since power on, booted slot)."""
         index, _ = self.wait_for(r"classbox: booting slot [AB]", timeout, start)
-        slot = self.lines[index].split()[-3] if False else re.search(r"booting slot ([AB])", self.lines[index]).group(1)
+        slot = re.search(r"booting slot ([AB])", self.lines[index]).group(1)
         self.wait_for(r"Started classbox\.service", timeout, index)
         return time.monotonic() - self.started, slot
 
