@@ -177,6 +177,55 @@ trial_seconds = 90
         return text
 
 
+# What may persist on a box's disk after it ran: the boot partition as IT wrote it plus
+# GRUB's A/B environment, and on the data partition the SSH host key, RAUC's slot status and
+# the last update's record. No captured picture or sound, no log, no chat, ever.
+ALLOWED_BOOT = {"EFI/BOOT/BOOTX64.EFI", "grub/grub.cfg", "grub/grubenv",
+                "classbox/classbox.toml", "classbox/ca.pem", "classbox/room-password"}
+ALLOWED_DATA = {"rauc/central.raucs", "ssh/ssh_host_ed25519_key", "ssh/ssh_host_ed25519_key.pub", "classbox/last-update"}
+
+
+def partitions(disk):
+    table = json.loads(run("sfdisk", "-J", disk))["partitiontable"]
+    return {p["name"]: (p["start"] * 512, p["size"] * 512) for p in table["partitions"]}
+
+
+def extract(disk, offset, size, path):
+    run("dd", f"if={disk}", f"of={path}", "bs=1M", f"skip={offset}", f"count={size}", "iflag=skip_bytes,count_bytes", "status=none")
+
+
+def persistent_files(disk, work):
+    """Every file on the boot and data partitions, and whether a root slot was ever mounted
+    writable (ext4 counts mounts and records their time only then)."""
+    parts = partitions(disk)
+    boot_offset = parts["boot"][0]
+    listing = run("mdir", "-/", "-b", "-i", f"{disk}@@{boot_offset}", "::/")
+    boot = {line.strip()[3:] for line in listing.splitlines() if line.strip() and not line.strip().endswith("/")}
+    image = os.path.join(work, "audit.part")
+    extract(disk, *parts["data"], image)
+    dump = os.path.join(work, "audit-data")
+    shutil.rmtree(dump, ignore_errors=True)
+    os.makedirs(dump)
+    subprocess.run(["debugfs", "-R", f"rdump / {dump}", image], check=True, capture_output=True)
+    data = {os.path.relpath(os.path.join(d, f), dump) for d, _, files in os.walk(dump) for f in files}
+    slots = {}
+    for name in ("rootfs.0", "rootfs.1"):
+        extract(disk, parts[name][0], 1 << 20, image)  # the superblock is in the first MiB
+        header = subprocess.run(["dumpe2fs", "-h", image], capture_output=True, text=True).stdout
+        if "Mount count" in header:
+            slots[name] = ("Mount count:              0" in header, "Last mount time:          n/a" in header)
+    os.remove(image)
+    return boot, data, slots
+
+
+def audit(disk, work, what):
+    boot, data, slots = persistent_files(disk, work)
+    check(boot <= ALLOWED_BOOT, f"{what}: the boot partition holds only GRUB, its A/B state and the provisioning files", sorted(boot - ALLOWED_BOOT))
+    check(data <= ALLOWED_DATA, f"{what}: the data partition holds only {', '.join(sorted(data))}", sorted(data - ALLOWED_DATA))
+    check(slots and all(never and no_time for never, no_time in slots.values()),
+          f"{what}: root slots {', '.join(sorted(slots))} were never mounted writable", slots)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--image-dir", required=True)
@@ -267,6 +316,7 @@ def scenarios(rig):
     check("booted from slot B" in status and f"firmware {newer}" in status and "last update: rolled-back" in status,
           "the failing system rolled back to slot B by itself", status)
     box.power_cut()
+    audit(box.disk, rig.work, "after 5 boots, 2 updates and a rollback")
 
     # 5. Power cuts at random moments of an install.
     cuts_version = f"{rig.version}.3"
@@ -299,6 +349,7 @@ def scenarios(rig):
     print(status)
     check(good_boots == rig.power_cuts + 1, f"{rig.power_cuts} power cuts during installs: the box booted a good slot all {good_boots} times")
     box.power_cut()
+    audit(box.disk, rig.work, f"after {rig.power_cuts} power cuts")
 
 
 if __name__ == "__main__":
