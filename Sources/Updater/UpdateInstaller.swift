@@ -124,11 +124,16 @@ public struct UpdateInstaller {
 
     /// The version in the running root filesystem, or "unknown".
     public static func runningVersion(_ path: String) -> String {
-        guard let file = fopen(path, "r") else { return "unknown" }
+        firstLine(of: path).map { String($0.filter { !$0.isWhitespace }) }?.nonEmpty ?? "unknown"
+    }
+
+    /// The first line of a small file without its line end; nil when it is missing or empty.
+    public static func firstLine(of path: String) -> String? {
+        guard let file = fopen(path, "r") else { return nil }
         defer { fclose(file) }
-        var buffer = [CChar](repeating: 0, count: 128)
-        guard fgets(&buffer, Int32(buffer.count), file) != nil else { return "unknown" }
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard fgets(&buffer, Int32(buffer.count), file) != nil else { return nil }
         let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return String(text.filter { !$0.isWhitespace }).nonEmpty ?? "unknown"
+        return text.split(separator: "\n").first.map(String.init)?.nonEmpty
     }
 }

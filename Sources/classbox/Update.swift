@@ -90,7 +90,9 @@ struct UpdateServeCommand: ParsableCommand {
             say(UpdateChannel.exitPrefix + "0")
             code = -1  // said already: the connection ends before the reboot
             shutdown(1, Int32(SHUT_RDWR))
-            _ = try? ChildProcess.run("/usr/bin/systemctl", ["reboot", "--no-block"])
+            // A board may need an argument for the reboot into the new slot (the Pi: "0 tryboot").
+            let argument = UpdateInstaller.firstLine(of: "/etc/classbox/reboot-argument")
+            _ = try? ChildProcess.run("/usr/bin/systemctl", ["reboot", "--no-block"] + (argument.map { [$0] } ?? []))
         }
     }
 }
