@@ -13,6 +13,10 @@ public struct SSHPublicKey: Sendable, Equatable {
 
     /// Parses the line, or says what is wrong with it.
     public static func parse(_ line: String) -> Result<SSHPublicKey, SSHKeyProblem> {
+        // A line break in a key would start a second authorized_keys line without 'restrict'.
+        guard !line.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" || $0.value == 0x7F }) else {
+            return .failure(.init("the key contains a line break or another control character"))
+        }
         let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
         guard let type = fields.first.map(String.init) else { return .failure(.init("the key is empty")) }
         guard acceptedTypes.contains(type) else {

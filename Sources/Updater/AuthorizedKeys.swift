@@ -13,6 +13,10 @@ public enum AuthorizedKeys {
         if !update.allowFrom.isEmpty {
             options += ",from=\"\(update.allowFrom.map(\.description).joined(separator: ","))\""
         }
-        return update.authorizedKeys.map { "\(options) \($0)\n" }.joined()
+        // Rendered from the parsed key, so nothing but type, key and comment reaches the line.
+        return update.authorizedKeys.compactMap { line -> String? in
+            guard case .success(let key) = SSHPublicKey.parse(line) else { return nil }
+            return "\(options) \(key.type) \(key.base64)\(key.comment.isEmpty ? "" : " " + key.comment)\n"
+        }.joined()
     }
 }

@@ -41,7 +41,8 @@ public struct RAUC: Sendable {
     }
 
     public func status() throws(UpdateError) -> Status {
-        let text = try run(["status", "--output-format=json"], doing: "reading the slot status")
+        // --detailed: RAUC 1.8 includes each slot's installed bundle only then.
+        let text = try run(["status", "--detailed", "--output-format=json"], doing: "reading the slot status")
         guard let json = lastJSON(in: text) else { throw .failed("RAUC did not describe the slots: \(text.suffix(300))") }
         var slots: [Slot] = []
         for entry in json["slots"]?.arrayValue ?? [] {

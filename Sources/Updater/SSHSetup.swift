@@ -14,9 +14,23 @@ public struct SSHSetup {
 
     public init() {}
 
-    /// Returns what it did, one line per step.
-    public func run(config: ProvisioningConfig) throws(UpdateError) -> [String] {
+    static func fsyncFile(_ path: String) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
+
+    /// Returns what it did, one line per step. Without a valid provisioning file (`config`
+    /// nil) the host key is still made, and no update key is let in.
+    public func run(config: ProvisioningConfig?) throws(UpdateError) -> [String] {
         var done: [String] = []
+        // A key cut short by a power cut would keep sshd down for good: check it, make it anew.
+        if access(hostKey, F_OK) == 0, (try? ChildProcess.output("/usr/bin/ssh-keygen", ["-y", "-f", hostKey])) == nil {
+            unlink(hostKey)
+            unlink(hostKey + ".pub")
+            done.append("the SSH host key was damaged; making a new one")
+        }
         if access(hostKey, F_OK) != 0 {
             let directory = String(hostKey[..<(hostKey.lastIndex(of: "/") ?? hostKey.endIndex)])
             mkdir(directory, 0o700)
@@ -29,6 +43,8 @@ public struct SSHSetup {
             } catch {
                 throw .failed(error.description)
             }
+            Self.fsyncFile(temporary)
+            Self.fsyncFile(temporary + ".pub")
             guard rename(temporary + ".pub", hostKey + ".pub") == 0, rename(temporary, hostKey) == 0 else {
                 throw .system("cannot store the host key", errno: errno)
             }
@@ -37,7 +53,8 @@ public struct SSHSetup {
         }
         mkdir(keysDirectory, 0o755)
         let path = "\(keysDirectory)/\(user).keys"
-        let text = AuthorizedKeys.render(config.update)
+        let update = config?.update ?? .init(authorizedKeys: [], allowFrom: [])
+        let text = AuthorizedKeys.render(update)
         let fd = open(path + ".new", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .system("cannot write \(path)", errno: errno) }
         let bytes = Array(text.utf8)
@@ -46,8 +63,8 @@ public struct SSHSetup {
         guard written == bytes.count, rename(path + ".new", path) == 0 else {
             throw .system("cannot write \(path)", errno: errno)
         }
-        done.append("\(config.update.authorizedKeys.count) update key\(config.update.authorizedKeys.count == 1 ? "" : "s") for the user \(user)"
-                    + (config.update.allowFrom.isEmpty ? "" : " from \(config.update.allowFrom.map(\.description).joined(separator: ", "))"))
+        done.append("\(update.authorizedKeys.count) update key\(update.authorizedKeys.count == 1 ? "" : "s") for the user \(user)"
+                    + (update.allowFrom.isEmpty ? "" : " from \(update.allowFrom.map(\.description).joined(separator: ", "))"))
         return done
     }
 }

@@ -19,6 +19,9 @@ public enum SlotTrial {
         /// An install was cut short before RAUC switched slots: the booted slot is still
         /// the old, good one.
         case interrupted(version: String)
+        /// The slot that failed its trial booted again (its bad mark did not take): mark it
+        /// bad again and go back, if the other slot is good.
+        case failedSlotBooted(version: String)
     }
 
     public static func decide(record: UpdateRecord?, booted: String) -> Decision {
@@ -33,6 +36,8 @@ public enum SlotTrial {
             return .trial(version: record.version)
         case .installing:
             return .interrupted(version: record.version)
+        case .rolledBack where record.slot == booted:
+            return .failedSlotBooted(version: record.version)
         case .good, .rolledBack, .refused, .failed:
             return .confirm
         }

@@ -29,12 +29,24 @@ public struct SlotTrialRunner {
         case .confirm:
             try rauc.mark("mark-good", "booted")
             // After a rollback the failed slot may still be first in GRUB's order (marked bad,
-            // so passed over); the system that runs is the one to boot next.
-            if let primary = status.slots.first(where: { $0.name == status.primary }), primary.bootname != booted {
+            // so passed over); the system that runs is the one to boot next. Asked after the
+            // mark: RAUC does not count a slot GRUB is still trying as primary.
+            let after = try rauc.status()
+            if let primary = after.slots.first(where: { $0.name == after.primary }), primary.bootname != booted {
                 try rauc.mark("mark-active", "booted")
             }
             say("slot \(booted) (\(running)) marked good")
             return true
+        case .failedSlotBooted(let version):
+            let otherGood = status.slots.contains { $0.bootname != booted && !$0.bootname.isEmpty && $0.bootStatus == "good" }
+            guard otherGood else {
+                try rauc.mark("mark-good", "booted")
+                say("\(version) in slot \(booted) failed its trial before, but the other slot is not good either: staying on it")
+                return true
+            }
+            try? rauc.mark("mark-bad", "booted")
+            say("\(version) in slot \(booted) failed its trial before; going back to the other slot")
+            return false
         case .interrupted(let version):
             record?.state = .failed
             record?.message = "the install of \(version) was interrupted (power cut?); \(running) in slot \(booted) kept running"
@@ -70,11 +82,13 @@ public struct SlotTrialRunner {
                 return true
             }
             let previous = (record?.previousVersion ?? "the previous version", record?.previousSlot ?? "the other slot")
+            // Whatever fails here, the box reboots: GRUB passes over a slot that is never marked good.
+            var marked = true
+            do { try rauc.mark("mark-bad", "booted") } catch { marked = false }
             record?.state = .rolledBack
             record?.message = "\(version) in slot \(booted) did not come up healthy within \(trialSeconds) s: \(health.missing); "
-                + "back to \(previous.0) in slot \(previous.1)"
-            try record?.store(at: paths.record)
-            try rauc.mark("mark-bad", "booted")
+                + "back to \(previous.0) in slot \(previous.1)" + (marked ? "" : " (marking the slot bad failed; GRUB's try count takes it out)")
+            try? record?.store(at: paths.record)
             say("trial failed: \(record?.message ?? "")")
             return false
         }

@@ -65,7 +65,7 @@ public enum UpdateChannel {
             sending = false
         }
         var pending: [UInt8] = []
-        var status: Int32 = 1
+        var status: Int32?
         let chunk = 1 << 16
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 16)
         defer { buffer.deallocate() }
@@ -96,6 +96,10 @@ public enum UpdateChannel {
                     }
                 }
             }
+        }
+        guard let status else {
+            // systemd closes extra connections at once (one request at a time).
+            return fail("the update service ended without an answer; another update or status request may be running, try again")
         }
         return status
     }

@@ -24,6 +24,8 @@ public struct UpdateInstaller {
     public var paths = UpdatePaths()
     /// How long the new slot has to come up healthy; only for the message.
     public var trialSeconds = 300
+    /// How long the bundle may stop arriving before the transfer counts as stalled.
+    public var idleSeconds = 120
     public let say: (String) -> Void
 
     public init(say: @escaping (String) -> Void) { self.say = say }
@@ -40,6 +42,17 @@ public struct UpdateInstaller {
         let target = status.slots.first { !$0.bootname.isEmpty && $0.bootname != booted }?.bootname ?? "?"
         let running = Self.runningVersion(paths.versionFile)
         defer { unlink(paths.incoming) }
+        // One update at a time: while the last one is being installed or is on trial, the slot
+        // that runs is the only known-good one, and the other is the one being checked.
+        if let pending = UpdateRecord.load(from: paths.record), pending.state == .installing || pending.state == .installed {
+            say("classbox update: refused: the box is still checking the last update (\(pending.version) in slot \(pending.slot), "
+                + "\(pending.state.rawValue)); try again once `ssh update@<box> status` shows its result")
+            return false
+        }
+        if let running = status.slots.first(where: { $0.bootname == booted }), running.bootStatus != "good" {
+            say("classbox update: refused: the running slot \(booted) is not marked good yet; try again in a minute")
+            return false
+        }
         var record = UpdateRecord(state: .failed, version: "?", slot: target, previousVersion: running, previousSlot: booted,
                                   time: Int(time(nil)), message: "")
         do throws(UpdateError) {
@@ -62,10 +75,14 @@ public struct UpdateInstaller {
             record.time = Int(time(nil))
             try record.store(at: paths.record)
             try rauc.install(bundle: paths.incoming) { line in say("  \(line)") }
+            // RAUC made the new slot primary: from here on nothing may stop the reboot into it.
+            unlink(paths.incoming)
             record.state = .installed
             record.time = Int(time(nil))
             record.message = "installed; on trial until it comes up healthy"
-            try record.store(at: paths.record)
+            do { try record.store(at: paths.record) } catch {
+                say("classbox update: warning: the update record could not be written (\(error)); the new slot is tried all the same")
+            }
             say("classbox update: version \(info.version) is installed in slot \(target); rebooting into it. "
                 + "It must come up healthy within \(trialSeconds) s, else the box goes back to \(running) in slot \(booted).")
             return true
@@ -92,6 +109,14 @@ public struct UpdateInstaller {
         var total = 0
         var nextReport = 16 << 20
         while true {
+            // A forgotten `< bundle` or a dead connection must not hold the update service.
+            var entry = pollfd(fd: input, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&entry, 1, Int32(idleSeconds * 1000))
+            if ready < 0 && errno == EINTR { continue }
+            guard ready > 0 else {
+                throw ready == 0 ? .failed("no data for \(idleSeconds) s after \(Self.mebibytes(total)); the transfer stalled")
+                                 : .system("waiting for the bundle", errno: errno)
+            }
             let count = read(input, buffer, chunk)
             if count < 0 && errno == EINTR { continue }
             guard count >= 0 else { throw .system("reading the bundle", errno: errno) }

@@ -148,6 +148,8 @@ let networkCases: [ErrorCase] = [
 let otherCases: [ErrorCase] = [
     .add("update", "authorized_keys = [\"no-pty \(TestKeys.ed25519)\"]", key: "update.authorized_keys[1]", "options are not allowed"),
     .add("update", "authorized_keys = [\"ssh-ed25519 not-base64!\"]", key: "update.authorized_keys[1]", "not base64"),
+    // A second line smuggled into the comment would be a key without 'restrict'.
+    .add("update", "authorized_keys = [\"\(TestKeys.ed25519) it\\nssh-ed25519 AAAA evil\"]", key: "update.authorized_keys[1]", "line break"),
     .add("update", "authorized_keys = [\"ssh-dss AAAAB3NzaC1kc3M=\"]", key: "update.authorized_keys[1]", "is not an SSH public key type"),
     .add("update", "authorized_keys = [\"\(TestKeys.ecdsa.replacingOccurrences(of: "ecdsa-sha2-nistp256", with: "ssh-ed25519"))\"]",
          key: "update.authorized_keys[1]", "does not hold a ssh-ed25519 key"),

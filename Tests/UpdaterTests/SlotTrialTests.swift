@@ -11,6 +11,8 @@ struct SlotTrialTests {
         #expect(SlotTrial.decide(record: nil, booted: "A") == .confirm)
         for state in [UpdateRecord.State.good, .rolledBack, .refused, .failed] {
             #expect(SlotTrial.decide(record: Self.record(state), booted: "A") == .confirm)
+        }
+        for state in [UpdateRecord.State.good, .refused, .failed] {
             #expect(SlotTrial.decide(record: Self.record(state), booted: "B") == .confirm)
         }
     }
@@ -24,6 +26,10 @@ struct SlotTrialTests {
     @Test func bootingTheOldSlotAfterAnInstallIsAFallbackOrAnInterruption() {
         #expect(SlotTrial.decide(record: Self.record(.installed), booted: "A") == .fellBack(newSlot: "B", version: "0.1.9"))
         #expect(SlotTrial.decide(record: Self.record(.installing), booted: "A") == .interrupted(version: "0.1.9"))
+    }
+
+    @Test func theSlotThatFailedItsTrialIsSentBackIfItBootsAgain() {
+        #expect(SlotTrial.decide(record: Self.record(.rolledBack, slot: "B"), booted: "B") == .failedSlotBooted(version: "0.1.9"))
     }
 
     @Test func healthNeedsTheServiceAndTheSignIn() {
