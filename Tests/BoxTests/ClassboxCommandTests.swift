@@ -30,7 +30,7 @@ import Testing
         #expect(result.status == 1)
         #expect(result.stdout.split(separator: "\n") == [
             "\(path):\(allowLine): update.allow_from[1]: \"10.0.0.0/99\" is not an address range (address ranges such as \"192.0.2.0/24\" or \"2001:db8::/32\")",
-            "\(path):\(allowLine + 1): update.authorised_keys: unknown key; did you mean 'authorized_keys'? ([update] has: authorized_keys, allow_from)",
+            "\(path):\(allowLine + 1): update.authorised_keys: unknown key; did you mean 'authorized_keys'? ([update] has: authorized_keys, allow_from, trial_seconds)",
         ])
         #expect(result.stderr.contains("invalid, 2 errors"))
     }
