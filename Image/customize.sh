@@ -16,5 +16,6 @@ ln -sf /run/systemd/resolve/stub-resolv.conf "$root/etc/resolv.conf"
 # Debian's usrmerge (and with it perl) is only needed to convert old systems: ours is merged.
 perl_packages=$(chroot "$root" dpkg-query -W -f '${Package}\n' usrmerge libfile-find-rule-perl libnumber-compare-perl libtext-glob-perl perl libperl5.36 perl-modules-5.36 2>/dev/null || true)
 [ -z "$perl_packages" ] || chroot "$root" dpkg --purge $perl_packages >/dev/null
-# Nothing of the build host or of apt stays behind.
-rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/* "$root"/var/log/* "$root"/tmp/*
+# No build logs stay behind. (apt's lists and cache are not touched here: while hooks run,
+# mmdebstrap has the host's own mounted there; it empties the root's copies itself at the end.)
+rm -rf "$root"/var/log/*

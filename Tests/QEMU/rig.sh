@@ -16,6 +16,8 @@ modules="vivid snd-aloop snd-dummy uinput evdev virtio_pci virtio_net 9pnet_virt
 build() {
     mkdir -p "$rig"
     local package kver
+    # A fresh machine (or a container) may not have read its package lists yet.
+    apt-cache policy linux-image-amd64 2>/dev/null | grep -q 'Candidate: [0-9]' || apt-get update -qq
     package=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/{print $2; exit}')
     kver=${package#linux-image-}
     local stamp="$kver $(sha256sum "$0" | cut -c1-16)"
