@@ -21,6 +21,13 @@ public struct SlotTrialRunner {
 
     /// Returns false when the box must reboot (a failed trial).
     public func run() throws(UpdateError) -> Bool {
+        // A bundle left behind by a transfer or install that a power cut stopped: no update
+        // runs this early (none is taken before the booted slot is marked good below).
+        var leftover = stat()
+        if stat(paths.incoming, &leftover) == 0 {
+            unlink(paths.incoming)
+            say("removed a bundle left over from an interrupted update (\(UpdateInstaller.mebibytes(Int(leftover.st_size))))")
+        }
         let status = try rauc.status()
         let booted = status.booted
         var record = UpdateRecord.load(from: paths.record)
