@@ -29,6 +29,11 @@ public final class ExternalProcess: @unchecked Sendable {
     public static func freeTCPPort() -> UInt16 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
+        return bindToLoopback(fd)
+    }
+
+    /// Binds an IPv4 socket to 127.0.0.1 on a port the kernel picks, and returns that port.
+    public static func bindToLoopback(_ fd: Int32) -> UInt16 {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
