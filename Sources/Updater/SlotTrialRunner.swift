@@ -21,6 +21,17 @@ public struct SlotTrialRunner {
 
     /// Returns false when the box must reboot (a failed trial).
     public func run() throws(UpdateError) -> Bool {
+        let (keepRunning, outcome) = try decide()
+        // What was decided (the leftover's removal, the record, RAUC's marks in grubenv on the
+        // FAT boot partition) must survive a power cut right after: ext4 commits its journal
+        // only every few seconds and FAT has none. The outcome line comes after, so whoever
+        // reads it (the admin, the image test) knows it holds.
+        sync()
+        say(outcome)
+        return keepRunning
+    }
+
+    private func decide() throws(UpdateError) -> (keepRunning: Bool, outcome: String) {
         // A bundle left behind by a transfer or install that a power cut stopped: no update
         // runs this early (none is taken before the booted slot is marked good below).
         var leftover = stat()
@@ -42,25 +53,21 @@ public struct SlotTrialRunner {
             if let primary = after.slots.first(where: { $0.name == after.primary }), primary.bootname != booted {
                 try rauc.mark("mark-active", "booted")
             }
-            say("slot \(booted) (\(running)) marked good")
-            return true
+            return (true, "slot \(booted) (\(running)) marked good")
         case .failedSlotBooted(let version):
             let otherGood = status.slots.contains { $0.bootname != booted && !$0.bootname.isEmpty && $0.bootStatus == "good" }
             guard otherGood else {
                 try rauc.mark("mark-good", "booted")
-                say("\(version) in slot \(booted) failed its trial before, but the other slot is not good either: staying on it")
-                return true
+                return (true, "\(version) in slot \(booted) failed its trial before, but the other slot is not good either: staying on it")
             }
             try? rauc.mark("mark-bad", "booted")
-            say("\(version) in slot \(booted) failed its trial before; going back to the other slot")
-            return false
+            return (false, "\(version) in slot \(booted) failed its trial before; going back to the other slot")
         case .interrupted(let version):
             record?.state = .failed
             record?.message = "the install of \(version) was interrupted (power cut?); \(running) in slot \(booted) kept running"
             try record?.store(at: paths.record)
             try rauc.mark("mark-good", "booted")
-            say(record?.message ?? "")
-            return true
+            return (true, record?.message ?? "")
         case .fellBack(let newSlot, let version):
             try rauc.mark("mark-good", "booted")
             try rauc.mark("mark-active", "booted")
@@ -69,8 +76,7 @@ public struct SlotTrialRunner {
             record?.time = Int(time(nil))
             record?.message = "\(version) in slot \(newSlot) did not come up (it crashed or hung before its health check); back on \(running) in slot \(booted)"
             try record?.store(at: paths.record)
-            say("rolled back: \(record?.message ?? "")")
-            return true
+            return (true, "rolled back: \(record?.message ?? "")")
         case .trial(let version):
             say("slot \(booted) runs the new version \(version) on trial: it has \(trialSeconds) s to come up healthy")
             let start = Monotonic.nanoseconds()
@@ -85,8 +91,7 @@ public struct SlotTrialRunner {
                 record?.state = .good
                 record?.message = "\(version) in slot \(booted) came up healthy and was marked good"
                 try record?.store(at: paths.record)
-                say(record?.message ?? "")
-                return true
+                return (true, record?.message ?? "")
             }
             let previous = (record?.previousVersion ?? "the previous version", record?.previousSlot ?? "the other slot")
             // Whatever fails here, the box reboots: GRUB passes over a slot that is never marked good.
@@ -96,8 +101,7 @@ public struct SlotTrialRunner {
             record?.message = "\(version) in slot \(booted) did not come up healthy within \(trialSeconds) s: \(health.missing); "
                 + "back to \(previous.0) in slot \(previous.1)" + (marked ? "" : " (marking the slot bad failed; GRUB's try count takes it out)")
             try? record?.store(at: paths.record)
-            say("trial failed: \(record?.message ?? "")")
-            return false
+            return (false, "trial failed: \(record?.message ?? "")")
         }
     }
 }

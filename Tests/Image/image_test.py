@@ -218,6 +218,11 @@ def persistent_files(disk, work):
     return boot, data, slots
 
 
+# The last line `classbox health` prints on each boot (not its earlier ones, e.g. "removed a
+# bundle left over from an interrupted update"): the slot is marked and the record written.
+HEALTH_DONE = r"classbox health: (.*marked good|rolled back:|trial failed:|the install of .* was interrupted|.* failed its trial before)"
+
+
 def audit(disk, work, what):
     boot, data, slots = persistent_files(disk, work)
     check(boot <= ALLOWED_BOOT, f"{what}: the boot partition holds only GRUB, its A/B state and the provisioning files", sorted(boot - ALLOWED_BOOT))
@@ -327,7 +332,7 @@ def scenarios(rig):
     for attempt in range(1, rig.power_cuts + 1):
         box.power_on()  # the console starts empty at each power on
         seconds, slot = box.wait_ready(timeout=600)
-        box.wait_for(r"classbox health: .*(marked good|rolled back|interrupted)", 600)
+        box.wait_for(HEALTH_DONE, 600)
         good_boots += 1
         box.ssh_when_up("status")
         # The dangerous window: from the moment RAUC starts until a little after it is done
@@ -343,7 +348,7 @@ def scenarios(rig):
         print(f"power cut {attempt}: booted slot {slot} in {seconds:.0f} s; cut {delay:.1f} s after RAUC started ({phase})", flush=True)
     box.power_on()
     seconds, slot = box.wait_ready(timeout=600)
-    box.wait_for(r"classbox health: .*(marked good|rolled back|interrupted)", 600)
+    box.wait_for(HEALTH_DONE, 600)
     good_boots += 1
     status = rig.status(box)
     print(status)
