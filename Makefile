@@ -60,7 +60,12 @@ run: build
 test: deps
 	@chmod 600 Board/sim/room-password
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --parallel --num-workers 2
+	@# The tests' scratch files (configs, peers' SDP, process output) go to one directory that
+	@# goes away after the run, passed or failed.
+	@scratch=$$(mktemp -d /tmp/classbox-tests.XXXXXX) && \
+	 echo "$(SWIFT) test --skip-build --parallel --num-workers 2   (TMPDIR=$$scratch)" && \
+	 TMPDIR=$$scratch $(SWIFT) test --skip-build --parallel --num-workers 2; \
+	 status=$$?; rm -rf "$$scratch"; exit $$status
 	$(MAKE) --no-print-directory fuzz-smoke
 	@if command -v qemu-system-x86_64 >/dev/null; then $(MAKE) --no-print-directory qemu-test-run; \
 	 else echo "make test: QEMU tier skipped: qemu-system-x86_64 is not installed (make deps installs it)"; fi

@@ -43,6 +43,13 @@ public final class SpawnedProcess: @unchecked Sendable {
 
     public func signal(_ number: Int32) { kill(pid, number) }
 
+    /// The processes this one started (for a wrapper such as strace, the program it runs:
+    /// a signal to strace itself detaches it and leaves the program running).
+    public var children: [pid_t] {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        return text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
     public var isRunning: Bool { poll() == nil }
 
     /// Waits for the end; after `timeout` seconds the child is killed. Returns its status.

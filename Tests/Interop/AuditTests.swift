@@ -70,8 +70,13 @@ extension RealPeers {
             #expect(server.wait(timeout: 30) { events in
                 events.contains { $0["event"] as? String == "media" && ($0["decoded_numbers_count"] as? Int ?? 0) > 60 }
             }, "video and audio flowed during the audit")
-            box.signal(SIGTERM)
-            _ = box.wait(timeout: 30)
+            // The end of the lesson goes to classbox, not to strace (which would detach and leave
+            // it running); strace ends when it does, with the way out traced too.
+            let traced = box.children
+            #expect(traced.count == 1, "strace runs classbox: \(traced)")
+            for child in traced { kill(child, SIGTERM) }
+            let ended = box.wait(timeout: 30)
+            #expect(ended == (0, false), "classbox ended cleanly under strace: \(ended) \(box.stderr.suffix(1000))")
 
             let trace = Trace(try String(contentsOfFile: traceFile, encoding: .utf8))
             let allowedWrites = [runtime, "/dev/null", "/sys/class/leds"]  // LED control is no storage
