@@ -48,16 +48,25 @@ public enum SlotTrial {
     public struct Health: Equatable, Sendable {
         public var serviceRunning: Bool
         public var signalingConnected: Bool
+        /// systemd gave up on the service (it ended with a status that forbids a restart, such
+        /// as an unreadable provisioning file, or used up its restarts): waiting out the rest of
+        /// the trial would only keep the classroom offline longer.
+        public var serviceGaveUp: Bool
 
-        public init(serviceRunning: Bool, signalingConnected: Bool) {
+        public init(serviceRunning: Bool, signalingConnected: Bool, serviceGaveUp: Bool = false) {
             self.serviceRunning = serviceRunning
             self.signalingConnected = signalingConnected
+            self.serviceGaveUp = serviceGaveUp && !serviceRunning
         }
 
         public var isHealthy: Bool { serviceRunning && signalingConnected }
 
+        /// The trial's outcome is known: healthy, or a service that will not come back.
+        public var isSettled: Bool { isHealthy || serviceGaveUp }
+
         /// What is missing, for the rollback message.
         public var missing: String {
+            if serviceGaveUp { return "the classbox service failed and systemd gave up on it (see `journalctl -u classbox`)" }
             if !serviceRunning { return "the classbox service did not run (see `journalctl -u classbox`)" }
             if !signalingConnected { return "the box did not sign in to the conference server" }
             return "nothing"

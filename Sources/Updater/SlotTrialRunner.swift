@@ -81,7 +81,7 @@ public struct SlotTrialRunner {
             say("slot \(booted) runs the new version \(version) on trial: it has \(trialSeconds) s to come up healthy")
             let start = Monotonic.nanoseconds()
             var health = probe()
-            while !health.isHealthy && Monotonic.nanoseconds() - start < UInt64(trialSeconds) * 1_000_000_000 {
+            while !health.isSettled && Monotonic.nanoseconds() - start < UInt64(trialSeconds) * 1_000_000_000 {
                 usleep(2_000_000)
                 health = probe()
             }
@@ -98,7 +98,9 @@ public struct SlotTrialRunner {
             var marked = true
             do { try rauc.mark("mark-bad", "booted") } catch { marked = false }
             record?.state = .rolledBack
-            record?.message = "\(version) in slot \(booted) did not come up healthy within \(trialSeconds) s: \(health.missing); "
+            let waited = (Monotonic.nanoseconds() - start) / 1_000_000_000
+            record?.message = "\(version) in slot \(booted) did not come up healthy "
+                + (health.serviceGaveUp ? "(after \(waited) s of its \(trialSeconds) s trial)" : "within \(trialSeconds) s") + ": \(health.missing); "
                 + "back to \(previous.0) in slot \(previous.1)" + (marked ? "" : " (marking the slot bad failed; GRUB's try count takes it out)")
             try? record?.store(at: paths.record)
             return (false, "trial failed: \(record?.message ?? "")")

@@ -9,7 +9,7 @@ public enum UpdateStatusReport {
             // RAUC knows the versions it installed; the rest were written with the image.
             let version = slot.bundleVersion ?? (slot.state == "booted" ? running
                 : record.flatMap { $0.previousSlot == slot.bootname ? $0.previousVersion : nil } ?? "as first written")
-            lines.append("  slot \(slot.bootname) (\(slot.name)): \(slot.state), \(slot.bootStatus.isEmpty ? "no boot status" : slot.bootStatus), version \(version)")
+            lines.append("  slot \(slot.bootname) (\(slot.name)): \(slot.state), \(bootStatus(slot)), version \(version)")
         }
         if let record {
             lines.append("last update: \(record.state.rawValue), version \(record.version) to slot \(record.slot)"
@@ -19,6 +19,17 @@ public enum UpdateStatusReport {
             lines.append("last update: none since the image was written")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// RAUC's GRUB backend calls a slot good only when its try count is 0, so the slot that
+    /// runs reads "bad" from power-on until `classbox health` marks it: say that instead. (A
+    /// booted slot really marked bad is one whose trial failed; the box reboots at once.)
+    static func bootStatus(_ slot: RAUC.Slot) -> String {
+        switch (slot.state, slot.bootStatus) {
+        case (_, ""): "no boot status"
+        case ("booted", "bad"): "not marked good yet (the health check after each boot marks it)"
+        default: slot.bootStatus
+        }
     }
 
     /// `YYYY-MM-DD hh:mm:ss UTC` without Foundation.

@@ -117,7 +117,10 @@ struct HealthCommand: ParsableCommand {
         }
         let runner = SlotTrialRunner(trialSeconds: trialSeconds, probe: {
             guard configValid, case .success(let reply) = BoxControl.send("health", environment: ["CLASSBOX_RUNTIME_DIR": "/run/classbox"]) else {
-                return .init(serviceRunning: false, signalingConnected: false)
+                // "failed" only once systemd stopped restarting it ("activating" between restarts).
+                let state = try? ChildProcess.output("/usr/bin/systemctl", ["show", "--property=ActiveState", "--value", "classbox.service"])
+                return .init(serviceRunning: false, signalingConnected: false,
+                             serviceGaveUp: state?.split(whereSeparator: \.isWhitespace).first == "failed")
             }
             return .init(serviceRunning: true, signalingConnected: reply.hasPrefix("healthy"))
         }, say: {

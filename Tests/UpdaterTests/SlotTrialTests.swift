@@ -38,5 +38,10 @@ struct SlotTrialTests {
         #expect(!notSignedIn.isHealthy && notSignedIn.missing.contains("sign in"))
         let down = SlotTrial.Health(serviceRunning: false, signalingConnected: false)
         #expect(!down.isHealthy && down.missing.contains("did not run"))
+        #expect(!down.isSettled, "a service that is not up yet may still come")
+        let gaveUp = SlotTrial.Health(serviceRunning: false, signalingConnected: false, serviceGaveUp: true)
+        #expect(!gaveUp.isHealthy && gaveUp.isSettled && gaveUp.missing.contains("gave up"), "no need to wait out the trial")
+        #expect(!SlotTrial.Health(serviceRunning: true, signalingConnected: false, serviceGaveUp: true).serviceGaveUp,
+                "a running service has not been given up")
     }
 }

@@ -35,6 +35,25 @@ struct UpdateRecordTests {
         #expect(FirmwareVersion("") == nil && FirmwareVersion("1.x") == nil && FirmwareVersion("-1") == nil)
     }
 
+    @Test func theStatusNamesSlotsVersionsAndTheLastUpdate() {
+        let status = RAUC.Status(compatible: "classbox-x86_64", booted: "B", primary: "rootfs.1", slots: [
+            RAUC.Slot(name: "rootfs.0", bootname: "A", state: "inactive", bootStatus: "good", bundleVersion: nil),
+            RAUC.Slot(name: "rootfs.1", bootname: "B", state: "booted", bootStatus: "bad", bundleVersion: "0.1.9"),
+        ])
+        let record = UpdateRecord(state: .installed, version: "0.1.9", slot: "B", previousVersion: "0.1.8", previousSlot: "A",
+                                  time: 1_795_737_599, message: "")
+        let lines = UpdateStatusReport.render(running: "0.1.9", status: status, record: record).split(separator: "\n")
+        #expect(lines.count == 4)
+        #expect(lines.first == "firmware 0.1.9 (classbox-x86_64), booted from slot B, next boot: slot B")
+        #expect(lines.dropFirst().first == "  slot A (rootfs.0): inactive, good, version 0.1.8", "the version the record remembers")
+        #expect(lines.dropFirst(2).first?.hasPrefix("  slot B (rootfs.1): booted, not marked good yet") == true, "\(lines)")
+        #expect(lines.last == "last update: installed, version 0.1.9 to slot B (from 0.1.8 in slot A) at 2026-11-26 23:59:59 UTC")
+        let fresh = UpdateStatusReport.render(running: "0.1.8", status: RAUC.Status(compatible: "classbox-x86_64", booted: "A", primary: "",
+            slots: [RAUC.Slot(name: "rootfs.0", bootname: "A", state: "booted", bootStatus: "good", bundleVersion: nil)]), record: nil)
+        #expect(fresh == "firmware 0.1.8 (classbox-x86_64), booted from slot A\n  slot A (rootfs.0): booted, good, version 0.1.8\n"
+                + "last update: none since the image was written")
+    }
+
     @Test func timesPrintInUTC() {
         #expect(UpdateStatusReport.utc(0) == "1970-01-01 00:00:00 UTC")
         #expect(UpdateStatusReport.utc(951_782_400) == "2000-02-29 00:00:00 UTC")
