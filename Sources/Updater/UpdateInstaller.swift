@@ -66,9 +66,12 @@ public struct UpdateInstaller {
             guard info.compatible == status.compatible else {
                 throw UpdateError.refused("the bundle is for '\(info.compatible)', this box is '\(status.compatible)'")
             }
-            if !allowDowngrade, let new = FirmwareVersion(info.version), let current = FirmwareVersion(running), new < current {
-                throw UpdateError.refused("version \(info.version) is older than the running \(running); "
-                                          + "to go back on purpose: ssh update@<box> update --allow-downgrade < bundle")
+            if let new = FirmwareVersion(info.version), let current = FirmwareVersion(running), new < current {
+                guard allowDowngrade else {
+                    throw UpdateError.refused("version \(info.version) is older than the running \(running); "
+                                              + "to go back on purpose: ssh update@<box> update --allow-downgrade < bundle")
+                }
+                say("classbox update: going back from \(running) to the older \(info.version), as asked (--allow-downgrade)")
             }
             say("classbox update: version \(info.version) for \(info.compatible), signature valid; installing into slot \(target) (running: \(running) in slot \(booted))")
             record.state = .installing

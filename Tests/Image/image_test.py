@@ -307,12 +307,14 @@ def scenarios(rig):
     check(f"firmware {newer}" in status and "booted from slot B" in status and "last update: good" in status,
           "the box rebooted into slot B with the new version and marked it good", status)
 
-    # 4. A system that fails its health check goes back by itself.
-    failing_version = f"{rig.version}.2"
+    # 4. A system that fails its health check goes back by itself. It is older than the
+    #    running one, so this is also the admin's forced downgrade.
+    failing_version = f"{rig.version}.0"
     failing = rig.bundle(failing_version, rig.variant_rootfs("failing", failing_version, break_service=True))
     mark = box.mark()
-    result = rig.send(box, failing)
-    check(result.returncode == 0, "the failing system's bundle installs (into slot A)", result.stdout.decode())
+    result = rig.send(box, failing, "--allow-downgrade")
+    check(result.returncode == 0 and "as asked (--allow-downgrade)" in result.stdout.decode(),
+          "an older system's bundle installs (into slot A) when the admin forces the downgrade", result.stdout.decode())
     box.wait_for(r"classbox: booting slot A", 300, mark)
     index, _ = box.wait_for(r"classbox health: trial failed", 900, mark)
     failed_line = box.lines[index]

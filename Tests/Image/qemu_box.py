@@ -57,7 +57,8 @@ class Box:
             line = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw.decode("utf-8", "replace")).rstrip("\r\n")
             with self.lock:
                 self.lines.append(line)
-            self.console.write(line + "\n")
+            # Seconds since QEMU started, for reading where a boot spends its time.
+            self.console.write(f"[{time.monotonic() - self.started:6.1f}] {line}\n")
             self.console.flush()
         process.wait()
         with self.lock:
