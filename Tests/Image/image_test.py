@@ -149,6 +149,7 @@ trial_seconds = 90
         f = open(bundle, "rb")
         process = subprocess.Popen(["ssh", "-i", box.key, "-p", str(box.port), "-o", "BatchMode=yes",
                                     "-o", "StrictHostKeyChecking=accept-new", "-o", f"UserKnownHostsFile={box.known_hosts}",
+                                    "-o", f"HostKeyAlias=classbox-{box.name}",
                                     "update@127.0.0.1", "update"], stdin=f, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         lines = []
         started = time.monotonic()

@@ -45,7 +45,11 @@ class Box:
 
     def _launch(self, why):
         self.boots += 1
-        self.console.write(f"\n===== {why} (boot #{self.boots}) =====\n")
+        # A fresh SSH port at every start: the last connection's TIME_WAIT on the old one (the
+        # guest's sshd, through QEMU, closed it first) can keep QEMU from binding it again.
+        # The host key stays pinned through HostKeyAlias, whatever the port.
+        self.port = free_port()
+        self.console.write(f"\n===== {why} (boot #{self.boots}, ssh on port {self.port}) =====\n")
         self.started = time.monotonic()
         process = subprocess.Popen([os.path.join(ROOT, "Image", "qemu.sh"), self.disk, str(self.port), "-no-reboot"],
                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -53,7 +57,9 @@ class Box:
         threading.Thread(target=self._read, args=(process,), daemon=True).start()
 
     def _read(self, process):
+        started, lines = self.started, 0
         for raw in process.stdout:
+            lines += 1
             line = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw.decode("utf-8", "replace")).rstrip("\r\n")
             with self.lock:
                 self.lines.append(line)
@@ -63,6 +69,11 @@ class Box:
         process.wait()
         with self.lock:
             restart = self.switched_on and process is self.process
+            # QEMU that ends within seconds without a line from the guest did not start at all
+            # (its message is the last line): no tight loop of restarts, the test's wait fails.
+            if restart and lines <= 1 and time.monotonic() - started < 5:
+                self.lines.append("qemu_box: QEMU did not start; not trying again")
+                restart = False
         if restart:
             self._launch("the guest rebooted")
 
@@ -114,6 +125,7 @@ class Box:
     def ssh(self, *command, stdin=None, timeout=600):
         arguments = ["ssh", "-i", self.key, "-p", str(self.port), "-o", "BatchMode=yes",
                      "-o", "StrictHostKeyChecking=accept-new", "-o", f"UserKnownHostsFile={self.known_hosts}",
+                     "-o", f"HostKeyAlias=classbox-{self.name}",
                      "-o", "ConnectTimeout=20", "-o", "ServerAliveInterval=10", "update@127.0.0.1", *command]
         return subprocess.run(arguments, stdin=stdin if stdin is not None else subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
