@@ -81,6 +81,24 @@ func parse(_ packet: [UInt8]) -> [RTCPPacket]? { packet.withUnsafeBytes { RTCPPa
         #expect(parse(bye) == [.goodbye(ssrcs: [5, 6], reason: "lesson over")])
     }
 
+    /// RFC 3550 ends each SDES chunk with one or more null octets up to a 32-bit boundary. A
+    /// 16-character CNAME (the box's, like browsers') gives exactly two, which receivers that
+    /// read the end marker as a type/length pair (aiortc) also parse.
+    @Test func aSixteenCharacterCNAMEEndsEachChunkWithTwoNulls() {
+        let sdes = bytes {
+            SourceDescriptionChunk.write([SourceDescriptionChunk(ssrc: 7, cname: "classbox-abcdefg"),
+                                          SourceDescriptionChunk(ssrc: 8, cname: "classbox-abcdefg")], into: &$0)
+        }
+        #expect(sdes.count == 4 + 2 * 24)
+        for chunk in 0..<2 {
+            let start = 4 + chunk * 24
+            #expect(sdes[start + 4] == 1 && sdes[start + 5] == 16, "CNAME item of 16 octets")
+            #expect(Array(sdes[start + 22..<start + 24]) == [0, 0], "two null octets end chunk \(chunk)")
+        }
+        #expect(parse(sdes) == [.sourceDescription([SourceDescriptionChunk(ssrc: 7, cname: "classbox-abcdefg"),
+                                                    SourceDescriptionChunk(ssrc: 8, cname: "classbox-abcdefg")])])
+    }
+
     @Test func malformedAndTruncatedCompoundsAreRejected() {
         let compound = bytes {
             SenderReport(ssrc: 1, ntpTimestamp: 2, rtpTimestamp: 3, packetCount: 4, octetCount: 5, reports: [Self.block]).write(into: &$0)

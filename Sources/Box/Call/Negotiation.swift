@@ -33,12 +33,20 @@ enum Negotiation {
     static let videoFeedback = ["nack", "nack pli", "ccm fir", "goog-remb"]
     static let supportedExtensions = [ExtensionURI.audioLevel, ExtensionURI.absSendTime]
 
+    /// A fresh CNAME per session (RFC 7022), 16 characters long as browsers make them. The
+    /// length matters: with a multiple of four, each SDES chunk ends in exactly two null octets,
+    /// and some receivers (aiortc) read that end as a type/length pair and drop the whole
+    /// compound packet, sender reports included, when there is only one (RFC 3550 allows one).
+    static func sessionCNAME() -> String {
+        "classbox-" + String(ICECredentials.random().ufrag.prefix(7))
+    }
+
     /// The answer to `offer`, and the plan to send by. With `jitsiEndpoint`, our sources get
     /// the names and msids Jicofo validates (`<endpoint>-a0`, `<endpoint>-v0`, one msid per
     /// track, identical within the FID group; jitsi-protocol.md §7.1).
     static func answer(to offer: MediaSession, transport: MediaTransport, sends: Bool = true, receives: Bool = true,
                        msid: String = "classbox", jitsiEndpoint: String? = nil) -> (MediaSession, CallPlan) {
-        let cname = "classbox-" + ICECredentials.random().ufrag
+        let cname = sessionCNAME()
         var media: [MediaDescription] = []
         var audioPlan: CallPlan.Audio?
         var videoPlan: CallPlan.Video?
@@ -95,7 +103,7 @@ enum Negotiation {
     /// An offer of Opus and VP8 (+RTX), sending and receiving, our SSRCs included; the box is
     /// then ICE controlling.
     static func offer(transport: MediaTransport, msid: String = "classbox") -> MediaSession {
-        let cname = "classbox-" + ICECredentials.random().ufrag
+        let cname = sessionCNAME()
         let audioSSRC = UInt32.random(in: 1...UInt32.max), videoSSRC = UInt32.random(in: 1...UInt32.max), rtxSSRC = UInt32.random(in: 1...UInt32.max)
         let audio = MediaDescription(kind: .audio, mid: "0", direction: .sendrecv,
                                      codecs: [Codec(payloadType: 111, name: "opus", clockRate: 48000, channels: 2,
