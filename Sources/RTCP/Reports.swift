@@ -25,6 +25,16 @@ public struct ReceptionReport: Sendable, Equatable {
         self.delaySinceLastSenderReport = delaySinceLastSenderReport
     }
 
+    /// The round trip this report shows (RFC 3550 §6.4.1: arrival − LSR − DLSR), in
+    /// nanoseconds, given the middle 32 bits of the NTP time it arrived at (the clock our
+    /// sender reports carry); nil when the peer has not had an SR from us yet.
+    public func roundTrip(arrivalNTPMiddle: UInt32) -> UInt64? {
+        guard lastSenderReport != 0 else { return nil }
+        let units = arrivalNTPMiddle &- lastSenderReport &- delaySinceLastSenderReport
+        guard units < 0x8000_0000 else { return nil }  // "negative": clocks or report damaged
+        return (UInt64(units) * 1_000_000_000) >> 16
+    }
+
     static func parse(_ reader: inout ByteReader) -> ReceptionReport? {
         guard let ssrc = reader.readUInt32(), let lost = reader.readUInt32(), let highest = reader.readUInt32(),
               let jitter = reader.readUInt32(), let lsr = reader.readUInt32(), let dlsr = reader.readUInt32() else { return nil }

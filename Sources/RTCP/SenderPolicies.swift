@@ -50,13 +50,22 @@ public struct KeyframeRequestLimiter: Sendable {
     }
 }
 
-/// Resends a NACKed packet at most once per `minimumInterval` (a receiver repeating its NACK
-/// before the retransmission could arrive must not double the traffic).
+/// Resends a NACKed packet again only one round trip after its last resend: a receiver that
+/// repeats its NACK sooner cannot have seen that resend yet (it must not double the traffic),
+/// one that repeats it later lost the resend too and must get it (else its picture stalls
+/// until a keyframe). libwebrtc's packet history does the same. Until a round trip has been
+/// measured from the receiver's reports, 10 ms.
 public struct RetransmissionLimiter: Sendable {
-    public var minimumInterval: UInt64 = 50_000_000
+    public static let defaultInterval: UInt64 = 10_000_000
+    public private(set) var minimumInterval: UInt64 = defaultInterval
     private var lastSent: [UInt16: UInt64] = [:]
 
     public init() {}
+
+    /// The latest measured round trip (kept between 5 ms and 1 s).
+    public mutating func setRoundTrip(nanoseconds: UInt64) {
+        minimumInterval = min(max(nanoseconds, 5_000_000), 1_000_000_000)
+    }
 
     public mutating func allow(_ sequence: UInt16, now: UInt64) -> Bool {
         if let last = lastSent[sequence], now - last < minimumInterval { return false }

@@ -106,15 +106,38 @@ let ms: UInt64 = 1_000_000
         #expect(limiter.ignored == 2)
     }
 
-    @Test func repeatedNACKsForOnePacketAreServedOnce() {
+    @Test func aPacketIsResentAgainOnlyAfterARoundTrip() {
         var limiter = RetransmissionLimiter()
-        let result13 = limiter.allow(7, now: 0)
-        #expect(result13)
-        let result14 = limiter.allow(7, now: 10 * ms)
-        #expect(!result14)
-        let result15 = limiter.allow(8, now: 10 * ms)
-        #expect(result15)
-        let result16 = limiter.allow(7, now: 60 * ms)
-        #expect(result16)
+        var allowed: Bool
+        allowed = limiter.allow(7, now: 0)
+        #expect(allowed)
+        allowed = limiter.allow(7, now: 5 * ms)
+        #expect(!allowed, "asked again before the resend could arrive (10 ms until a round trip is known)")
+        allowed = limiter.allow(8, now: 5 * ms)
+        #expect(allowed)
+        allowed = limiter.allow(7, now: 10 * ms)
+        #expect(allowed, "the resend was lost too: send it again")
+        limiter.setRoundTrip(nanoseconds: 40 * ms)
+        allowed = limiter.allow(9, now: 100 * ms)
+        #expect(allowed)
+        allowed = limiter.allow(9, now: 139 * ms)
+        #expect(!allowed)
+        allowed = limiter.allow(9, now: 140 * ms)
+        #expect(allowed)
+        limiter.setRoundTrip(nanoseconds: 1 * ms)
+        #expect(limiter.minimumInterval == 5 * ms, "a floor: a receiver's NACK burst is not answered packet for packet")
+        limiter.setRoundTrip(nanoseconds: 5_000 * ms)
+        #expect(limiter.minimumInterval == 1_000 * ms)
+    }
+
+    @Test func theRoundTripComesFromTheReportsEchoOfOurSenderReport() {
+        // RFC 3550 §6.4.1's example: A 46864.540 s, LSR 46853.125 s, DLSR 5.250 s → 6.165 s.
+        let report = ReceptionReport(ssrc: 1, fractionLost: 0, cumulativeLost: 0, extendedHighestSequence: 0, jitter: 0,
+                                     lastSenderReport: 0xB705_2000, delaySinceLastSenderReport: 0x0005_4000)
+        #expect(report.roundTrip(arrivalNTPMiddle: 0xB710_8A40) == 6_165_039_062)  // 0x0006_2A40 / 65536 s
+        var none = report
+        none.lastSenderReport = 0
+        #expect(none.roundTrip(arrivalNTPMiddle: 0xB710_8A40) == nil, "no SR from us reached the peer yet")
+        #expect(report.roundTrip(arrivalNTPMiddle: 0xB705_2000) == nil, "arrived before it was sent: damaged, not used")
     }
 }

@@ -40,6 +40,13 @@ extension CallMedia {
     /// Loss in the peer's reports about our video steers its bitrate (REMB caps it).
     private func adapt(_ reports: [ReceptionReport], now: UInt64) {
         guard let video = plan.video?.ssrc, let report = reports.first(where: { $0.ssrc == video }) else { return }
+        // The same clock as the NTP time of our sender reports, which the report echoes.
+        var realtime = timespec()
+        clock_gettime(CLOCK_REALTIME, &realtime)
+        let arrival = MediaClock.ntp(unixNanoseconds: UInt64(realtime.tv_sec) * 1_000_000_000 + UInt64(realtime.tv_nsec))
+        if let roundTrip = report.roundTrip(arrivalNTPMiddle: UInt32(truncatingIfNeeded: arrival >> 16)) {
+            control.roundTripNanoseconds.store(Int(roundTrip), ordering: .relaxed)
+        }
         let target = updateBitrate(fractionLost: report.fractionLost, now: now)
         control.videoBitrateKbps.store(target, ordering: .relaxed)
     }

@@ -65,7 +65,10 @@ public final class SDPCall: @unchecked Sendable {
         let transport = media.transport.currentCounters
         return ["frames": control.framesEncoded.load(ordering: .relaxed), "keyframes": control.keyframesSent.load(ordering: .relaxed),
                 "videoPackets": control.videoPackets.load(ordering: .relaxed), "audioPackets": control.audioPackets.load(ordering: .relaxed),
-                "retransmissions": control.retransmissions.load(ordering: .relaxed), "nacksReceived": media.nacksReceived.load(ordering: .relaxed),
+                "retransmissions": control.retransmissions.load(ordering: .relaxed),
+                "retransmissionsNotHeld": control.retransmissionsNotHeld.load(ordering: .relaxed),
+                "retransmissionsTooSoon": control.retransmissionsTooSoon.load(ordering: .relaxed),
+                "roundTripMicroseconds": control.roundTripNanoseconds.load(ordering: .relaxed) / 1000, "nacksReceived": media.nacksReceived.load(ordering: .relaxed),
                 "keyframeRequests": media.keyframeRequests.load(ordering: .relaxed), "receivedPackets": media.receivedPackets.load(ordering: .relaxed),
                 "videoBitrateKbps": control.videoBitrateKbps.load(ordering: .relaxed), "srtpRejected": transport.srtpRejected,
                 "unclassified": transport.unclassified, "stunDropped": transport.stunDropped, "sendErrors": control.sendErrors.load(ordering: .relaxed)]

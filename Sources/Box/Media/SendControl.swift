@@ -22,6 +22,12 @@ final class SendControl: Sendable {
     let audioOverruns = Atomic<Int>(0)
     /// Video packets sent again after a NACK.
     let retransmissions = Atomic<Int>(0)
+    /// NACKed packets that could not be sent again: no longer held (older than the history)
+    /// or asked for again within the resend interval.
+    let retransmissionsNotHeld = Atomic<Int>(0)
+    let retransmissionsTooSoon = Atomic<Int>(0)
+    /// The round trip to the receiver of our video, from its reports (0: not measured yet).
+    let roundTripNanoseconds = Atomic<Int>(0)
     /// The RTP timestamps of the newest frame and audio packet, for sender reports.
     let lastVideoTimestamp = Atomic<Int>(0)
     let lastAudioTimestamp = Atomic<Int>(0)

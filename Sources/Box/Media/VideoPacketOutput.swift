@@ -50,16 +50,27 @@ final class VideoPacketOutput: @unchecked Sendable {
     @discardableResult
     func retransmit(_ sequences: [UInt16], now: UInt64) -> Int {
         lock.withLock {
-            var count = 0
-            for sequence in sequences where limiter.allow(sequence, now: now) {
+            let roundTrip = control.roundTripNanoseconds.load(ordering: .relaxed)
+            if roundTrip > 0 { limiter.setRoundTrip(nanoseconds: UInt64(roundTrip)) }
+            var count = 0, notHeld = 0, tooSoon = 0
+            for sequence in sequences {
+                guard limiter.allow(sequence, now: now) else {
+                    tooSoon += 1
+                    continue
+                }
                 let copied: Int?? = history.withPacket(sequenceNumber: sequence, now: now) { packet in
                     rtx == nil ? copyOriginal(packet) : wrapInRTX(packet)
                 }
-                guard let length = copied ?? nil else { continue }
+                guard let length = copied ?? nil else {
+                    notHeld += 1
+                    continue
+                }
                 send(retransmissionBuffer, length: length, isRetransmission: true)
                 count += 1
             }
             control.count(control.retransmissions, count)
+            if notHeld > 0 { control.count(control.retransmissionsNotHeld, notHeld) }
+            if tooSoon > 0 { control.count(control.retransmissionsTooSoon, tooSoon) }
             return count
         }
     }
