@@ -118,6 +118,9 @@ extension RealPeers {
             #expect((request["properties"] as? [String: String])?["startVideoMuted"] == "0", "start-muted-video for everyone")
             #expect(server.wait(timeout: 30) { _ in !Self.sessions(server).isEmpty },
                     "\(server.events.filter { $0["event"] as? String != "media" }.map { "\($0)" }.joined(separator: "\n").suffix(4000))")
+            // The other participant joins a moment after the box: the lesson ends with them in it.
+            #expect(server.wait(timeout: 20) { events in events.contains { $0["event"] as? String == "participant-joined" } },
+                    "the other participant joined")
             let result = box.stop()
             #expect(result.status == 0)
             #expect(server.wait(timeout: 10) { events in events.contains { $0["event"] as? String == "room-destroyed" } }, "the meeting ended for all")

@@ -66,6 +66,20 @@ async def observing_handle(self, packet, arrival_time_ms):
 
 RTCRtpReceiver._handle_rtp_packet = observing_handle
 
+# For a failing run's message: when aiortc asked for keyframes by itself (its jitter buffer
+# gave up on a frame, or its decoder failed) and when frames were decoded or unreadable.
+T0 = time.monotonic()
+OWN_PLIS = []
+original_pli = RTCRtpReceiver._send_rtcp_pli
+
+
+async def observing_pli(self, media_ssrc):
+    OWN_PLIS.append(round(time.monotonic() - T0, 2))
+    return await original_pli(self, media_ssrc)
+
+
+RTCRtpReceiver._send_rtcp_pli = observing_pli
+
 
 async def wait_for(path, timeout=30):
     deadline = time.monotonic() + timeout
@@ -94,7 +108,10 @@ async def main():
                 return
             result["frames"] += 1
             luma = frame.to_ndarray(format="gray")
-            result["numbers"].append(frame_number(luma))
+            number = frame_number(luma)
+            result["numbers"].append(number)
+            if number is None:
+                result.setdefault("unreadableAt", []).append(round(time.monotonic() - T0, 2))
 
     async def consume_audio(track):
         while True:
@@ -145,6 +162,8 @@ async def main():
             pli_sent["at"] = pli_sent["all"][0] if pli_sent["all"] else None
     result["state"] = pc.connectionState
     result["keyframes"] = len(KEYFRAMES)
+    result["keyframesAt"] = [round(t - T0, 2) for t in KEYFRAMES]
+    result["plisAt"] = OWN_PLIS  # the test's own (--pli-at) included
     result["audioPackets"] = AUDIO_PACKETS[0]
     if pli_sent["at"] is not None:
         after = [t for t in KEYFRAMES if t >= pli_sent["at"]]
