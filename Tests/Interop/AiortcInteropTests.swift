@@ -96,6 +96,16 @@ struct AiortcPeer {
         zip(numbers, numbers.dropFirst()).enumerated().filter { $0.element.1 <= $0.element.0 }.map { "#\($0.offset + 1): \($0.element.0) then \($0.element.1)" }
     }
 
+    /// ≥ 95 % of the repairable frames decoded (what expectMediaFlowed checks), and a summary.
+    var repairedEnough: (Bool, String) {
+        let sent = box["frames"] as? Int ?? 0, repairable = box["framesRepairable"] as? Int ?? sent
+        let numbers = (peer["numbers"] as? [Any] ?? []).compactMap { $0 as? Int }
+        let decoded = numbers.filter { $0 < repairable }.count
+        return (repairable > 0 && Double(decoded) >= 0.95 * Double(repairable),
+                "\(decoded) of \(repairable) frames, missing \(Self.gaps(in: numbers)), aiortc's PLIs at \(peer["plisAt"] ?? "-") s, "
+                + "\(peer["udpReceiveBufferErrors"] ?? "-") datagrams dropped by its socket buffer")
+    }
+
     /// ≥ 95 % of the frames the box encoded were decoded by aiortc, in order, and the tone arrived.
     func expectMediaFlowed(checkTone: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let sent = try #require(box["frames"] as? Int, "box: \(box)", sourceLocation: sourceLocation)

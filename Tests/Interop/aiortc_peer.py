@@ -163,6 +163,10 @@ async def main():
     result["state"] = pc.connectionState
     result["keyframes"] = len(KEYFRAMES)
     result["keyframesAt"] = [round(t - T0, 2) for t in KEYFRAMES]
+    # Datagrams the kernel dropped because this process did not read its socket in time.
+    with open("/proc/net/snmp") as f:
+        udp = [line.split() for line in f if line.startswith("Udp:")]
+    result["udpReceiveBufferErrors"] = int(udp[1][udp[0].index("RcvbufErrors")])
     result["plisAt"] = OWN_PLIS  # the test's own (--pli-at) included
     result["audioPackets"] = AUDIO_PACKETS[0]
     if pli_sent["at"] is not None:
