@@ -143,19 +143,23 @@ class SimulatedParticipant(ClientXMPP, Reconnecting):
 
     def _on_presence(self, stanza):
         room, nick = stanza["from"].bare, stanza["from"].resource
-        waiter = self.rooms.get(room)
-        if nick != self.endpoint or waiter is None:
+        if nick != self.endpoint:
             return
         x = child(stanza.xml, "x", MUC_USER)
+        if stanza["type"] == "unavailable":
+            # Reported even when the focus saw the room go first and room_gone() already
+            # forgot it: our own removal arrives on our own stream, later or sooner.
+            self.rooms.pop(room, None)
+            self.events.emit("participant-left", room=room, nick=nick,
+                             destroyed=x is not None and child(x, "destroy", MUC_USER) is not None)
+            return
+        waiter = self.rooms.get(room)
+        if waiter is None:
+            return
         codes = {s.get("code") for s in x if local(s.tag) == "status"} if x is not None else set()
         if stanza["type"] == "error":
             if isinstance(waiter, asyncio.Future) and not waiter.done():
                 waiter.set_exception(RuntimeError(stanza["error"]["condition"]))
-            return
-        if stanza["type"] == "unavailable":
-            self.rooms.pop(room, None)
-            self.events.emit("participant-left", room=room, nick=nick,
-                             destroyed=x is not None and child(x, "destroy", MUC_USER) is not None)
             return
         if "110" in codes and isinstance(waiter, asyncio.Future):
             if not waiter.done():
