@@ -37,13 +37,15 @@ class Box:
         """Switches the box on; its console starts empty. A reboot of the guest ends QEMU
         (-no-reboot: QEMU's own reset under TCG with OVMF now and then hangs) and is
         followed by a fresh start, as a power cycle after a clean shutdown."""
-        assert self.process is None or self.process.poll() is not None
         with self.lock:
+            assert self.process is None
             self.lines = []
-        self.switched_on = True
-        self._launch("power on")
+            self.switched_on = True
+            self._launch("power on")
 
     def _launch(self, why):
+        """Starts QEMU; the caller holds the lock, so a start and a power cut never cross
+        (a cut takes the running QEMU away under the lock, a restart puts one in under it)."""
         self.boots += 1
         # A fresh SSH port at every start: the last connection's TIME_WAIT on the old one (the
         # guest's sshd, through QEMU, closed it first) can keep QEMU from binding it again.
@@ -57,9 +59,8 @@ class Box:
         threading.Thread(target=self._read, args=(process,), daemon=True).start()
 
     def _read(self, process):
-        started, lines = self.started, 0
+        started = self.started
         for raw in process.stdout:
-            lines += 1
             line = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw.decode("utf-8", "replace")).rstrip("\r\n")
             with self.lock:
                 self.lines.append(line)
@@ -68,22 +69,25 @@ class Box:
             self.console.flush()
         process.wait()
         with self.lock:
-            restart = self.switched_on and process is self.process
-            # QEMU that ends within seconds without a line from the guest did not start at all
-            # (its message is the last line): no tight loop of restarts, the test's wait fails.
-            if restart and lines <= 1 and time.monotonic() - started < 5:
+            # Only the QEMU that is still the box's own restarts: one a power cut took away
+            # (self.process is None or a newer one by now) stays off.
+            if not (self.switched_on and process is self.process):
+                return
+            # A QEMU that ends within seconds did not start at all (its message is in the log;
+            # no guest reboots that fast): no tight loop of restarts, the test's wait fails.
+            if time.monotonic() - started < 5:
                 self.lines.append("qemu_box: QEMU did not start; not trying again")
-                restart = False
-        if restart:
+                return
             self._launch("the guest rebooted")
 
     def power_cut(self):
         """Pulls the plug: QEMU is killed, whatever the guest had not written is lost."""
         with self.lock:
             self.switched_on = False
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+            process, self.process = self.process, None
+        if process and process.poll() is None:
+            process.kill()
+            process.wait()
 
     # --- console -----------------------------------------------------------------------
     def wait_for(self, pattern, timeout, start=0):
