@@ -96,11 +96,18 @@ struct AiortcPeer {
         zip(numbers, numbers.dropFirst()).enumerated().filter { $0.element.1 <= $0.element.0 }.map { "#\($0.offset + 1): \($0.element.0) then \($0.element.1)" }
     }
 
-    /// ≥ 95 % of the repairable frames decoded (what expectMediaFlowed checks), and a summary.
-    var repairedEnough: (Bool, String) {
+    /// Frames the box sent; of them 0..<repairable, all but the last half second's, which no
+    /// receiver could have repaired before the run ended (see classbox-interop); how many of
+    /// those aiortc decoded; and the frame numbers it read, in decoding order.
+    var frameCounts: (sent: Int, repairable: Int, decoded: Int, numbers: [Int]) {
         let sent = box["frames"] as? Int ?? 0, repairable = box["framesRepairable"] as? Int ?? sent
         let numbers = (peer["numbers"] as? [Any] ?? []).compactMap { $0 as? Int }
-        let decoded = numbers.filter { $0 < repairable }.count
+        return (sent, repairable, numbers.filter { $0 < repairable }.count, numbers)
+    }
+
+    /// ≥ 95 % of the repairable frames decoded (what expectMediaFlowed checks), and a summary.
+    var repairedEnough: (Bool, String) {
+        let (_, repairable, decoded, numbers) = frameCounts
         return (repairable > 0 && Double(decoded) >= 0.95 * Double(repairable),
                 "\(decoded) of \(repairable) frames, missing \(Self.gaps(in: numbers)), aiortc's PLIs at \(peer["plisAt"] ?? "-") s, "
                 + "\(peer["udpReceiveBufferErrors"] ?? "-") datagrams dropped by its socket buffer")
@@ -109,12 +116,8 @@ struct AiortcPeer {
     /// ≥ 95 % of the frames the box encoded were decoded by aiortc, in order, and the tone arrived.
     func expectMediaFlowed(checkTone: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let sent = try #require(box["frames"] as? Int, "box: \(box)", sourceLocation: sourceLocation)
-        let numbers = (peer["numbers"] as? [Any] ?? []).compactMap { $0 as? Int }
+        let (_, repairable, decoded, numbers) = frameCounts
         #expect(sent >= 100, "box: \(box)", sourceLocation: sourceLocation)
-        // Frames 0..<repairable: all but the last half second's, which no receiver could have
-        // repaired before the run ended (see classbox-interop).
-        let repairable = box["framesRepairable"] as? Int ?? sent
-        let decoded = numbers.filter { $0 < repairable }.count
         #expect(repairable >= sent - 20, "box: \(box)", sourceLocation: sourceLocation)
         #expect(Double(decoded) >= 0.95 * Double(repairable),
                 "decoded \(decoded) of the first \(repairable) frames (\(numbers.count) of all \(sent)), missing \(Self.gaps(in: numbers)); peer: \(peer.filter { $0.key != "numbers" })",
