@@ -34,10 +34,16 @@ extension ConfigDecoder {
         let bitrate = reader.integer("bitrate_kbps", in: section, default: 32, range: 6...510, unit: " kbit/s")
         let dtx = reader.boolean("dtx", in: section, default: false)
         let toneHz = reader.integer("tone_hz", in: section, default: 440, range: 20...20000, unit: " Hz")
-        guard let capture, let playback, let bitrate, let dtx, let toneHz else { return nil }
+        let volume = reader.integer("volume", in: section, default: 80, range: 0...100, unit: " (0 silent, 100 full)")
+        let echoCancellation = reader.boolean("echo_cancellation", in: section, default: true)
+        let noiseSuppression = reader.boolean("noise_suppression", in: section, default: true)
+        guard let capture, let playback, let bitrate, let dtx, let toneHz, let volume, let echoCancellation, let noiseSuppression else {
+            return nil
+        }
         return .init(capture: capture == "tone" ? .tone : capture == "null" ? .null : .pcm(capture),
                      playback: playback == "null" ? .null : .pcm(playback),
-                     bitrateKbps: bitrate, dtx: dtx, toneHz: toneHz)
+                     bitrateKbps: bitrate, dtx: dtx, toneHz: toneHz, volume: volume,
+                     echoCancellation: echoCancellation, noiseSuppression: noiseSuppression)
     }
 
     static func pcmNameProblem(_ name: String) -> String? {

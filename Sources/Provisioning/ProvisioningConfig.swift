@@ -87,6 +87,11 @@ public struct ProvisioningConfig: Sendable, Equatable {
         public var bitrateKbps: Int
         public var dtx: Bool
         public var toneHz: Int
+        /// Loudness of what the box plays, 0–100 (a dB curve, see the README).
+        public var volume: Int
+        /// Cancel the loudspeaker's echo from the microphone (the played mix is the reference).
+        public var echoCancellation: Bool
+        public var noiseSuppression: Bool
     }
 
     /// The physical privacy switch and the LEDs.

@@ -36,7 +36,8 @@ enum TestKeys {
                     "device = \"test-pattern\"", "width = 640", "height = 360", "fps = 25", "max_bitrate_kbps = 800",
                     "encoder_threads = 1", "encoder_cpu_used = -12", "error_resilient = true", "temporal_layers = 2")
         fixture.set("audio",
-                    "capture = \"tone\"", "playback = \"plughw:1,0\"", "bitrate_kbps = 24", "dtx = true", "tone_hz = 1000")
+                    "capture = \"tone\"", "playback = \"plughw:1,0\"", "bitrate_kbps = 24", "dtx = true", "tone_hz = 1000",
+                    "volume = 65", "echo_cancellation = false", "noise_suppression = false")
         fixture.set("privacy",
                     "switch = \"simulated\"", "mute_button = \"/dev/input/event3\"", "start_mic_muted = true",
                     "led_camera = \"box:red:camera\"", "led_mic_muted = \"box:amber:mic\"", "led_status = \"box:green:status\"")
@@ -70,7 +71,8 @@ enum TestKeys {
                                      organiser: true, startVideoMuted: false, startAudioMuted: true))
         #expect(config.camera == .init(source: .testPattern, width: 640, height: 360, fps: 25, maxBitrateKbps: 800,
                                        encoderThreads: 1, encoderCpuUsed: -12, errorResilient: true, temporalLayers: 2))
-        #expect(config.audio == .init(capture: .tone, playback: .pcm("plughw:1,0"), bitrateKbps: 24, dtx: true, toneHz: 1000))
+        #expect(config.audio == .init(capture: .tone, playback: .pcm("plughw:1,0"), bitrateKbps: 24, dtx: true, toneHz: 1000,
+                                      volume: 65, echoCancellation: false, noiseSuppression: false))
         #expect(config.privacy == .init(cameraSwitch: .simulated, muteButton: "/dev/input/event3", startMicMuted: true,
                                         cameraLED: "box:red:camera", micMutedLED: "box:amber:mic", statusLED: "box:green:status"))
         let network = config.network
@@ -97,7 +99,8 @@ enum TestKeys {
         #expect(config.room.organiser == false && config.room.startVideoMuted && !config.room.startAudioMuted)
         #expect(config.camera == .init(source: .testPattern, width: 1280, height: 720, fps: 30, maxBitrateKbps: 1500,
                                        encoderThreads: 2, encoderCpuUsed: -6, errorResilient: false, temporalLayers: 1))
-        #expect(config.audio == .init(capture: .pcm("default"), playback: .pcm("default"), bitrateKbps: 32, dtx: false, toneHz: 440))
+        #expect(config.audio == .init(capture: .pcm("default"), playback: .pcm("default"), bitrateKbps: 32, dtx: false, toneHz: 440,
+                                      volume: 80, echoCancellation: true, noiseSuppression: true))
         #expect(config.privacy == .init(cameraSwitch: .simulated, muteButton: nil, startMicMuted: false,
                                         cameraLED: nil, micMutedLED: nil, statusLED: nil))
         #expect(config.network.mediaNetworks.isEmpty && config.network.stun.isEmpty && config.network.turn.isEmpty)

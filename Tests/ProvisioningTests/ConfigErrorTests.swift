@@ -104,6 +104,10 @@ let audioCases: [ErrorCase] = [
     .add("audio", "bitrate_kbps = 5", key: "audio.bitrate_kbps", "out of range"),
     .add("audio", "dtx = \"on\"", key: "audio.dtx", "wrong type"),
     .add("audio", "tone_hz = 10", key: "audio.tone_hz", "out of range"),
+    .add("audio", "volume = 101", key: "audio.volume", "out of range"),
+    .add("audio", "volume = -1", key: "audio.volume", "out of range"),
+    .add("audio", "echo_cancellation = \"off\"", key: "audio.echo_cancellation", "wrong type"),
+    .add("audio", "noise_suppression = 0", key: "audio.noise_suppression", "wrong type"),
 ]
 
 let privacyCases: [ErrorCase] = [
