@@ -83,4 +83,22 @@ public struct RTPPacketView {
         guard extensionProfile == 0xBEDE, let data = extensionData else { return [] }
         return RTPHeaderExtensions.parseOneByte(data) ?? []
     }
+
+    /// The data of one one-byte-header extension element (RFC 8285 §4.2), found without
+    /// allocating (the receive path reads the audio level of every packet this way); nil when
+    /// it is absent or the block is malformed before it.
+    public func oneByteExtension(id wanted: UInt8) -> UnsafeRawBufferPointer? {
+        guard extensionProfile == 0xBEDE, let data = extensionData else { return nil }
+        var offset = 0
+        while offset < data.count {
+            let byte = data[offset]
+            offset += 1
+            if byte == 0 { continue }  // padding
+            let id = byte >> 4, length = Int(byte & 0x0F) + 1
+            if id == 15 || offset + length > data.count { return nil }
+            if id == wanted { return UnsafeRawBufferPointer(rebasing: data[offset..<offset + length]) }
+            offset += length
+        }
+        return nil
+    }
 }

@@ -62,6 +62,19 @@ enum Signals {
             #expect(view.extensionElements.map(\.id) == [1, 5])
             #expect(view.extensionElements.map { Array($0.data) } == [[0x9E], [0x00, 0x09]])
             #expect(Array(view.payload) == [0xDE, 0xAD, 0xBE, 0xEF])
+            #expect(view.oneByteExtension(id: 1).map(Array.init) == [0x9E])
+            #expect(view.oneByteExtension(id: 5).map(Array.init) == [0x00, 0x09])
+            #expect(view.oneByteExtension(id: 3) == nil)
+        }
+        // An element that runs past the block ends the search; padding before an element is skipped.
+        let overrun: [UInt8] = [0x90, 111, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0xBE, 0xDE, 0, 1, 0x00, 0x13, 0xAA, 0xBB]
+        overrun.withUnsafeBytes { raw in
+            let view = RTPPacketView(raw)
+            #expect(view != nil && view?.oneByteExtension(id: 1) == nil)
+        }
+        let padded: [UInt8] = [0x90, 111, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0xBE, 0xDE, 0, 1, 0x00, 0x00, 0x10, 0x7F]
+        padded.withUnsafeBytes { raw in
+            #expect(RTPPacketView(raw)?.oneByteExtension(id: 1).map(Array.init) == [0x7F])
         }
     }
 
