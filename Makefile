@@ -19,6 +19,7 @@ SHELL := /bin/bash
 # Debian packages the build and the tests need: the C libraries (design card) and the
 # tools the tests drive.
 APT_PACKAGES := pkg-config libasound2-dev libv4l-dev libopus-dev libvpx-dev libsrtp2-dev libssl-dev \
+                libspeexdsp-dev libwebrtc-audio-processing-dev espeak-ng sox \
                 alsa-utils v4l-utils \
                 gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
                 vpx-tools python3 python3-pip valgrind \
@@ -132,17 +133,19 @@ bench: deps
 # --- fuzzing (libFuzzer through swiftc -sanitize=fuzzer, with AddressSanitizer) ---------
 # Each harness is compiled together with the sources of the modules it exercises, as one
 # module (Tests/Fuzz/build.sh).
-FUZZERS := config stun rtp rtcp stanza
+FUZZERS := config stun rtp rtcp stanza audio
 FUZZ_MODULES_config := Provisioning
 FUZZ_MODULES_stun := Wire Crypto STUN ICE
 FUZZ_MODULES_rtp := Wire RTP
 FUZZ_MODULES_rtcp := Wire RTCP
 FUZZ_MODULES_stanza := Wire Crypto STUN ICE Session XML JSON Signaling
+FUZZ_MODULES_audio := Wire RTP JitterBuffer
 FUZZ_HARNESS_config := Tests/Fuzz/ConfigFuzzer.swift
 FUZZ_HARNESS_stun := Tests/Fuzz/STUNFuzzer.swift
 FUZZ_HARNESS_rtp := Tests/Fuzz/RTPFuzzer.swift
 FUZZ_HARNESS_rtcp := Tests/Fuzz/RTCPFuzzer.swift
 FUZZ_HARNESS_stanza := Tests/Fuzz/StanzaFuzzer.swift
+FUZZ_HARNESS_audio := Tests/Fuzz/AudioReceiveFuzzer.swift
 
 $(FUZZ_DIR)/%-fuzzer: $$(FUZZ_HARNESS_$$*) $$(shell find $$(addprefix Sources/,$$(FUZZ_MODULES_$$*)) -name '*.swift') Tests/Fuzz/build.sh
 	@mkdir -p $(FUZZ_DIR)

@@ -30,6 +30,12 @@ let package = Package(
         cLibrary("CALSA", pkgConfig: "alsa", apt: ["libasound2-dev"]),
         cLibrary("CV4L2", pkgConfig: "libv4l2", apt: ["libv4l-dev"]),
         cLibrary("CLinux", pkgConfig: nil, apt: ["linux-libc-dev"]),
+        cLibrary("CSpeexDSP", pkgConfig: "speexdsp", apt: ["libspeexdsp-dev"]),
+        // The one C++ shim: an extern "C" API over webrtc-audio-processing 0.3 (C++ only).
+        .target(name: "CWebRTCAudioProcessing",
+                cxxSettings: [.define("WEBRTC_POSIX"), .define("WEBRTC_AUDIO_PROCESSING_ONLY_BUILD"),
+                              .unsafeFlags(["-I/usr/include/webrtc_audio_processing"])],
+                linkerSettings: [.linkedLibrary("webrtc_audio_processing"), .linkedLibrary("stdc++")]),
 
         // OS basics for the edges: dedicated threads, the monotonic clock, thread names.
         .target(name: "Runtime", dependencies: ["CLinux"]),
@@ -37,6 +43,8 @@ let package = Package(
         .target(name: "Wire"),
         // RTP packets, header extensions, VP8/Opus payloads, send history (no I/O).
         .target(name: "RTP", dependencies: ["Wire"]),
+        // Per-source audio jitter buffer: NetEq-like target delay, FEC/PLC playout decisions (no I/O).
+        .target(name: "JitterBuffer", dependencies: ["Wire"]),
         // Raw media descriptions shared by capture and codecs (picture layouts).
         .target(name: "Media"),
         // VP8 and Opus through libvpx and libopus.
@@ -71,6 +79,10 @@ let package = Package(
         .target(name: "Privacy"),
         // Linux media edges: V4L2 cameras (opened only with a camera permit) and ALSA PCMs.
         .target(name: "Capture", dependencies: ["CV4L2", "CALSA", "Media", "Privacy"]),
+        // N received audio sources → one 10 ms block: gains, master volume, limiter (no I/O).
+        .target(name: "AudioMixing"),
+        // Echo cancellation, noise suppression and gain on the microphone (webrtc-audio-processing, speexdsp).
+        .target(name: "AudioProcessing", dependencies: ["CWebRTCAudioProcessing", "CSpeexDSP"]),
         // Box hardware and OS integration: input devices, LEDs, systemd notification.
         .target(name: "Device", dependencies: ["CLinux"]),
         // A/B updates with RAUC: the SSH entry point, receiving and installing a bundle,
@@ -79,7 +91,7 @@ let package = Package(
         // The composition root: the box's state machine and supervision.
         .target(name: "Box", dependencies: [
             "Provisioning", "Capture", "Device", "Codecs", "Media", "RTP", "RTCP", "Transport", "Wire", "Runtime", "Session", "ICE", "DTLS",
-            "Signaling", "XML", "JSON", "WebSocket", "SecureSocket", "Privacy", "Updater",
+            "Signaling", "XML", "JSON", "WebSocket", "SecureSocket", "Privacy", "Updater", "AudioProcessing",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -99,7 +111,11 @@ let package = Package(
         .testTarget(name: "UpdaterTests", dependencies: ["Updater", "Provisioning"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "Wire"]),
         .testTarget(name: "RTCPTests", dependencies: ["RTCP", "Wire"]),
+        .testTarget(name: "JitterBufferTests", dependencies: ["JitterBuffer"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs", "Media"]),
+        .testTarget(name: "AudioMixingTests", dependencies: ["AudioMixing"]),
+        // The echo canceller measured in a synthetic room (espeak-ng speech, sox): both libraries.
+        .testTarget(name: "AudioProcessingTests", dependencies: ["AudioProcessing"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Codecs", "Media", "Privacy"]),
         .testTarget(name: "STUNTests", dependencies: ["STUN", "Crypto"]),
         .testTarget(name: "ICETests", dependencies: ["ICE", "STUN", "Wire"]),
@@ -112,6 +128,7 @@ let package = Package(
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "Wire"]),
         .testTarget(name: "SecureSocketTests", dependencies: ["SecureSocket", "ClassboxTestSupport"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "RTP", "Wire", "COpenSSL", "DTLS", "ClassboxTestSupport"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
         .testTarget(name: "BindingsTests", dependencies: ["CVPX", "COpus", "CSRTP", "COpenSSL", "CALSA", "CV4L2", "CLinux"]),
         .target(name: "ClassboxTestSupport", dependencies: ["Runtime"], path: "Tests/ClassboxTestSupport"),
         .testTarget(name: "DeviceTests", dependencies: ["Device", "Capture", "ClassboxTestSupport"]),

@@ -32,7 +32,7 @@ SLOT_B_UUID=c1a55b0c-0b00-4b00-8b00-00000000000b
 PACKAGES=(systemd systemd-sysv systemd-resolved udev dbus kmod iproute2 ca-certificates usr-is-merged
           linux-image-amd64 initramfs-tools zstd
           rauc rauc-service grub-common e2fsprogs openssh-server
-          libvpx7 libopus0 libsrtp2-1 libssl3 libasound2 libv4l-0)
+          libvpx7 libopus0 libsrtp2-1 libssl3 libasound2 libv4l-0 libspeexdsp1 libwebrtc-audio-processing1)
 
 # Kernel module trees a classroom box never loads (GPUs, wireless, InfiniBand, ...).
 PRUNE_MODULES=(drivers/gpu drivers/net/wireless drivers/infiniband drivers/staging drivers/isdn

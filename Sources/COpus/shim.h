@@ -17,4 +17,8 @@ static inline int copus_decoder_set(OpusDecoder *st, int request, opus_int32 val
 static inline int copus_decoder_get(OpusDecoder *st, int request, opus_int32 *value) {
     return opus_decoder_ctl(st, request, value);
 }
+/* OPUS_RESET_STATE takes no argument. */
+static inline int copus_decoder_reset(OpusDecoder *st) {
+    return opus_decoder_ctl(st, OPUS_RESET_STATE);
+}
 #endif

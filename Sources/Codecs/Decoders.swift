@@ -37,10 +37,21 @@ public final class VP8Decoder {
     }
 }
 
-/// A libopus decoder at 48 kHz.
+/// A libopus decoder at 48 kHz, for one received stream.
+///
+/// Besides plain decoding it rebuilds lost packets: from the in-band FEC (LBRR) data in the
+/// next packet (`decodeFEC`), or by concealment (`conceal`, libopus's PLC). Each of these
+/// writes exactly the duration asked, which must be a multiple of 2.5 ms (120 samples).
+/// The float calls use libopus's scale, ±1.0 ⇔ ±32768, what the mixer takes.
+/// See `receive-audio.md` §3 for the receive API and its measured behaviour.
 public final class OpusDecoder {
     private let decoder: OpaquePointer
     public let channels: Int
+
+    /// 2.5 ms at 48 kHz: the granularity of concealment and FEC durations.
+    public static let granuleSamples = 120
+    /// The longest Opus packet, 120 ms at 48 kHz.
+    public static let maximumPacketSamples = 5760
 
     public init(channels: Int = 1) throws(CodecError) {
         var error: Int32 = 0
@@ -60,5 +71,60 @@ public final class OpusDecoder {
                                   output.baseAddress!, Int32(output.count / channels), 0)
         guard samples >= 0 else { throw .opus("opus_decode", code: samples) }
         return Int(samples)
+    }
+
+    /// Decodes a packet into `output` as float (interleaved when stereo); returns samples per
+    /// channel. `output` must hold the packet's whole duration (`packetSamples`; 5760 per
+    /// channel covers any packet). An empty packet is an error here: use `conceal` for a loss.
+    public func decode(_ packet: UnsafeRawBufferPointer, into output: UnsafeMutableBufferPointer<Float>) throws(CodecError) -> Int {
+        guard let data = packet.baseAddress, packet.count > 0 else { throw .opus("opus_decode_float", code: OPUS_INVALID_PACKET) }
+        let samples = opus_decode_float(decoder, data.assumingMemoryBound(to: UInt8.self), Int32(packet.count),
+                                        output.baseAddress!, Int32(output.count / channels), 0)
+        guard samples >= 0 else { throw .opus("opus_decode_float", code: samples) }
+        return Int(samples)
+    }
+
+    /// Rebuilds a lost packet of `lostSamples` per channel from the in-band FEC data in the
+    /// packet that followed it (`nextPacket`), into the first `lostSamples × channels` floats of
+    /// `output`. Decode `nextPacket` normally afterwards. Without FEC data in `nextPacket`
+    /// (CELT-only packets, FEC off at the sender) libopus conceals instead.
+    public func decodeFEC(_ nextPacket: UnsafeRawBufferPointer, lostSamples: Int,
+                          into output: UnsafeMutableBufferPointer<Float>) throws(CodecError) -> Int {
+        precondition(lostSamples * channels <= output.count, "output holds fewer than lostSamples")
+        guard let data = nextPacket.baseAddress, nextPacket.count > 0 else { throw .opus("opus_decode_float(fec)", code: OPUS_INVALID_PACKET) }
+        let samples = opus_decode_float(decoder, data.assumingMemoryBound(to: UInt8.self), Int32(nextPacket.count),
+                                        output.baseAddress!, Int32(lostSamples), 1)
+        guard samples >= 0 else { throw .opus("opus_decode_float(fec)", code: samples) }
+        return Int(samples)
+    }
+
+    /// Conceals `samples` per channel of lost audio (PLC) into the start of `output`.
+    /// `samples` must be a multiple of 120 (2.5 ms), or libopus answers OPUS_BAD_ARG.
+    public func conceal(samples: Int, into output: UnsafeMutableBufferPointer<Float>) throws(CodecError) -> Int {
+        precondition(samples * channels <= output.count, "output holds fewer than samples")
+        let written = opus_decode_float(decoder, nil, 0, output.baseAddress!, Int32(samples), 0)
+        guard written >= 0 else { throw .opus("opus_decode_float(plc)", code: written) }
+        return Int(written)
+    }
+
+    /// Samples per channel at 48 kHz that `packet` decodes to, or nil when it is not a valid
+    /// Opus packet (read from its TOC byte and frame count, without decoding).
+    public static func packetSamples(_ packet: UnsafeRawBufferPointer) -> Int? {
+        guard let data = packet.baseAddress, packet.count > 0 else { return nil }
+        let samples = opus_packet_get_nb_samples(data.assumingMemoryBound(to: UInt8.self), Int32(packet.count), 48000)
+        return samples > 0 ? Int(samples) : nil
+    }
+
+    /// Duration per channel of the last packet decoded or concealed.
+    public var lastPacketSamples: Int {
+        var value: Int32 = 0
+        _ = copus_decoder_get(decoder, OPUS_GET_LAST_PACKET_DURATION_REQUEST, &value)
+        return Int(value)
+    }
+
+    /// Forgets the stream's state (OPUS_RESET_STATE), as for a new sender or after a long gap.
+    public func reset() throws(CodecError) {
+        let result = copus_decoder_reset(decoder)
+        guard result == OPUS_OK else { throw .opus("OPUS_RESET_STATE", code: result) }
     }
 }

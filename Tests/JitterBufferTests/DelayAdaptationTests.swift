@@ -1,0 +1,122 @@
+import Testing
+@testable import JitterBuffer
+
+/// Speech-like levels: 400 ms of voice (level 30), then 200 ms of pause (level 70).
+func talkLevel(_ index: Int) -> UInt8 { index % 30 < 20 ? 30 : 70 }
+
+@Suite struct DelayAdaptationTests {
+    @Test func uniformJitterIsAbsorbedAfterTwoSecondsAndTheTargetFallsBackAfterItEnds() {
+        var generator = SeededGenerator(state: 42)
+        let jitterPackets = 1500, calmPackets = 6000  // 30 s of 0–80 ms jitter, then 120 s calm
+        var jitters: [UInt64] = []
+        var packets = regularPackets(count: jitterPackets + calmPackets, firstSequence: 1000) { index in
+            guard index < jitterPackets else { return 0 }
+            let jitter = UInt64.random(in: 0...80_000, using: &generator) * 1000
+            jitters.append(jitter)
+            return jitter
+        }
+        for index in packets.indices { packets[index].level = talkLevel(index) }
+        var harness = PlayoutHarness()
+        harness.schedule(packets)
+        harness.run(until: 30_000 * ms)
+        let jitterTarget = harness.playout.targetDelayMilliseconds
+        let p95 = Int(jitters.sorted()[jitters.count * 95 / 100] / ms)
+        let concealedAfterTwoSeconds = harness.blocks.filter { $0.time >= 2000 * ms && $0.kind == .concealed }.count
+        #expect(concealedAfterTwoSeconds == 0)
+        #expect(jitterTarget <= p95 + 40 && jitterTarget >= 60)
+        let concealedBefore = harness.playout.statistics.concealedBlocks
+
+        // The histogram forgets at 0.983 per 500 ms: the 80 ms bucket loses its 5 % share
+        // after about 90 s of calm (NetEq's own pace).
+        harness.run(until: 149_000 * ms)
+        let calm = harness.playout.statistics
+        #expect(calm.targetDelayMilliseconds == 40)
+        #expect(calm.concealedBlocks == concealedBefore && calm.lost == 0 && calm.crossFadedBlocks == 0)
+        let delay = harness.playout.filteredDelay ?? 0
+        #expect(delay <= Double(calm.targetDelayMilliseconds + 40) + 1)
+    }
+
+    @Test func theDelayShrinksInQuietMomentsAfterStrongJitterEnds() {
+        var generator = SeededGenerator(state: 7)
+        let jitterPackets = 1000, calmPackets = 6000  // 20 s of 0–200 ms jitter, then 120 s calm
+        var packets = regularPackets(count: jitterPackets + calmPackets, firstSequence: 1000) { index in
+            index < jitterPackets ? UInt64.random(in: 0...200_000, using: &generator) * 1000 : 0
+        }
+        for index in packets.indices { packets[index].level = talkLevel(index) }
+        var harness = PlayoutHarness()
+        harness.schedule(packets)
+        harness.run(until: 20_000 * ms)
+        let jitterTarget = harness.playout.targetDelayMilliseconds
+        let jitterDelay = harness.playout.filteredDelay ?? 0
+        #expect(jitterTarget >= 180 && jitterDelay >= 150)
+        harness.run(until: 139_000 * ms)
+        let calm = harness.playout.statistics
+        #expect(calm.targetDelayMilliseconds < jitterTarget)
+        let calmDelay = harness.playout.filteredDelay ?? 0
+        #expect(calmDelay <= Double(calm.targetDelayMilliseconds + 40) + 1 && calmDelay < jitterDelay - 80)
+        // Shrunk by whole quiet blocks, never by cross-fades in speech.
+        #expect(calm.acceleratedBlocks >= 8 && calm.crossFadedBlocks == 0 && calm.lost == 0)
+    }
+
+    @Test func silenceGapsAreNotLossAndDoNotRaiseTheTarget() {
+        var packets = regularPackets(count: 53, firstSequence: 100)
+        for index in 50..<53 { packets[index].level = 127 }
+        // The bridge drops 97 silent packets (about 2 s); the talkspurt restarts with a marker.
+        var resumed = regularPackets(count: 50, firstSequence: 250, firstTimestamp: 150 * 960, start: 3000 * ms)
+        resumed[0].marker = true
+        var harness = PlayoutHarness()
+        harness.schedule(packets + resumed)
+        harness.run(until: 3900 * ms)
+        let statistics = harness.playout.statistics
+        #expect(statistics.lost == 0 && statistics.silenceGapPackets == 97)
+        #expect(statistics.concealedBlocks == 0 && statistics.silenceBlocks > 0 && statistics.resets == 0)
+        #expect(statistics.targetDelayMilliseconds <= 80)
+        let afterGap = harness.blocks.drop { $0.time < 3000 * ms }.drop { $0.kind == .buffering }.map(\.first)
+        #expect(Array(afterGap.prefix(40)) == twoBlocksEach(Array(250..<270)))
+    }
+
+    @Test func aDelayDropInContinuousSpeechIsDrainedWithCrossFades() {
+        // 300 ms of extra network delay for 3 s, then none: the buffer suddenly holds 300 ms
+        // too much while the speaker never pauses (level 20 throughout).
+        var packets = regularPackets(count: 650, firstSequence: 100) { $0 < 150 ? 300 * ms : 0 }
+        for index in packets.indices { packets[index].level = 20 }
+        var harness = PlayoutHarness()
+        harness.schedule(packets)
+        harness.run(until: 3400 * ms)
+        let high = harness.playout.filteredDelay ?? 0
+        #expect(high > 300)
+        harness.run(until: 13_000 * ms)
+        let statistics = harness.playout.statistics
+        #expect(statistics.crossFadedBlocks > 0 && statistics.acceleratedBlocks == statistics.crossFadedBlocks)
+        // Drained down to the forced-drop threshold (target + 200 ms), no further in speech.
+        let drained = harness.playout.filteredDelay ?? 0
+        #expect(drained <= Double(statistics.targetDelayMilliseconds + 200) + 1 && drained < high - 100)
+        #expect(statistics.concealedBlocks == 0 && statistics.late == 0)
+    }
+
+    @Test func theTargetStartsAt80AndFollowsTheHistogramClampedToItsRange() {
+        var configuration = JitterBufferConfiguration()
+        configuration.slotCount = 1024  // nothing plays here: keep every packet
+        var buffer = AudioJitterBuffer(configuration: configuration)
+        #expect(buffer.targetDelayMilliseconds == 80)
+        let payload = [UInt8](repeating: 7, count: 20)
+        // Steady arrivals: every 500 ms window's maximum is 0, so the target falls to the 40 ms floor.
+        payload.withUnsafeBytes { bytes in
+            for index in 0..<200 {
+                _ = buffer.insert(sequence: UInt16(index), timestamp: UInt32(index * 960), duration: 960, audioLevel: 30,
+                                  marker: false, payload: bytes, arrival: UInt64(index) * 20 * ms)
+            }
+        }
+        #expect(buffer.targetDelayMilliseconds == 40)
+        var spiky = AudioJitterBuffer(configuration: configuration)
+        // One packet in five is 700 ms late: the target is clamped at 500 ms.
+        payload.withUnsafeBytes { bytes in
+            for index in 0..<500 {
+                let extra: UInt64 = index % 5 == 4 ? 700 * ms : 0
+                _ = spiky.insert(sequence: UInt16(index), timestamp: UInt32(index * 960), duration: 960, audioLevel: 30,
+                                 marker: false, payload: bytes, arrival: UInt64(index) * 20 * ms + extra)
+            }
+        }
+        #expect(spiky.targetDelayMilliseconds == 500)
+    }
+}
