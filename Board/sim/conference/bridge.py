@@ -9,19 +9,26 @@ offer. RTP from SSRCs the box did not signal is counted and dropped, as the brid
 packets of unknown sources (jvb cc/allocation/PacketHandler.kt "Dropping an RTP packet for
 an unknown SSRC"; audio is only routed for sources Jicofo signalled over colibri2).
 
-It is not a router: media of the simulated participant is generated here, and the box's media
-is decoded and measured, never forwarded.
+It is not a router: media of the simulated participants is generated here, and the box's media
+is decoded and measured, never forwarded. Like the JVB, every remote speaker reaches the box
+unmixed on its own SSRC over the one BUNDLEd transport (Opus 111 with ssrc-audio-level id 1,
+VP8 100 + rtx 96): one aiortc RTCRtpSender per participant and kind, created on the session's
+DTLS transport outside SDP negotiation and started by hand with the negotiated parameters of
+the audio/video transceiver (which itself only receives). The bridge's own RTCP (receiver
+reports, NACK, PLI) goes out from its feedback SSRCs jvb-a0/jvb-v0, which Jicofo signals.
 """
 import asyncio
 
 import aioice.ice
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.codecs import CODECS, HEADER_EXTENSIONS
 from aiortc.rtcconfiguration import RTCBundlePolicy
-from aiortc.rtcrtpparameters import RTCRtcpFeedback, RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
+from aiortc.rtcrtpparameters import (RTCRtcpFeedback, RTCRtcpParameters, RTCRtpCodecParameters,
+                                     RTCRtpHeaderExtensionParameters, RTCRtpSendParameters)
 
 import jingle
 import media
+from events import now as events_now
 
 # aioice never offers loopback addresses (test-rig.md part E): the rig lives on 127.0.0.1.
 aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"] if use_ipv4 else []
@@ -40,11 +47,43 @@ HEADER_EXTENSIONS["audio"][:] = [RTCRtpHeaderExtensionParameters(id=1, uri=jingl
 HEADER_EXTENSIONS["video"][:] = [RTCRtpHeaderExtensionParameters(id=3, uri=jingle.URI_ABS_SEND_TIME)]
 
 
+async def _no_rtcp(_packets):
+    """Replaces a stopped sender's RTCP: no more sender reports and no BYE for a departed
+    endpoint (the bridge terminates RTCP; it does not invent a BYE)."""
+
+
+class RemoteStream:
+    """One simulated participant's audio + video senders on one box session."""
+
+    def __init__(self, endpoint, remote):
+        self.endpoint, self.index, self.tone_hz = endpoint, remote.index, remote.tone_hz
+        self.audio_ssrc, self.video_ssrc, self.rtx_ssrc = remote.audio_ssrc, remote.video_ssrc, remote.rtx_ssrc
+        self.cname = remote.cname
+        self.modulation_hz = remote.modulation_hz
+        self.senders = {}  # kind -> RTCRtpSender
+        self.state = "waiting"  # waiting (for the transport), sending, stopped
+        self.started_t = self.stopped_t = None
+        self.counts = None  # frozen when its senders stop
+
+    def describe(self, counts):
+        """counts: kind -> (packets sent, packets the box received per its last RR or None)."""
+        base = {"index": self.index, "endpoint": self.endpoint, "sending": self.state == "sending",
+                "started_t": self.started_t, "stopped_t": self.stopped_t}
+        audio_sent, audio_received = counts.get("audio", (0, None))
+        video_sent, video_received = counts.get("video", (0, None))
+        audio = dict(base, ssrc=self.audio_ssrc, tone_hz=self.tone_hz, packets_sent=audio_sent,
+                     received_by_box=audio_received, fec_packets=counts.get("fec_packets"))
+        video = dict(base, ssrc=self.video_ssrc, rtx_ssrc=self.rtx_ssrc, packets_sent=video_sent,
+                     received_by_box=video_received)
+        return audio, video
+
+
 class BridgeSession:
     """One box endpoint on the bridge: offer, answer from the box's session-accept, media checks."""
 
-    def __init__(self, nick, sid, remote, events):
-        self.nick, self.sid, self.remote, self.events = nick, sid, remote, events
+    def __init__(self, nick, sid, jvb_sources, events):
+        self.nick, self.sid, self.events = nick, sid, events
+        self.feedback_ssrcs = {s.media: s.ssrc for s in jvb_sources.sources}  # jvb-a0, jvb-v0
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         self.received = media.ReceivedMedia()
         self.allowed_ssrcs = set()
@@ -53,18 +92,18 @@ class BridgeSession:
         self.accepted = False
         self._tasks = []
         self._closed = False
-        self._tracks = {}
+        self.remotes = {}  # endpoint -> RemoteStream, in the order they were added
         self.pc.on("track", self._on_track)
+        self.pc.on("connectionstatechange", self._on_connection_state)
 
     async def create_offer(self):
         """Returns the bridge transport (ufrag, pwd, fingerprint, candidates) for the Jingle offer."""
-        direction = "sendrecv" if self.remote else "recvonly"
-        audio = self.pc.addTransceiver("audio", direction=direction)
-        video = self.pc.addTransceiver("video", direction=direction)
-        if self.remote:
-            self._use_ssrcs(audio, self.remote.audio_ssrc, None)
-            self._use_ssrcs(video, self.remote.video_ssrc, self.remote.rtx_ssrc)
-            self._tracks = {"audio": media.ToneAudioTrack(), "video": media.PatternVideoTrack()}
+        # The transceivers only receive; the participants' media goes out on senders of their own.
+        audio = self.pc.addTransceiver("audio", direction="recvonly")
+        video = self.pc.addTransceiver("video", direction="recvonly")
+        for transceiver in (audio, video):
+            if transceiver.kind in self.feedback_ssrcs:
+                transceiver.receiver._set_rtcp_ssrc(self.feedback_ssrcs[transceiver.kind])
         self._filter_unsignalled(audio.receiver.transport)
         offer = await self.pc.createOffer()
         await self.pc.setLocalDescription(RTCSessionDescription(sdp=self._name_mids(offer.sdp), type="offer"))
@@ -84,19 +123,98 @@ class BridgeSession:
             lines.append(line)
         return "\r\n".join(lines)
 
-    def set_remote_active(self, active):
-        """Send the participant's media only while its sources are in the conference."""
-        if not self.remote or self._closed:
+    # ----- the simulated participants' media -----
+
+    def add_remote(self, endpoint, remote):
+        """A simulated participant's sources are in the conference: forward (generate) its media
+        on its SSRCs from when the transport is up until remove_remote()."""
+        if self._closed or endpoint in self.remotes:
             return
-        for transceiver in self.pc.getTransceivers():
-            transceiver.sender.replaceTrack(self._tracks[transceiver.kind] if active else None)
+        self.remotes[endpoint] = RemoteStream(endpoint, remote)
+        if self.pc.connectionState == "connected":
+            asyncio.ensure_future(self._start_remote(self.remotes[endpoint]))
+
+    def remove_remote(self, endpoint):
+        """Its endpoint expired (left, or terminated): no more RTP or RTCP on its SSRCs."""
+        stream = self.remotes.get(endpoint)
+        if stream is not None and self._mark_stopped(stream):
+            asyncio.ensure_future(self._stop_senders(stream))
 
     @staticmethod
-    def _use_ssrcs(transceiver, ssrc, rtx_ssrc):
-        transceiver.sender._ssrc = ssrc
-        if rtx_ssrc:
-            transceiver.sender._rtx_ssrc = rtx_ssrc
-        transceiver.receiver._set_rtcp_ssrc(ssrc)
+    def _mark_stopped(stream):
+        if stream.state == "stopped":
+            return False
+        if stream.state == "sending":
+            stream.stopped_t = events_now()
+        stream.state = "stopped"
+        return True
+
+    def _on_connection_state(self):
+        if self.pc.connectionState == "connected":
+            for stream in list(self.remotes.values()):
+                if stream.state == "waiting":
+                    asyncio.ensure_future(self._start_remote(stream))
+
+    @staticmethod
+    def _send_parameters(transceiver, ssrc, cname):
+        """What RTCPeerConnection gives its own senders (__localRtp), for a sender of ours."""
+        return RTCRtpSendParameters(codecs=transceiver._codecs, headerExtensions=transceiver._headerExtensions,
+                                    muxId=transceiver.mid, rtcp=RTCRtcpParameters(cname=cname, ssrc=ssrc, mux=True))
+
+    async def _start_remote(self, stream):
+        """Only once DTLS is up: an aiortc sender that sends before gives up for good."""
+        if stream.state != "waiting" or self._closed:
+            return
+        stream.state = "sending"
+        stream.started_t = events_now()
+        tracks = {"audio": media.ToneAudioTrack(stream.tone_hz, modulation_hz=stream.modulation_hz),
+                  "video": media.PatternVideoTrack()}
+        for transceiver in self.pc.getTransceivers():
+            if not transceiver._codecs or stream.state != "sending":
+                continue
+            sender = RTCRtpSender(tracks[transceiver.kind], transceiver.receiver.transport)
+            sender._ssrc = stream.audio_ssrc if transceiver.kind == "audio" else stream.video_ssrc
+            sender._rtx_ssrc = stream.rtx_ssrc
+            stream.senders[transceiver.kind] = sender
+            await sender.send(self._send_parameters(transceiver, sender._ssrc, stream.cname))
+        if stream.state == "stopped":
+            await self._stop_senders(stream)
+
+    async def _stop_senders(self, stream):
+        stream.counts = await self._sent_counts(stream)
+        for sender in stream.senders.values():
+            sender._send_rtcp = _no_rtcp
+            try:
+                await asyncio.wait_for(sender.stop(), 2)
+            except Exception as error:
+                self.events.info(f"stopping sender {sender._ssrc} of {stream.endpoint}: {error!r}")
+
+    @staticmethod
+    async def _sent_counts(stream):
+        if stream.counts is not None:
+            return stream.counts
+        counts = {}
+        encoder = getattr(stream.senders.get("audio"), "_RTCRtpSender__encoder", None)  # None once stopped
+        if encoder is not None and hasattr(encoder, "fec_packets"):
+            counts["fec_packets"] = encoder.fec_packets
+        for kind, sender in stream.senders.items():
+            sent, received = 0, None
+            for stat in (await sender.getStats()).values():
+                if stat.type == "outbound-rtp":
+                    sent = stat.packetsSent
+                elif stat.type == "remote-inbound-rtp":
+                    received = stat.packetsReceived
+            counts[kind] = (sent, received)
+        return counts
+
+    async def remote_report(self):
+        """Which participant sent which SSRC and tone on this session (media/session-ended)."""
+        audio, video = [], []
+        for stream in sorted(self.remotes.values(), key=lambda s: (s.index, s.started_t or 0)):
+            a, v = stream.describe(await self._sent_counts(stream))
+            audio.append(a)
+            video.append(v)
+        return audio, video
 
     def _filter_unsignalled(self, dtls_transport):
         """Replace aiortc's routing-by-payload-type fallback: unknown SSRCs are dropped."""
@@ -119,11 +237,8 @@ class BridgeSession:
         """Apply the box's session-accept: its transport and the SSRCs the bridge will accept."""
         self.allowed_ssrcs = box_sources.ssrcs()
         box_media = {s.media for s in box_sources.sources}
-        directions = {}
-        for kind in ("audio", "video"):
-            sends, receives = kind in box_media, self.remote is not None
-            directions[kind] = {(True, True): "sendrecv", (True, False): "sendonly",
-                                (False, True): "recvonly", (False, False): "inactive"}[(sends, receives)]
+        # what aiortc's (receive-only) transceivers negotiate; the participants' senders are extra
+        directions = {kind: "sendonly" if kind in box_media else "inactive" for kind in ("audio", "video")}
         answer = jingle.sdp_answer(self.offer_sdp, transport, box_sources, directions)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
         self.accepted = True
@@ -149,23 +264,25 @@ class BridgeSession:
         """Packets the box received, from its last RTCP receiver report (approximate)."""
         sent = lost = 0
         seen = False
-        for sender in self.pc.getSenders():
-            if sender.track is None:
+        for stream in self.remotes.values():
+            if stream.state != "sending":
                 continue
-            for stat in (await sender.getStats()).values():
-                if stat.type == "outbound-rtp":
-                    sent += stat.packetsSent
-                elif stat.type == "remote-inbound-rtp":
-                    seen = True
-                    lost += stat.packetsLost
+            for sender in stream.senders.values():
+                for stat in (await sender.getStats()).values():
+                    if stat.type == "outbound-rtp":
+                        sent += stat.packetsSent
+                    elif stat.type == "remote-inbound-rtp":
+                        seen = True
+                        lost += stat.packetsLost
         return sent - lost if seen else None
 
     async def report(self, full=False):
         summary = self.received.summary(full)
         summary.update(nick=self.nick, sid=self.sid, state=self.pc.connectionState,
                        unsignalled_packets=sum(self.unsignalled.values()))
-        if self.remote and self.accepted:
+        if self.accepted and any(s.state == "sending" for s in self.remotes.values()):
             summary["packets_received_by_box"] = await self._box_receive_report()
+        summary["remote_audio"], summary["remote_video"] = await self.remote_report()
         if full:
             summary["unsignalled"] = {str(k): v for k, v in self.unsignalled.items()}
         return summary
@@ -184,6 +301,9 @@ class BridgeSession:
         for task in self._tasks:
             task.cancel()
         summary = await self.report(full=True) if self.accepted else None
+        for stream in self.remotes.values():
+            if self._mark_stopped(stream):
+                await self._stop_senders(stream)
         try:
             await asyncio.wait_for(self.pc.close(), 5)
         except Exception as error:

@@ -71,10 +71,9 @@ def _int_property(properties, name):
 
 
 class Conference:
-    def __init__(self, focus, room, properties, remote_media):
+    def __init__(self, focus, room, properties):
         self.focus, self.room, self.properties = focus, room, properties
         self.events = focus.events
-        self.remote_media = remote_media  # the simulated participant's SSRCs, or None
         self.start_audio_muted = _int_property(properties, "startAudioMuted")
         self.start_video_muted = _int_property(properties, "startVideoMuted")
         self.members = {}
@@ -166,8 +165,9 @@ class Conference:
             self.events.emit("occupant-joined", room=self.room, nick=nick, label=member.label,
                              real_jid=member.real_jid, role=member.role, affiliation=member.affiliation,
                              simulated=member.simulated)
-            if not member.simulated and self.focus.simulated:
-                self.focus.simulated.box_joined(self.room)
+            if not member.simulated:
+                for simulated in self.focus.simulated:
+                    simulated.box_joined(self.room)
             asyncio.ensure_future(self._member_joined(member))
 
     async def _member_joined(self, member):
@@ -211,7 +211,11 @@ class Conference:
         async with self.lock:
             participant = self.participants.get(member.nick)
             if participant:
-                # No source-remove: the others learn from the unavailable presence.
+                # No session-terminate and no source-remove to the others: jicofo 7ebb13d
+                # JitsiMeetConferenceImpl.onMemberLeft calls terminateParticipant(GONE, sendSessionTerminate
+                # false, sendSourceRemove false) - "the participant leaving the MUC will notify other
+                # participants that the sources need to be removed" (since jicofo #719, 2021). The bridge
+                # endpoint is expired (colibri removeParticipant), so its media stops.
                 await self._terminate(participant, "gone", None, send_iq=False, send_remove=False)
             if len(self.participants) == 1:
                 self._schedule("single", SINGLE_PARTICIPANT_TIMEOUT, self._single_participant_timeout)
@@ -259,9 +263,10 @@ class Conference:
             asyncio.ensure_future(self._invite(participant, start_muted))
 
     def _accept_simulated(self, participant):
-        """The simulated participant has no Jingle session: its sources are accepted at once,
-        as if its browser had sent session-accept, and its media starts on the bridge."""
-        r = self.remote_media
+        """A simulated participant has no Jingle session: its sources are accepted at once,
+        as if its browser had sent session-accept, and its media starts on the bridge (on every
+        box's transport, each participant on its own SSRCs, unmixed, like the JVB forwards)."""
+        r = self.focus.remote_media_of(participant.nick)
         if r is None:
             return
         sources = EndpointSources({
@@ -276,20 +281,23 @@ class Conference:
             return
         participant.state = "active"
         self._propagate("source-add", participant, {participant.nick: sources})
-        self._set_remote_media(True)
-
-    def _set_remote_media(self, active):
         for p in self.participants.values():
             if p.bridge:
-                p.bridge.set_remote_active(active)
+                p.bridge.add_remote(participant.nick, r)
 
-    def _remote_media_active(self):
-        return self.remote_media is not None and self.remote_media.endpoint in self.sources.endpoints
+    def _simulated_in_conference(self):
+        """(endpoint, RemoteMedia) of the simulated participants whose sources are in the conference."""
+        result = []
+        for nick, participant in self.participants.items():
+            r = self.focus.remote_media_of(nick) if participant.member.simulated else None
+            if r is not None and nick in self.sources.endpoints:
+                result.append((nick, r))
+        return result
 
     async def _invite(self, participant, start_muted):
         """ParticipantInviteRunnable.doRun: bridge allocation, offer, session-initiate."""
         sid = secrets.token_hex(6)
-        bridge = BridgeSession(participant.nick, sid, self.remote_media, self.events)
+        bridge = BridgeSession(participant.nick, sid, self.jvb_sources, self.events)
         try:
             transport = await bridge.create_offer()
         except Exception as error:
@@ -299,7 +307,8 @@ class Conference:
         if self.participants.get(participant.nick) is not participant or self.stopped:
             await bridge.close("participant-left")
             return
-        bridge.set_remote_active(self._remote_media_active())
+        for nick, remote in self._simulated_in_conference():
+            bridge.add_remote(nick, remote)
         participant.sid, participant.bridge, participant.state = sid, bridge, "pending"
         participant.bridge_session_id = str(uuid.uuid4())
         participant.queued = []
@@ -364,6 +373,7 @@ class Conference:
         problem = jingle.transport_problem(transport)
         self._emit_accept(participant, accepted, transport, problem is None, problem)
         if problem is None:
+            self.focus.session_accepted(self.room)  # starts the --leave timers
             try:
                 await participant.bridge.accept(transport, self.sources.endpoints.get(participant.nick,
                                                                                       EndpointSources()))
@@ -442,7 +452,10 @@ class Conference:
         if self.participants.get(participant.nick) is participant:
             del self.participants[participant.nick]
         if participant.member.simulated:
-            self._set_remote_media(False)
+            # colibri2 expire of its endpoint: the bridge stops forwarding its media to everyone
+            for other in self.participants.values():
+                if other.bridge:
+                    other.bridge.remove_remote(participant.nick)
         bridge, participant.bridge = participant.bridge, None
         if bridge:
             await bridge.close(reason if not reinvite else "restart")

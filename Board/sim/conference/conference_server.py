@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Local conference server for Classbox tests and `make run`.
 
-Real Prosody on loopback + a Jicofo/videobridge test double + one simulated remote participant.
+Real Prosody on loopback + a Jicofo/videobridge test double + simulated remote participants.
 See README.md in this directory for the CLI, the events and what is (not) mirrored from Jitsi.
 
     python3 Board/sim/conference/conference_server.py --run-dir DIR [--http-port 15280]
         [--https-port 15281] [--c2s-port 15222] [--component-port 15347] [--events FILE]
-        [--room-secret ROOM=SECRET ...] [--participant before-box|after-box|never] [--quiet]
+        [--room-secret ROOM=SECRET ...] [--participant before-box|after-box|never[,...]]
+        [--participants N] [--tones HZ,HZ,...] [--leave INDEX@SECONDS ...] [--opus-fec [PERCENT]]
+        [--tone-am HZ] [--quiet]
 """
 import argparse
 import asyncio
@@ -22,10 +24,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from events import EventLog  # noqa: E402
 from focus import Focus  # noqa: E402
-from participant import RemoteMedia, SimulatedParticipant  # noqa: E402
+from media import TONE_HZ, enable_opus_fec  # noqa: E402
+from participant import AFTER_BOX_DELAY, AFTER_BOX_STAGGER, RemoteMedia, SimulatedParticipant  # noqa: E402
 from prosody import Prosody, make_tls, write_config  # noqa: E402
 
 PARTICIPANT_LABEL = "Fernunterricht 7a"
+MODES = ("before-box", "after-box", "never")
 RESTART_DELAY = 1.0
 
 
@@ -41,9 +45,24 @@ def parse_args(argv=None):
                         help="the focus locks ROOM with SECRET when it creates it")
     parser.add_argument("--participant-password", action="append", default=[], metavar="ROOM=SECRET",
                         help="the simulated participant joins ROOM with SECRET (a room the box locks as organiser)")
-    parser.add_argument("--participant", choices=("before-box", "after-box", "never"), default="before-box")
+    parser.add_argument("--participant", default="before-box", metavar="MODE[,MODE...]",
+                        help="before-box, after-box or never; one mode for all participants or one per participant")
+    parser.add_argument("--participants", type=int, default=None, metavar="N",
+                        help="number of simulated participants (default 1, or the number of --tones)")
+    parser.add_argument("--tones", default=None, metavar="HZ,HZ,...",
+                        help=f"each participant's sine in Hz (default {TONE_HZ:g}, then +110 Hz per participant)")
+    parser.add_argument("--leave", action="append", default=[], metavar="INDEX@SECONDS",
+                        help="participant INDEX (0-based) leaves the room SECONDS after the first valid "
+                             "session-accept of a box, and does not come back")
+    parser.add_argument("--opus-fec", type=int, nargs="?", const=10, default=None, metavar="PERCENT",
+                        help="turn on Opus in-band FEC in the participants' encoders, with this expected "
+                             "packet loss (default 10)")
+    parser.add_argument("--tone-am", type=float, default=0.0, metavar="HZ",
+                        help="swing the participants' tone amplitude at HZ (e.g. 4) so that Opus keeps coding "
+                             "it as speech (needed for FEC beyond the first 0.6 s); default 0 = steady sine")
     parser.add_argument("--quiet", action="store_true", help="only errors on stderr")
     args = parser.parse_args(argv)
+    _participant_args(parser, args)
     args.room_secrets = {}
     for item in args.room_secret:
         room, sep, secret = item.partition("=")
@@ -60,6 +79,54 @@ def parse_args(argv=None):
     return args
 
 
+def _participant_args(parser, args):
+    """args.modes, args.tones_hz (one per participant, empty for none) and args.leave_plan."""
+    modes = [m.strip() for m in args.participant.split(",") if m.strip()]
+    if not modes or any(m not in MODES for m in modes):
+        parser.error(f"--participant expects {', '.join(MODES)} (comma-separated), got {args.participant!r}")
+    tones = None
+    if args.tones is not None:
+        try:
+            tones = [float(t) for t in args.tones.split(",") if t.strip()]
+        except ValueError:
+            parser.error(f"--tones expects Hz values separated by commas, got {args.tones!r}")
+        if not tones or any(not 20 <= t <= 20000 for t in tones):
+            parser.error(f"--tones: every tone must be 20..20000 Hz, got {args.tones!r}")
+    count = args.participants
+    if count is None:
+        count = len(tones) if tones else len(modes) if len(modes) > 1 else 1
+    if "never" in modes:
+        if len(modes) > 1 or args.participants or args.tones or args.leave:
+            parser.error("--participant never means no participant: no --participants, --tones or --leave")
+        count = 0
+    if count < 0 or count > 16:
+        parser.error("--participants must be 0..16")
+    if len(modes) == 1:
+        modes = modes * count
+    elif len(modes) != count:
+        parser.error(f"--participant gives {len(modes)} modes for {count} participants")
+    if tones is None:
+        tones = [TONE_HZ + 110 * k for k in range(count)]
+    elif len(tones) != count:
+        parser.error(f"--tones gives {len(tones)} tones for {count} participants")
+    args.modes, args.tones_hz = modes, tones
+    args.leave_plan = {}
+    for item in args.leave:
+        index, sep, seconds = item.partition("@")
+        try:
+            index, seconds = int(index), float(seconds)
+        except ValueError:
+            sep = ""
+        if not sep or not 0 <= index < count or seconds < 0:
+            parser.error(f"--leave expects INDEX@SECONDS with INDEX 0..{count - 1}, got {item!r}")
+        args.leave_plan[index] = seconds
+
+
+def participant_label(index):
+    """Display names: Fernunterricht 7a, 7b, 7c, ..."""
+    return PARTICIPANT_LABEL if index == 0 else PARTICIPANT_LABEL[:-1] + chr(ord("a") + index % 26)
+
+
 class Server:
     """Owns every process and connection this program starts."""
 
@@ -70,7 +137,8 @@ class Server:
         self.ports = {"c2s": args.c2s_port, "component": args.component_port,
                       "http": args.http_port, "https": args.https_port}
         self.stop_requested = asyncio.Event()
-        self.prosody = self.focus = self.participant = None
+        self.prosody = self.focus = None
+        self.participants = []
         self._restarting = None
 
     async def start(self):
@@ -79,18 +147,24 @@ class Server:
         config = write_config(self.run_dir, self.ports, secrets.token_hex(16), cert, key)
         self.prosody = Prosody(self.run_dir, config, self.ports, self.events)
         await asyncio.get_event_loop().run_in_executor(None, self.prosody.start)
-        remote = RemoteMedia() if self.args.participant != "never" else None
         secret = self._component_secret(config)
-        if remote:
-            self.participant = SimulatedParticipant(self.ports["c2s"], self.args.participant, PARTICIPANT_LABEL,
-                                                    self.events, self.args.participant_secrets, remote)
-        self.focus = Focus(secret, self.ports["component"], self.events, remote, self.args.room_secrets,
-                           self.participant)
+        if self.args.opus_fec is not None:
+            enable_opus_fec(self.args.opus_fec)
+        after_box = 0
+        for index, (mode, tone) in enumerate(zip(self.args.modes, self.args.tones_hz)):
+            delay = AFTER_BOX_DELAY + AFTER_BOX_STAGGER * after_box
+            after_box += mode == "after-box"
+            self.participants.append(SimulatedParticipant(
+                self.ports["c2s"], mode, participant_label(index), self.events, self.args.participant_secrets,
+                RemoteMedia(index, tone, self.args.tone_am), join_delay=delay,
+                stats_id="Fernunterricht-sim" if index == 0 else f"Fernunterricht-sim-{index}"))
+        self.focus = Focus(secret, self.ports["component"], self.events, self.args.room_secrets,
+                           self.participants, self.args.leave_plan)
         self.focus.start()
         waits = [self.focus.connected_once]
-        if self.participant:
-            self.participant.start()
-            waits.append(self.participant.ready)
+        for participant in self.participants:
+            participant.start()
+            waits.append(participant.ready)
         await asyncio.wait_for(asyncio.gather(*waits), 20)
         return ca
 
@@ -130,8 +204,8 @@ class Server:
             for conference in list(self.focus.conferences.values()):
                 await conference.stop("server shutdown")
             await self.focus.stop()
-        if self.participant:
-            await self.participant.stop()
+        for participant in self.participants:
+            await participant.stop()
         if self.prosody:
             self.prosody.stop()
         self.events.emit("stopped")
@@ -155,7 +229,12 @@ async def run(args):
         stopping.cancel()
         ca = starting.result()
         print(server.ready_line(ca), flush=True)
-        server.events.emit("ready", prosody_pid=server.prosody.pid, participant=args.participant)
+        server.events.emit("ready", prosody_pid=server.prosody.pid, participant=args.participant,
+                           participants=[{"index": p.index, "mode": p.mode, "endpoint": p.endpoint,
+                                          "tone_hz": p.remote_media.tone_hz, "label": p.label}
+                                         for p in server.participants],
+                           leave={str(k): v for k, v in args.leave_plan.items()}, opus_fec=args.opus_fec,
+                           tone_am=args.tone_am)
         await server.stop_requested.wait()
     finally:
         await server.shutdown()

@@ -65,11 +65,12 @@ def caps_ver(query):
 
 
 class Focus(ComponentXMPP, Reconnecting):
-    def __init__(self, secret, port, events, remote_media, room_secrets, simulated):
+    def __init__(self, secret, port, events, room_secrets, simulated, leave_plan=None):
         ComponentXMPP.__init__(self, FOCUS_DOMAIN, secret, "127.0.0.1", port)
         self.setup_reconnect("127.0.0.1", port, events)
-        self.events, self.remote_media, self.room_secrets = events, remote_media, room_secrets
-        self.simulated = simulated  # the simulated participant (or None), to tell its nick apart
+        self.events, self.room_secrets = events, room_secrets
+        self.simulated = list(simulated)  # the simulated participants (maybe none), to tell their nicks apart
+        self.leave_plan = dict(leave_plan or {})  # --leave: participant index -> seconds after session-accept
         self.focus_jid = f"{FOCUS_JID}/focus"
         self.conferences = {}
         self._starting = {}
@@ -101,14 +102,30 @@ class Focus(ComponentXMPP, Reconnecting):
             if not waiter.done():
                 waiter.set_exception(ConnectionError("XMPP connection lost"))
 
+    def simulated_by_nick(self, nick):
+        return next((s for s in self.simulated if s.endpoint == nick), None)
+
     def is_simulated(self, nick):
-        return self.simulated is not None and self.simulated.endpoint == nick
+        return self.simulated_by_nick(nick) is not None
+
+    def remote_media_of(self, nick):
+        """The media (SSRCs, tone) of the simulated participant whose endpoint is nick, or None."""
+        simulated = self.simulated_by_nick(nick)
+        return simulated.remote_media if simulated else None
+
+    def session_accepted(self, room):
+        """--leave K@S: S seconds after the first valid session-accept of a box, participant K leaves
+        (once per run; it does not join again)."""
+        plan, self.leave_plan = self.leave_plan, {}
+        for index, delay in plan.items():
+            simulated = self.simulated[index]
+            asyncio.get_event_loop().call_later(delay, simulated.leave, room)
 
     def conference_stopped(self, conference):
         if self.conferences.get(conference.room) is conference:
             del self.conferences[conference.room]
-        if self.simulated:
-            self.simulated.room_gone(conference.room)
+        for simulated in self.simulated:
+            simulated.room_gone(conference.room)
 
     # ----- conference request -----
 
@@ -127,8 +144,8 @@ class Focus(ComponentXMPP, Reconnecting):
             self.events.error(f"conference {room}: {error!r}")
             return self._error(iq, "wait", "internal-server-error", str(error))
         if self.simulated and not conference.stopped:
-            # before-box: the participant is in the room before the box gets its answer
-            await self.simulated.room_available(conference.room)
+            # before-box: the participants are in the room before the box gets its answer
+            await asyncio.gather(*(s.room_available(conference.room) for s in self.simulated))
         reply = iq.reply(clear=True)
         answer = ET.Element(f"{{{jingle.FOCUS}}}conference", {"room": room, "ready": "true",
                                                               "focusjid": FOCUS_JID})
@@ -143,7 +160,7 @@ class Focus(ComponentXMPP, Reconnecting):
             return existing
         if room in self._starting:
             return await asyncio.shield(self._starting[room])
-        conference = Conference(self, room, properties, self.remote_media)
+        conference = Conference(self, room, properties)
         task = asyncio.ensure_future(self._start_conference(conference))
         self._starting[room] = task
         try:

@@ -95,13 +95,18 @@ class PatternVideoTrack(MediaStreamTrack):
 
 
 class ToneAudioTrack(MediaStreamTrack):
-    """The participant's microphone: a continuous 660 Hz sine, 20 ms frames, 48 kHz mono."""
+    """A participant's microphone: a continuous sine (660 Hz unless told), 20 ms frames, 48 kHz mono.
+
+    modulation_hz > 0: the amplitude swings between 0.1 and 1 times amplitude at that rate, like
+    syllables. Opus's SILK voice-activity detector rates a steady sine as inactive after about
+    0.6 s and then codes no in-band FEC (LBRR) for it; with a 4 Hz swing about 2/3 of the packets
+    carry LBRR. The carrier frequency (what tone_frequency() measures) is unchanged."""
 
     kind = "audio"
 
-    def __init__(self, frequency=TONE_HZ, amplitude=0.3):
+    def __init__(self, frequency=TONE_HZ, amplitude=0.3, modulation_hz=0.0):
         super().__init__()
-        self.frequency, self.amplitude = frequency, amplitude
+        self.frequency, self.amplitude, self.modulation_hz = frequency, amplitude, modulation_hz
         self.samples = int(AUDIO_RATE * AUDIO_PTIME)
         self.sent = 0
         self._start = None
@@ -115,12 +120,77 @@ class ToneAudioTrack(MediaStreamTrack):
                 await asyncio.sleep(wait)
         n = numpy.arange(self.sent, self.sent + self.samples)
         wave = numpy.sin(2 * math.pi * self.frequency * n / AUDIO_RATE) * self.amplitude * 32767
+        if self.modulation_hz:
+            wave *= 0.55 + 0.45 * numpy.sin(2 * math.pi * self.modulation_hz * n / AUDIO_RATE)
         frame = av.AudioFrame.from_ndarray(wave.astype(numpy.int16).reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = AUDIO_RATE
         frame.pts = self.sent
         frame.time_base = fractions.Fraction(1, AUDIO_RATE)
         self.sent += self.samples
         return frame
+
+
+def enable_opus_fec(packet_loss_percent):
+    """--opus-fec: in-band FEC in every Opus encoder of this process (only the simulated
+    participants encode Opus here; the box's audio is only decoded).
+
+    aiortc 1.16's OpusEncoder (aiortc/codecs/opus.py) opens FFmpeg's libopus through PyAV with
+    only application=voip at 96 kbit/s: no OPUS_SET_INBAND_FEC, no OPUS_SET_PACKET_LOSS_PERC, so
+    libopus codes a steady tone in CELT-only mode, which has no LBRR at all. FFmpeg's libopusenc
+    maps its AVOptions "fec" and "packet_loss" to those two CTLs; with them libopus switches to
+    hybrid (SILK+CELT) and adds LBRR (the FEC copy of the previous frame) to packets whose frame
+    SILK's VAD rates as active. Chrome does the same by default (useinbandfec=1 from the SDP,
+    packet loss from its estimate)."""
+    from aiortc.codecs import opus
+
+    original = getattr(opus.OpusEncoder.__init__, "classbox_original", opus.OpusEncoder.__init__)
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.codec.options = dict(self.codec.options or {}, fec="1", packet_loss=str(int(packet_loss_percent)))
+        self.fec_packets = 0  # packets with LBRR, read by the bridge double for its events
+        encode = self.encode
+
+        def counting_encode(frame, force_keyframe=False):
+            payloads, timestamp = encode(frame, force_keyframe)
+            self.fec_packets += sum(1 for payload in payloads if opus_has_fec(payload))
+            return payloads, timestamp
+
+        self.encode = counting_encode
+
+    init.classbox_original = original
+    opus.OpusEncoder.__init__ = init
+
+
+def opus_has_fec(payload):
+    """Whether an Opus packet carries LBRR (in-band FEC) data, via the libopus PyAV bundles
+    (opus_packet_has_lbrr, libopus >= 1.5); None when that library cannot be found."""
+    lib = _libopus()
+    if lib is None or not payload:
+        return None
+    return lib.opus_packet_has_lbrr(bytes(payload), len(payload)) > 0
+
+
+_LIBOPUS = []
+
+
+def _libopus():
+    if not _LIBOPUS:
+        import ctypes
+        import glob
+        import os
+        lib = None
+        folder = os.path.join(os.path.dirname(os.path.dirname(av.__file__)), "av.libs")
+        for path in sorted(glob.glob(os.path.join(folder, "libopus*"))) + ["libopus.so.0"]:
+            try:
+                candidate = ctypes.CDLL(path)
+                candidate.opus_packet_has_lbrr.argtypes = [ctypes.c_char_p, ctypes.c_int32]
+                lib = candidate
+                break
+            except (OSError, AttributeError):
+                continue
+        _LIBOPUS.append(lib)
+    return _LIBOPUS[0]
 
 
 def tone_frequency(samples, rate=AUDIO_RATE):

@@ -4,7 +4,8 @@ Its presence looks like a browser's (lib-jitsi-meet ChatRoom.ts sendPresence; ji
 4.2): nick = endpoint id = first 8 characters of its anonymous JID's localpart, display name,
 stats-id, caps, jitsi_participant_codecList 'vp8', SourceInfo with both sources unmuted.
 It sends no Jingle: the focus double accepts its sources on its behalf and the bridge double
-generates its media (test pattern + 660 Hz tone) on those SSRCs.
+generates its media (test pattern + a sine, 660 Hz by default) on those SSRCs. There may be
+several (--participants N), each its own XMPP client, MUC occupant, endpoint and SSRCs.
 """
 import asyncio
 import json
@@ -28,23 +29,31 @@ FEATURES = sorted([
     "urn:ietf:rfc:5761", "urn:ietf:rfc:5888", "http://jitsi.org/tcc", "http://jitsi.org/source-name",
     "http://jitsi.org/receive-multiple-video-streams", "http://jitsi.org/json-encoded-sources"])
 AFTER_BOX_DELAY = 2.0
+AFTER_BOX_STAGGER = 2.0  # the k-th after-box participant joins AFTER_BOX_DELAY + k * this
 
 
 class RemoteMedia:
-    """SSRCs and msids of the participant's camera and microphone for its current XMPP session."""
+    """SSRCs, msids and tone of one participant's camera and microphone for its current XMPP session."""
 
-    def __init__(self):
-        self.renew("pending0")
+    def __init__(self, index=0, tone_hz=660.0, modulation_hz=0.0):
+        self.index, self.tone_hz, self.modulation_hz = index, float(tone_hz), float(modulation_hz)
+        self.renew(f"pending{index}")
 
     def renew(self, endpoint):
         self.endpoint = endpoint
         self.audio_ssrc, self.video_ssrc, self.rtx_ssrc = (secrets.randbits(31) + 1 for _ in range(3))
         self.audio_msid = f"{endpoint}-audio-0-1 {uuid.uuid4()}"
         self.video_msid = f"{endpoint}-video-0-1 {uuid.uuid4()}"
+        self.cname = str(uuid.uuid4())  # one RTCP CNAME per browser peer connection
+
+    def describe(self):
+        return {"index": self.index, "endpoint": self.endpoint, "tone_hz": self.tone_hz,
+                "audio_ssrc": self.audio_ssrc, "video_ssrc": self.video_ssrc, "rtx_ssrc": self.rtx_ssrc}
 
 
 class SimulatedParticipant(ClientXMPP, Reconnecting):
-    def __init__(self, port, mode, label, events, room_secrets, remote_media):
+    def __init__(self, port, mode, label, events, room_secrets, remote_media, join_delay=AFTER_BOX_DELAY,
+                 stats_id="Fernunterricht-sim"):
         ClientXMPP.__init__(self, DOMAIN, "")  # no username: SASL ANONYMOUS
         self.enable_starttls = False
         self.enable_direct_tls = False
@@ -52,7 +61,11 @@ class SimulatedParticipant(ClientXMPP, Reconnecting):
         self.setup_reconnect("127.0.0.1", port, events)
         self.mode, self.label, self.events = mode, label, events
         self.room_secrets, self.remote_media = room_secrets, remote_media
+        self.join_delay, self.stats_id = join_delay, stats_id
+        self.index = remote_media.index
         self.endpoint = None
+        self.left_for_good = False  # --leave: once it left, it never joins again
+        self.leaving = set()  # rooms it is leaving on purpose
         self.rooms = {}  # room -> "joining" | "joined"
         self.wanted = set()
         self.ready = asyncio.get_event_loop().create_future()
@@ -68,7 +81,8 @@ class SimulatedParticipant(ClientXMPP, Reconnecting):
         # names may hold '-', which Jitsi's mod_muc_resource_validate would refuse.
         self.endpoint = "".join(c if c.isalnum() else "x" for c in self.boundjid.user[:8])
         self.remote_media.renew(self.endpoint)
-        self.events.emit("participant-connected", jid=str(self.boundjid), endpoint=self.endpoint)
+        self.events.emit("participant-connected", jid=str(self.boundjid), endpoint=self.endpoint, index=self.index,
+                         tone_hz=self.remote_media.tone_hz)
         if not self.ready.done():
             self.ready.set_result(True)
 
@@ -101,9 +115,20 @@ class SimulatedParticipant(ClientXMPP, Reconnecting):
         await self._join(room)
 
     def box_joined(self, room):
-        if self.mode == "after-box" and room not in self.rooms:
+        if self.mode == "after-box" and room not in self.rooms and not self.left_for_good:
             self.wanted.add(room)
-            asyncio.get_event_loop().call_later(AFTER_BOX_DELAY, lambda: asyncio.ensure_future(self._join(room)))
+            asyncio.get_event_loop().call_later(self.join_delay, lambda: asyncio.ensure_future(self._join(room)))
+
+    def leave(self, room):
+        """--leave: leave the room like a browser tab that is closed (unavailable presence), for good."""
+        self.left_for_good = True
+        self.wanted.discard(room)
+        if self.rooms.get(room) is None or not self.transport:
+            self.events.info(f"simulated participant {self.index} is not in {room}; it will not join again")
+            return False
+        self.leaving.add(room)
+        self.make_presence(pto=f"{room}/{self.endpoint}", ptype="unavailable").send()
+        return True
 
     def room_gone(self, room):
         """The conference ended (destroyed, emptied, or the server restarted): join again once it exists."""
@@ -112,7 +137,7 @@ class SimulatedParticipant(ClientXMPP, Reconnecting):
     # ----- MUC -----
 
     async def _join(self, room, timeout=3):
-        if room in self.rooms or self.endpoint is None or not self.transport:
+        if room in self.rooms or self.endpoint is None or not self.transport or self.left_for_good:
             return
         self.rooms[room] = asyncio.get_event_loop().create_future()
         presence = self.make_presence(pto=f"{room}/{self.endpoint}")
@@ -132,7 +157,7 @@ class SimulatedParticipant(ClientXMPP, Reconnecting):
         ns = self.default_ns
         ET.SubElement(xml, f"{{{CAPS}}}c", {"hash": "sha-1", "node": CAPS_NODE, "ver": self._caps()})
         ET.SubElement(xml, f"{{{NICK}}}nick").text = self.label
-        ET.SubElement(xml, f"{{{ns}}}stats-id").text = "Fernunterricht-sim"
+        ET.SubElement(xml, f"{{{ns}}}stats-id").text = self.stats_id
         ET.SubElement(xml, f"{{{ns}}}jitsi_participant_codecList").text = "vp8"
         ep = self.endpoint
         ET.SubElement(xml, f"{{{ns}}}SourceInfo").text = json.dumps(
@@ -150,7 +175,10 @@ class SimulatedParticipant(ClientXMPP, Reconnecting):
             # Reported even when the focus saw the room go first and room_gone() already
             # forgot it: our own removal arrives on our own stream, later or sooner.
             self.rooms.pop(room, None)
-            self.events.emit("participant-left", room=room, nick=nick,
+            requested = room in self.leaving
+            self.leaving.discard(room)
+            self.events.emit("participant-left", room=room, nick=nick, endpoint=nick, index=self.index,
+                             tone_hz=self.remote_media.tone_hz, requested=requested,
                              destroyed=x is not None and child(x, "destroy", MUC_USER) is not None)
             return
         waiter = self.rooms.get(room)
@@ -165,4 +193,7 @@ class SimulatedParticipant(ClientXMPP, Reconnecting):
             if not waiter.done():
                 waiter.set_result(True)
             self.rooms[room] = "joined"
-            self.events.emit("participant-joined", room=room, nick=nick, label=self.label)
+            r = self.remote_media
+            self.events.emit("participant-joined", room=room, nick=nick, endpoint=nick, label=self.label,
+                             index=self.index, tone_hz=r.tone_hz, audio_ssrc=r.audio_ssrc,
+                             video_ssrc=r.video_ssrc, rtx_ssrc=r.rtx_ssrc)
