@@ -91,7 +91,7 @@ let package = Package(
         // The composition root: the box's state machine and supervision.
         .target(name: "Box", dependencies: [
             "Provisioning", "Capture", "Device", "Codecs", "Media", "RTP", "RTCP", "Transport", "Wire", "Runtime", "Session", "ICE", "DTLS",
-            "Signaling", "XML", "JSON", "WebSocket", "SecureSocket", "Privacy", "Updater", "AudioProcessing",
+            "Signaling", "XML", "JSON", "WebSocket", "SecureSocket", "Privacy", "Updater", "AudioProcessing", "AudioMixing", "JitterBuffer",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

@@ -21,43 +21,15 @@ public final class ALSACapture: AudioSource {
     /// the name is looked up instead of the system's (used by tests to define a PCM).
     public init(pcm name: String, definitions: String? = nil, sampleRate: Int = 48000, periodFrames: Int = 480,
                 periods: Int = 4) throws(CaptureError) {
-        var handle: OpaquePointer?
-        var result = try Self.open(name, definitions: definitions, &handle)
-        guard result == 0, let handle else { throw Self.error("snd_pcm_open \(name)", result) }
-        var hardware: OpaquePointer?
-        snd_pcm_hw_params_malloc(&hardware)
-        defer { snd_pcm_hw_params_free(hardware) }
-        var rate = UInt32(sampleRate)
-        var channelCount: UInt32 = 1
-        var period = snd_pcm_uframes_t(periodFrames)
-        var buffer = snd_pcm_uframes_t(periodFrames * periods)
-        let steps: [(String, () -> Int32)] = [
-            ("snd_pcm_hw_params_any", { snd_pcm_hw_params_any(handle, hardware) }),
-            ("set_access", { snd_pcm_hw_params_set_access(handle, hardware, SND_PCM_ACCESS_RW_INTERLEAVED) }),
-            ("set_format S16_LE", { snd_pcm_hw_params_set_format(handle, hardware, SND_PCM_FORMAT_S16_LE) }),
-            ("set_channels", { snd_pcm_hw_params_set_channels_near(handle, hardware, &channelCount) }),
-            ("set_rate", { snd_pcm_hw_params_set_rate_near(handle, hardware, &rate, nil) }),
-            ("set_period_size", { snd_pcm_hw_params_set_period_size_near(handle, hardware, &period, nil) }),
-            ("set_buffer_size", { snd_pcm_hw_params_set_buffer_size_near(handle, hardware, &buffer) }),
-            ("snd_pcm_hw_params", { snd_pcm_hw_params(handle, hardware) }),
-        ]
-        for (step, call) in steps {
-            result = call()
-            if result < 0 {
-                snd_pcm_close(handle)
-                throw Self.error("\(name): \(step)", result)
-            }
-        }
-        guard rate == UInt32(sampleRate), channelCount <= 2 else {
-            snd_pcm_close(handle)
-            throw .unsupported("\(name) cannot capture at \(sampleRate) Hz mono or stereo (got \(rate) Hz, \(channelCount) channels); use a plughw: or default PCM")
-        }
+        let opened = try ALSAPCM.open(name, stream: SND_PCM_STREAM_CAPTURE, definitions: definitions, sampleRate: sampleRate,
+                                      periodFrames: periodFrames, periods: periods)
+        let handle = opened.handle
         self.name = name
         pcm = handle
-        self.periodFrames = Int(period)
-        channels = Int(channelCount)
+        self.periodFrames = opened.periodFrames
+        channels = opened.channels
         if channels == 2 { stereo = .allocate(capacity: 2 * self.periodFrames * periods) }
-        result = snd_pcm_prepare(handle)
+        var result = snd_pcm_prepare(handle)
         if result >= 0 { result = snd_pcm_start(handle) }
         if result < 0 {
             snd_pcm_close(handle)
@@ -119,21 +91,8 @@ public final class ALSACapture: AudioSource {
         }
     }
 
-    private static func open(_ name: String, definitions: String?, _ handle: inout OpaquePointer?) throws(CaptureError) -> Int32 {
-        guard let definitions else { return snd_pcm_open(&handle, name, SND_PCM_STREAM_CAPTURE, 0) }
-        var top: OpaquePointer?
-        var input: OpaquePointer?
-        guard snd_config_top(&top) == 0 else { throw .unsupported("snd_config_top failed") }
-        defer { snd_config_delete(top) }
-        var result = snd_input_buffer_open(&input, definitions, definitions.utf8.count)
-        guard result == 0 else { throw error("snd_input_buffer_open", result) }
-        result = snd_config_load(top, input)
-        snd_input_close(input)
-        guard result == 0 else { throw error("snd_config_load", result) }
-        return snd_pcm_open_lconf(&handle, name, SND_PCM_STREAM_CAPTURE, 0, top)
-    }
+    static func error(_ call: String, _ code: Int32) -> CaptureError { ALSAPCM.error(call, code) }
 
-    static func error(_ call: String, _ code: Int32) -> CaptureError {
-        .alsa(call, code: code, reason: String(cString: snd_strerror(code)))
-    }
+    /// Frames captured but not yet read: part of the echo path the canceller is told about.
+    public var delayFrames: Int { ALSAPCM.delayFrames(pcm) }
 }

@@ -8,6 +8,13 @@ public protocol AudioSource: AnyObject {
     func read(into buffer: UnsafeMutableBufferPointer<Int16>) throws(CaptureError)
     /// Overruns recovered so far (the capture fell behind and lost samples).
     var overruns: Int { get }
+    /// Samples captured but not read yet (the device's part of the echo path); 0 for a
+    /// generated source.
+    var delayFrames: Int { get }
+}
+
+extension AudioSource {
+    public var delayFrames: Int { 0 }
 }
 
 /// Keeps a generated source at the real rate: each read returns when its samples would

@@ -16,7 +16,10 @@ public final class LocalConferenceServer: @unchecked Sendable {
     }
 
     /// Starts it and waits for its `ready` line. `roomSecrets` lock rooms as a teacher would.
-    public init(participant: String = "before-box", roomSecrets: [String: String] = [:], participantPasswords: [String: String] = [:]) throws {
+    /// `options`: more of the double's options (`--participants 3`, `--tones …`, `--leave …`;
+    /// Board/sim/conference/README.md).
+    public init(participant: String = "before-box", roomSecrets: [String: String] = [:], participantPasswords: [String: String] = [:],
+                options: [String] = []) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("conference-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         eventsPath = directory + "/events.jsonl"
@@ -27,6 +30,7 @@ public final class LocalConferenceServer: @unchecked Sendable {
                          "--c2s-port", "\(ExternalProcess.freeTCPPort())", "--component-port", "\(ExternalProcess.freeTCPPort())"]
         for (room, secret) in roomSecrets { arguments += ["--room-secret", "\(room)=\(secret)"] }
         for (room, secret) in participantPasswords { arguments += ["--participant-password", "\(room)=\(secret)"] }
+        arguments += options
         process = try SpawnedProcess(ExternalProcess.which("python3")!, arguments, environment: ProcessInfo.processInfo.environment)
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
@@ -54,9 +58,12 @@ public final class LocalConferenceServer: @unchecked Sendable {
     public var plainWebSocket: String { "ws://127.0.0.1:\(httpPort)/xmpp-websocket" }
 
     /// The simulated board's provisioning file pointed at this server (TLS with its CA).
-    public func boxConfig(password: String = "secret-of-the-test-room", organiser: Bool = false, secure: Bool = true) throws -> String {
+    /// `playback`: the ALSA PCM the box plays the others on (the sim board's is "null").
+    public func boxConfig(password: String = "secret-of-the-test-room", organiser: Bool = false, secure: Bool = true,
+                          playback: String = "null") throws -> String {
         let url = secure ? secureWebSocket : plainWebSocket
         let path = try ExternalProcess.simConfig(replacing: [
+            "playback = \"null\"": "playback = \"\(playback)\"",
             "websocket_url = \"ws://127.0.0.1:15280/xmpp-websocket\"": "websocket_url = \"\(url)\"" + (secure ? "\nca_bundle = \"\(caBundle)\"" : ""),
             "organiser = true": "organiser = \(organiser)",
             // Half the sim board's 720p: the box's encoder and the double's decoder share two cores with the tests.

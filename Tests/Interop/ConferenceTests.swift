@@ -54,8 +54,11 @@ extension RealPeers {
 
         @Test func theBoxJoinsTheLockedRoomAndIsSeenAndHeard() throws {
             let server = try LocalConferenceServer(roomSecrets: ["klasse-4b": "tafel-und-kreide"])
-            let box = try Box(config: try server.boxConfig(password: "tafel-und-kreide"))
+            // The box plays the others into a file: what a loudspeaker would have got.
+            let played = FileManager.default.temporaryDirectory.appendingPathComponent("played-\(UUID().uuidString).raw").path
+            let box = try Box(config: try server.boxConfig(password: "tafel-und-kreide", playback: PlayedAudio.filePCM(played)))
             #expect(server.wait(timeout: 30) { _ in !Self.sessions(server).isEmpty }, "the box accepted a session: \(box.log.suffix(3000))")
+            let callStart = Date()
             let sid = try #require(Self.sessions(server).first)
             let accept = try #require(server.events("session-accept").first { $0["sid"] as? String == sid })
             #expect(accept["valid"] as? Bool == true, "Jicofo's checks pass: \(accept)")
@@ -67,10 +70,24 @@ extension RealPeers {
             #expect(Self.decodedFrames(Self.media(server, sid: sid)) == 0, "no video while private")
             try box.openSwitch()
             #expect(server.wait(timeout: 30) { _ in Self.decodedFrames(Self.media(server, sid: sid)) >= 240 }, "video flows: \(String(describing: Self.media(server, sid: sid)))")
+            // Hearing the other: 20 s of the call played, then stop.
+            let played20s = callStart.addingTimeInterval(22)
+            if played20s > Date() { usleep(UInt32(played20s.timeIntervalSinceNow * 1_000_000)) }
             let result = box.stop()
             #expect(result.status == 0, "\(result.stderr.suffix(2000))")
             #expect(server.wait(timeout: 10) { events in events.contains { $0["event"] as? String == "session-ended" && $0["sid"] as? String == sid } })
             let ended = try #require(server.events("session-ended").first { $0["sid"] as? String == sid })
+            let heard = try PlayedAudio(rawFile: played)
+            try? FileManager.default.removeItem(atPath: played)
+            let first = heard.firstTone(660)
+            #expect(first.map { $0 <= 1.0 } == true, "the other's 660 Hz within 1 s of the call: first at \(first.map { "\($0) s" } ?? "never") of \(heard.seconds) s played")
+            if let first {
+                #expect(heard.seconds >= first + 20, "20 s played after the tone began (\(heard.seconds) s)")
+                #expect(heard.longestGap(in: 660, from: first, to: first + 20) == 0, "continuous for 20 s")
+                #expect(heard.windowsWithTone(440).isEmpty, "never the box's own 440 Hz")
+            }
+            #expect(heard.clippedSamples == 0)
+            #expect(result.stderr.contains("hearing 1 at"), "the status says the box hears one source")
             let numbers = (ended["numbers"] as? [Any] ?? []).compactMap { $0 as? Int }
             let painted = (numbers.max() ?? 0) - (numbers.min() ?? 0) + 1
             #expect(Double(numbers.count) >= 0.95 * Double(painted), "decoded \(numbers.count) of \(painted) painted frames")
@@ -78,7 +95,46 @@ extension RealPeers {
             #expect(abs((ended["tone_hz"] as? Double ?? 0) - 440) < 2, "the tone: \(ended["tone_hz"] ?? "none")")
             #expect((ended["unsignalled_packets"] as? Int ?? 0) == 0, "every SSRC was signalled first")
             #expect(result.stderr.contains("camera LIVE") && result.stderr.contains("1 other participant"), "the live status")
-            print("conference: decoded \(numbers.count)/\(painted) painted frames in order, tone \(ended["tone_hz"] ?? "-") Hz")
+            print("conference: decoded \(numbers.count)/\(painted) painted frames in order, tone \(ended["tone_hz"] ?? "-") Hz; played the other's tone from \(first ?? -1) s for \(heard.seconds) s")
+        }
+
+        /// Three others with three tones: the box plays all three, clips nothing, and stops
+        /// playing one who leaves (Jicofo sends no source-remove then: presence only).
+        @Test func threeOthersAreHeardAndOneWhoLeavesIsNotPlayedAfterASecond() throws {
+            let tones = [550.0, 770.0, 1210.0]
+            let server = try LocalConferenceServer(options: ["--participants", "3", "--tones", "550,770,1210", "--leave", "1@8"])
+            let played = FileManager.default.temporaryDirectory.appendingPathComponent("played-\(UUID().uuidString).raw").path
+            let box = try Box(config: try server.boxConfig(playback: PlayedAudio.filePCM(played)))
+            #expect(server.wait(timeout: 30) { _ in !Self.sessions(server).isEmpty }, "the box accepted a session: \(box.log.suffix(3000))")
+            let sid = try #require(Self.sessions(server).first)
+            #expect(server.wait(timeout: 30) { _ in server.events("participant-left").contains { $0["requested"] as? Bool == true } },
+                    "participant 1 left")
+            usleep(4_000_000)  // the others go on for 4 s
+            let result = box.stop()
+            #expect(result.status == 0, "\(result.stderr.suffix(2000))")
+            let heard = try PlayedAudio(rawFile: played)
+            try? FileManager.default.removeItem(atPath: played)
+            #expect(server.wait(timeout: 10) { _ in server.events("session-ended").contains { $0["sid"] as? String == sid } })
+            let remote = (Self.media(server, sid: sid)?["remote_audio"] as? [[String: Any]]) ?? []
+            for (index, tone) in tones.enumerated() {
+                let windows = heard.windowsWithTone(tone)
+                #expect(windows.count >= 20, "\(tone) Hz played (\(windows.count) windows of 0.1 s)")
+            }
+            #expect(heard.clippedSamples == 0, "three tones at full level are limited, not clipped")
+            // The leaver's tone ends in the file no later than 1 s after it stopped sending. The
+            // file's clock is tied to the double's by the moment its tone began.
+            let leaver = try #require(remote.first { $0["index"] as? Int == 1 }, "\(remote)")
+            let started = try #require(leaver["started_t"] as? Double), stopped = try #require(leaver["stopped_t"] as? Double)
+            let windows = heard.windowsWithTone(770)
+            var leaverTail = Double.nan
+            if let firstHeard = windows.first, let lastHeard = windows.last {
+                let tail = (lastHeard + 0.1) - firstHeard + started - stopped
+                leaverTail = tail
+                #expect(tail <= 1.0, "the leaver was played \(tail) s after it stopped sending")
+                #expect(lastHeard - firstHeard > 5, "and before, it was heard (\(firstHeard)–\(lastHeard) s)")
+            }
+            #expect(result.stderr.contains("hearing 3 at") && result.stderr.contains("hearing 2 at"), "the status follows: \(result.stderr.suffix(3000))")
+            print("conference: three others played (\(tones.map { "\(Int($0)) Hz: \(heard.windowsWithTone($0).count)" }.joined(separator: ", ")) windows), the leaver played \(String(format: "%.2f", leaverTail)) s after it stopped sending, \(heard.clippedSamples) clipped")
         }
 
         @Test func aWrongPasswordIsNamedAndSendsNoMedia() throws {

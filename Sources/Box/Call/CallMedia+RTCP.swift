@@ -55,11 +55,15 @@ extension CallMedia {
     func handleRTP(_ packet: UnsafeMutableRawBufferPointer, now: UInt64) {
         guard let view = RTPPacketView(UnsafeRawBufferPointer(packet)) else { return }
         receivedPackets.wrappingAdd(1, ordering: .relaxed)
-        let clockRate: UInt32 = view.header.payloadType == plan.audio?.payloadType ? 48000 : 90000
+        let audioType = plan.receivedAudio?.payloadType ?? plan.audio?.payloadType
+        let clockRate: UInt32 = view.header.payloadType == audioType ? 48000 : 90000
         updateReceived(view.header.ssrc, clockRate: clockRate) {
             $0.received(sequence: view.header.sequenceNumber, rtpTimestamp: view.header.timestamp, now: now)
         }
         if clockRate == 90000 { updateNACK(view.header.ssrc) { $0.received(sequence: view.header.sequenceNumber, now: now) } }
+        if let audio = plan.receivedAudio, view.header.payloadType == audio.payloadType {
+            remoteAudio.accept(view, audioLevelID: audio.audioLevelID, now: now)
+        }
     }
 
     /// Every 100 ms (network thread): NACKs for what is missing; about every second, sender

@@ -1,3 +1,4 @@
+import AudioProcessing
 import Codecs
 import Logging
 import RTCP
@@ -21,9 +22,13 @@ extension MediaTransport: PacketSink {
 final class CallMedia: @unchecked Sendable {
     struct Sources: Sendable {
         var video: VideoSendPlan.Source?
-        var audio: AudioSendPlan.Source?
+        var audio: AudioLoopPlan.Capture?
         var encoder: VP8EncoderSettings
         var opus: OpusEncoderSettings
+        /// Where the others are played; `.null` measures the mix and drops it.
+        var playback: AudioLoopPlan.Playback = .null
+        var volume = 80
+        var processing = MicrophoneProcessingSettings()
     }
 
     let transport: MediaTransport
@@ -44,6 +49,9 @@ final class CallMedia: @unchecked Sendable {
     private var received: [UInt32: ReceiveStatistics] = [:]
     private var nacks: [UInt32: NACKGenerator] = [:]
     private var nextReport: UInt64 = 0
+    /// The others' audio on its way to the audio thread, and what that thread plays.
+    let remoteAudio = RemoteAudioIntake()
+    let playback = PlaybackMonitor()
     let receivedPackets = Atomic<Int>(0)
     let keyframeRequests = Atomic<Int>(0)
     let nacksReceived = Atomic<Int>(0)
@@ -68,6 +76,8 @@ final class CallMedia: @unchecked Sendable {
         transport.onRTCP = { [weak self] packets, now in self?.handle(packets, now: now) }
         transport.onRTP = { [weak self] packet, now in self?.handleRTP(packet, now: now) }
         transport.onTick = { [weak self] now in self?.tick(now: now) }
+        remoteAudio.setOwnSources([plan.audio?.ssrc].compactMap { $0 })
+        remoteAudio.setSources(remote.media(.audio)?.sources.map(\.ssrc) ?? [])
         let ssrcs = [plan.audio?.ssrc, plan.video?.ssrc].compactMap { $0 }
         try transport.start(remote: remote, iceRole: plan.iceRole, dtlsRole: plan.dtlsRole, goodbyeSSRCs: ssrcs)
     }
@@ -124,13 +134,26 @@ final class CallMedia: @unchecked Sendable {
                 logger.error("video cannot start: \(error)")
             }
         }
-        if let audio = plan.audio, let source = sources.audio {
-            let sendPlan = AudioSendPlan(source: source, encoder: sources.opus, payloadType: audio.payloadType, ssrc: audio.ssrc,
-                                         extensionIDs: audio.extensions, srtp: keying)
-            let (control, logger, transport) = (self.control, self.logger, self.transport)
+        // One audio thread for both directions: the microphone to the sender, the others to
+        // the loudspeaker, and the loudspeaker's mix to the echo canceller.
+        let sending = plan.audio.flatMap { audio in sources.audio.map { _ in audio } }
+        if sending != nil || plan.receivedAudio != nil {
+            let loopPlan = AudioLoopPlan(capture: sending != nil ? sources.audio ?? .silence : .silence,
+                                         playback: plan.receivedAudio != nil ? sources.playback : nil, processing: sources.processing)
+            let (control, logger, transport, remoteAudio, playback) = (self.control, self.logger, self.transport, self.remoteAudio, self.playback)
+            let (volume, opus) = (sources.volume, sources.opus)
             do {
                 started.append(try BackgroundThread(name: "classbox-audio") {
-                    do { try AudioSender(plan: sendPlan, sink: transport, control: control, logger: logger).run() } catch {
+                    do {
+                        let sender = try sending.map { audio in
+                            try AudioSender(plan: AudioSendPlan(encoder: opus, payloadType: audio.payloadType, ssrc: audio.ssrc,
+                                                                extensionIDs: audio.extensions, srtp: keying),
+                                            sink: transport, control: control, logger: logger)
+                        }
+                        let receiver = loopPlan.playback == nil ? nil
+                            : AudioReceiver(intake: remoteAudio, monitor: playback, volume: volume, logger: logger)
+                        AudioLoop(plan: loopPlan, sender: sender, receiver: receiver, control: control, monitor: playback, logger: logger).run()
+                    } catch {
                         logger.error("audio stopped: \(error)")
                     }
                 })

@@ -1,3 +1,4 @@
+import AudioProcessing
 import Codecs
 import DTLS
 import Logging
@@ -34,7 +35,7 @@ enum MediaSetup {
             case .device(let path): return .camera(path: path)
             }
         }()
-        let audio: AudioSendPlan.Source = {
+        let audio: AudioLoopPlan.Capture = {
             switch config.audio.capture {
             case .tone: return .tone(hz: config.audio.toneHz)
             case .null: return .silence
@@ -48,7 +49,16 @@ enum MediaSetup {
         encoder.errorResilient = config.camera.errorResilient
         encoder.temporalLayers = config.camera.temporalLayers
         encoder.maxIntraBitratePercent = 900
+        let playback: AudioLoopPlan.Playback = {
+            switch config.audio.playback {
+            case .null: return .null
+            case .pcm(let name): return .pcm(name)
+            }
+        }()
         return CallMedia.Sources(video: video, audio: audio, encoder: encoder,
-                                 opus: OpusEncoderSettings(bitrateKbps: config.audio.bitrateKbps, dtx: config.audio.dtx))
+                                 opus: OpusEncoderSettings(bitrateKbps: config.audio.bitrateKbps, dtx: config.audio.dtx),
+                                 playback: playback, volume: config.audio.volume,
+                                 processing: MicrophoneProcessingSettings(echoCancellation: config.audio.echoCancellation,
+                                                                          noiseSuppression: config.audio.noiseSuppression))
     }
 }

@@ -20,8 +20,15 @@ struct CallPlan: Sendable {
         var extensions: RTPHeaderExtensionIDs
     }
 
+    /// What the box receives and plays: the others' Opus (each speaker on its own SSRC).
+    struct ReceivedAudio: Sendable {
+        var payloadType: UInt8
+        var audioLevelID: UInt8?
+    }
+
     var audio: Audio?
     var video: Video?
+    var receivedAudio: ReceivedAudio?
     var iceRole: ICEAgent.Role
     var dtlsRole: DTLSConnection.Role
     var cname: String
@@ -50,6 +57,7 @@ enum Negotiation {
         var media: [MediaDescription] = []
         var audioPlan: CallPlan.Audio?
         var videoPlan: CallPlan.Video?
+        var receivedAudio: CallPlan.ReceivedAudio?
         for offered in offer.media {
             let extensions = offered.extensions.filter { supportedExtensions.contains($0.value) }
             let direction = offered.direction.answer(sends: sends, receives: receives)
@@ -60,6 +68,9 @@ enum Negotiation {
             switch offered.kind {
             case .audio:
                 guard let opus = offered.codec(named: "opus") else { answer.direction = .inactive; media.append(answer); continue }
+                if direction == .recvonly || direction == .sendrecv {
+                    receivedAudio = .init(payloadType: opus.payloadType, audioLevelID: ids.audioLevel)
+                }
                 answer.codecs = [Codec(payloadType: opus.payloadType, name: opus.name, clockRate: 48000, channels: 2,
                                        parameters: ["minptime": "10", "useinbandfec": "1"])]
                 if sending {
@@ -95,7 +106,7 @@ enum Negotiation {
         let setup = offer.setup.answer
         let local = MediaSession(ice: transport.localCredentials, candidates: transport.signalledCandidates,
                                  fingerprint: transport.certificate.fingerprint, setup: setup, media: media)
-        let plan = CallPlan(audio: audioPlan, video: videoPlan, iceRole: offer.iceLite ? .controlling : .controlled,
+        let plan = CallPlan(audio: audioPlan, video: videoPlan, receivedAudio: receivedAudio, iceRole: offer.iceLite ? .controlling : .controlled,
                             dtlsRole: setup == .active ? .client : .server, cname: cname)
         return (local, plan)
     }
@@ -124,11 +135,14 @@ enum Negotiation {
     /// The plan for our own `offer` once `answer` came back: what the answer accepts to receive.
     static func plan(offer: MediaSession, answer: MediaSession) -> CallPlan {
         let cname = offer.media.first?.sources.first?.cname ?? "classbox"
-        var plan = CallPlan(audio: nil, video: nil, iceRole: .controlling, dtlsRole: answer.setup == .active ? .server : .client, cname: cname)
+        var plan = CallPlan(audio: nil, video: nil, receivedAudio: nil, iceRole: .controlling, dtlsRole: answer.setup == .active ? .server : .client, cname: cname)
         if let audio = answer.media(.audio), audio.direction == .recvonly || audio.direction == .sendrecv,
            let opus = audio.codec(named: "opus"), let ssrc = offer.media(.audio)?.sources.first?.ssrc {
             plan.audio = .init(payloadType: opus.payloadType, ssrc: ssrc,
                                extensions: RTPHeaderExtensionIDs(audioLevel: audio.extensionID(ExtensionURI.audioLevel)))
+        }
+        if let audio = answer.media(.audio), audio.direction == .sendonly || audio.direction == .sendrecv, let opus = audio.codec(named: "opus") {
+            plan.receivedAudio = .init(payloadType: opus.payloadType, audioLevelID: audio.extensionID(ExtensionURI.audioLevel))
         }
         if let video = answer.media(.video), video.direction == .recvonly || video.direction == .sendrecv,
            let vp8 = video.codec(named: "VP8"), let offered = offer.media(.video), let ssrc = offered.sources.first?.ssrc {

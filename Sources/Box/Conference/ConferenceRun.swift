@@ -23,6 +23,7 @@ final class ConferenceRun {
     var restartRequestedAt: UInt64?
     var leavingSince: UInt64?
     var lastStatsUpdate: UInt64 = 0
+    var audioOwners = RemoteAudioOwners()
 
     init(client: ConferenceClient, connection: SignalingConnection, session: ConferenceSession) {
         self.client = client
@@ -115,14 +116,27 @@ final class ConferenceRun {
                 }
             case .participants(let others):
                 client.status.update { $0.others = others.count }
+                let gone = audioOwners.occupantsChanged(others.map(\.endpoint))
+                if !gone.isEmpty {
+                    media?.remoteAudio.removeSources(gone)
+                    logger.debug("a participant left: \(gone.count) audio source(s) no longer played")
+                }
             case .offer(let offer):
                 startMedia(for: offer)
             case .sessionEnded(let reason):
                 if media != nil { logger.info("call ended: \(reason)", metadata: ["event": "call.end"]) }
                 stopMedia()
                 if joined && leavingSince == nil { client.status.update { $0.state = "in room \(client.config.room.name), waiting for the call" } }
-            case .sourcesAdded(let updates), .sourcesRemoved(let updates):
-                logger.debug("remote sources changed: \(updates.reduce(0) { $0 + $1.sources.count })")
+            case .sourcesAdded(let updates):
+                let audio = updates.filter { $0.kind == .audio }.flatMap(\.sources)
+                audioOwners.add(audio)
+                media?.remoteAudio.addSources(audio.map(\.ssrc))
+                logger.debug("remote sources added: \(updates.reduce(0) { $0 + $1.sources.count })")
+            case .sourcesRemoved(let updates):
+                let audio = updates.filter { $0.kind == .audio }.flatMap(\.sources).map(\.ssrc)
+                audioOwners.remove(audio)
+                media?.remoteAudio.removeSources(audio)
+                logger.debug("remote sources removed: \(updates.reduce(0) { $0 + $1.sources.count })")
             case .transportUpdate:
                 break  // Jicofo's in-place ICE restart is not advertised, so not expected
             case .muteRequested(let video):
@@ -177,6 +191,7 @@ final class ConferenceRun {
                 }
             }
             try media.start(remote: offer.session)
+            audioOwners.reset(offer.session.media(.audio)?.sources ?? [])
             self.media = media
             apply(session.accept(offer: offer, local: local, now: now))
             logger.info("call started: answering with \(plan.audio != nil ? "Opus" : "no audio") and \(plan.video != nil ? "VP8" : "no video")",
@@ -204,6 +219,9 @@ final class ConferenceRun {
             $0.audioBytes = control.audioBytes.load(ordering: .relaxed)
             $0.retransmissions = control.retransmissions.load(ordering: .relaxed)
             $0.receivedPackets = media.receivedPackets.load(ordering: .relaxed)
+            $0.heardSources = media.playback.heardSources.load(ordering: .relaxed)
+            let level = media.playback.levelDeciBel.load(ordering: .relaxed)
+            $0.playbackLevel = level <= -900 ? nil : Int((Double(level) / 10).rounded())
         }
     }
 }

@@ -15,6 +15,11 @@ struct ConferenceSnapshot: Sendable, Equatable {
     var audioBytes = 0
     var receivedPackets = 0
     var retransmissions = 0
+    /// Remote sources whose sound the box played in the last second, and the level it
+    /// played at (dBFS, nil: silence): how a teacher's "can you hear them?" is answered
+    /// over SSH, without saying who.
+    var heardSources = 0
+    var playbackLevel: Int?
     /// How often the box had to join again (connection lost, server restarted).
     var rejoins = 0
     /// The last attempt failed in a way that needs a person (password, TLS, server gone).
@@ -47,6 +52,8 @@ final class ConferenceStatus: Sendable {
             }
             parts.append("video \(kbps(now.videoBytes, previous?.videoBytes)) kbit/s, audio \(kbps(now.audioBytes, previous?.audioBytes)) kbit/s")
             parts.append("sent \(now.videoPackets + now.audioPackets) packets, received \(now.receivedPackets)")
+            parts.append(now.heardSources == 0 ? "hearing nobody"
+                         : "hearing \(now.heardSources) at \(now.playbackLevel.map { "\($0) dBFS" } ?? "silence")")
         }
         if now.rejoins > 0 { parts.append("rejoined \(now.rejoins)×") }
         return parts.joined(separator: " · ")

@@ -1,4 +1,3 @@
-import Capture
 import Runtime
 import Codecs
 import Logging
@@ -8,13 +7,6 @@ import Wire
 
 /// Everything an audio sending thread needs, as plain values.
 struct AudioSendPlan: Sendable {
-    enum Source: Sendable, Equatable {
-        case tone(hz: Int)
-        case silence
-        case pcm(String)
-    }
-
-    var source: Source
     var encoder: OpusEncoderSettings
     var payloadType: UInt8
     var ssrc: UInt32
@@ -22,11 +14,12 @@ struct AudioSendPlan: Sendable {
     var srtp: SRTPKeying?
 }
 
-/// The audio path, run on its own thread: 20 ms of samples (two 10 ms periods) → RFC 6464
-/// level → Opus written straight behind the RTP header → SRTP in place → socket.
+/// The sending half of the audio path, on the audio thread (`AudioLoop`): 20 ms of samples
+/// (two 10 ms blocks) → RFC 6464 level → Opus written straight behind the RTP header →
+/// SRTP in place → socket.
 ///
 /// With DTX, frames Opus marks as silence are not sent; the next packet carries the
-/// marker bit. A microphone that disappears is reopened every second.
+/// marker bit.
 final class AudioSender {
     private let plan: AudioSendPlan
     private let sink: any PacketSink
@@ -39,6 +32,8 @@ final class AudioSender {
     private let samples: UnsafeMutableBufferPointer<Int16>
     private var timestamp = UInt32.random(in: 0...UInt32.max)
     private var inSilence = false
+    /// Samples of the frame being gathered.
+    private var filled = 0
 
     init(plan: AudioSendPlan, sink: any PacketSink, control: SendControl, logger: Logger) throws {
         self.plan = plan
@@ -58,42 +53,24 @@ final class AudioSender {
         samples.deallocate()
     }
 
-    func run() {
-        var lastProblem: String?
-        while !control.isStopping {
-            let source: any AudioSource
-            do {
-                source = try openSource()
-            } catch {
-                if lastProblem != error.description { logger.warning("microphone unavailable, retrying every second: \(error)") }
-                lastProblem = error.description
-                sleepBriefly(seconds: 1)
-                continue
-            }
-            lastProblem = nil
-            let half = samples.count / 2
-            var overrunsBefore = 0
-            while !control.isStopping {
-                do {
-                    try source.read(into: UnsafeMutableBufferPointer(rebasing: samples[0..<half]))
-                    try source.read(into: UnsafeMutableBufferPointer(rebasing: samples[half...]))
-                } catch {
-                    logger.warning("microphone \(error); reopening")
-                    break
-                }
-                control.count(control.audioOverruns, source.overruns - overrunsBefore)
-                overrunsBefore = source.overruns
-                sendFrame()
-            }
-        }
+    /// No microphone for the next `samples` (it is missing or being reopened): nothing is
+    /// sent, as from a muted track, and the RTP clock goes on, so the first packet afterwards
+    /// carries the marker and the right timestamp. A half-gathered frame is dropped.
+    func skip(_ samples: Int) {
+        timestamp &+= UInt32(filled + samples)
+        filled = 0
+        inSilence = true
     }
 
-    private func openSource() throws(CaptureError) -> any AudioSource {
-        switch plan.source {
-        case .tone(let hz): return ToneSource(frequency: Double(hz))
-        case .silence: return SilenceSource()
-        case .pcm(let name): return try ALSACapture(pcm: name)
-        }
+    /// Takes the next 10 ms of (processed) microphone samples from the audio loop; every
+    /// second block completes a 20 ms frame, which is encoded and sent at once.
+    func consume(_ block: UnsafeBufferPointer<Int16>) {
+        precondition(filled + block.count <= samples.count, "blocks must divide the 20 ms frame")
+        UnsafeMutableBufferPointer(rebasing: samples[filled..<(filled + block.count)]).update(fromContentsOf: block)
+        filled += block.count
+        guard filled == samples.count else { return }
+        filled = 0
+        sendFrame()
     }
 
     private func sendFrame() {

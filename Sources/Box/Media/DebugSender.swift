@@ -1,3 +1,4 @@
+import AudioProcessing
 import Codecs
 import Runtime
 import Device
@@ -103,13 +104,18 @@ public struct DebugSender {
             })
         }
         if options.sendAudio {
-            let plan = AudioSendPlan(source: audioSource(), encoder: OpusEncoderSettings(bitrateKbps: config.audio.bitrateKbps, dtx: config.audio.dtx),
+            let plan = AudioSendPlan(encoder: OpusEncoderSettings(bitrateKbps: config.audio.bitrateKbps, dtx: config.audio.dtx),
                                      payloadType: options.audioPayloadType, ssrc: options.audioSSRC ?? .random(in: 1...UInt32.max),
                                      extensionIDs: .jitsiDefaults, srtp: keying)
             let sink = try UDPSocket(connectedTo: audioDestination)
             logger.info("audio: Opus payload type \(plan.payloadType) SSRC \(plan.ssrc) to \(audioDestination)\(keying == nil ? "" : " (SRTP)")")
+            let loopPlan = AudioLoopPlan(capture: audioSource(), playback: nil, processing: MicrophoneProcessingSettings(
+                echoCancellation: false, noiseSuppression: config.audio.noiseSuppression))
             threads.append(try BackgroundThread(name: "classbox-audio") { [logger] in
-                do { try AudioSender(plan: plan, sink: sink, control: control, logger: logger).run() } catch {
+                do {
+                    let sender = try AudioSender(plan: plan, sink: sink, control: control, logger: logger)
+                    AudioLoop(plan: loopPlan, sender: sender, receiver: nil, control: control, monitor: PlaybackMonitor(), logger: logger).run()
+                } catch {
                     logger.error("audio stopped: \(error)")
                 }
             })
@@ -147,7 +153,7 @@ public struct DebugSender {
         }
     }
 
-    func audioSource() -> AudioSendPlan.Source { MediaSetup.sources(config).audio ?? .silence }
+    func audioSource() -> AudioLoopPlan.Capture { MediaSetup.sources(config).audio ?? .silence }
 
     func encoderSettings() -> VP8EncoderSettings { MediaSetup.sources(config).encoder }
 

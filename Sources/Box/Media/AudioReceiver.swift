@@ -1,0 +1,206 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import AudioMixing
+import Codecs
+import JitterBuffer
+import Logging
+import Runtime
+
+/// libopus behind the jitter buffer's decoder interface: float decoding, in-band FEC for a
+/// lost packet, PLC for the rest.
+struct OpusFrameDecoder: AudioFrameDecoder {
+    let decoder: OpusDecoder
+
+    mutating func decode(_ packet: UnsafeRawBufferPointer, fec: Bool, into output: UnsafeMutableBufferPointer<Float>,
+                         samples: Int) -> Int? {
+        do {
+            if fec { return try decoder.decodeFEC(packet, lostSamples: samples, into: output) }
+            return try decoder.decode(packet, into: output)
+        } catch {
+            return nil
+        }
+    }
+
+    mutating func conceal(into output: UnsafeMutableBufferPointer<Float>, samples: Int) -> Int? {
+        try? decoder.conceal(samples: samples, into: output)
+    }
+
+    mutating func reset() {
+        try? decoder.reset()
+    }
+}
+
+/// The receiving half of the audio path, on the audio thread (`AudioLoop`): the packets the
+/// network thread queued → one jitter buffer and Opus decoder per remote source → the mixer
+/// → one 10 ms block for the loudspeaker.
+///
+/// Jitsi Videobridge does not mix: every speaker arrives on an SSRC of its own, and only
+/// while speaking (the bridge drops silent packets). A source gets a slot with its first
+/// packet and gives it back when the conference no longer signals it (source-remove, the
+/// owner left) or after `idleRetirement` without packets. Up to `maximumSources` at once;
+/// the packets of any further source are counted and dropped. Per block nothing is
+/// allocated; a new source's slot is made once, when it first speaks.
+final class AudioReceiver {
+    static let maximumSources = 16
+    /// A source silent this long gives its slot back (it gets a new one when it speaks again).
+    static let idleRetirement: UInt64 = 10_000_000_000
+    /// A source counts as heard while its decoded sound was above this in the last second.
+    static let heardThresholdDBFS: Float = -60
+
+    final class Slot {
+        let ssrc: UInt32
+        var playout: AudioPlayout<OpusFrameDecoder>
+        var lastPacket: UInt64
+        var lastHeard: UInt64 = 0
+
+        init(ssrc: UInt32, decoder: OpusDecoder, now: UInt64) {
+            self.ssrc = ssrc
+            playout = AudioPlayout(decoder: OpusFrameDecoder(decoder: decoder))
+            lastPacket = now
+        }
+    }
+
+    private let intake: RemoteAudioIntake
+    private let monitor: PlaybackMonitor
+    private let logger: Logger
+    let mixer: AudioMixer
+    private var slots: [Slot] = []
+    private let block: UnsafeMutableBufferPointer<Float>
+    private let heardPower: Float
+    private var generationSeen = -1
+    /// Counters of retired slots, so the published totals never go backwards.
+    private var retired = JitterBufferStatistics()
+    private var blocks = 0
+    private var mixEnergy: Double = 0
+
+    init(intake: RemoteAudioIntake, monitor: PlaybackMonitor, volume: Int, logger: Logger) {
+        self.intake = intake
+        self.monitor = monitor
+        self.logger = logger
+        mixer = AudioMixer(maxSources: Self.maximumSources, blockSamples: AudioLoop.blockSamples, volume: volume)
+        block = .allocate(capacity: AudioLoop.blockSamples)
+        block.initialize(repeating: 0)
+        heardPower = Float(pow(10, Double(Self.heardThresholdDBFS) / 10))
+        slots.reserveCapacity(Self.maximumSources)
+    }
+
+    deinit { block.deallocate() }
+
+    /// The next 10 ms for the loudspeaker (`output`: 480 samples), played at `now`.
+    func render(into output: UnsafeMutableBufferPointer<Int16>, now: UInt64) {
+        retireSources(now: now)
+        while intake.ring.pop({ record, payload in self.insert(record, payload, now: now) }) {}
+        mixer.beginBlock()
+        for slot in slots {
+            let kind = slot.playout.render(into: block, now: now)
+            if kind != .buffering && meanSquare(block) > heardPower { slot.lastHeard = now }
+            mixer.add(UnsafeBufferPointer(block))
+        }
+        let levels = mixer.finish(into: output)
+        publish(levels, now: now)
+    }
+
+    private func insert(_ record: ReceivedAudioRecord, _ payload: UnsafeRawBufferPointer, now: UInt64) {
+        guard let slot = slot(for: record.ssrc, now: now) else {
+            monitor.count(monitor.noSlotPackets)
+            return
+        }
+        guard let duration = OpusDecoder.packetSamples(payload) else {
+            monitor.count(monitor.undecodablePackets)
+            return
+        }
+        slot.lastPacket = now
+        let level: UInt8? = record.level == ReceivedAudioRecord.noLevel ? nil : record.level
+        switch slot.playout.insert(sequence: record.sequence, timestamp: record.timestamp, duration: duration, audioLevel: level,
+                                   marker: record.marker, payload: payload, arrival: record.arrival) {
+        case .stored: break
+        case .duplicate: monitor.count(monitor.duplicatePackets)
+        case .late: monitor.count(monitor.latePackets)
+        case .invalid: monitor.count(monitor.invalidPackets)
+        }
+    }
+
+    private func slot(for ssrc: UInt32, now: UInt64) -> Slot? {
+        for slot in slots where slot.ssrc == ssrc { return slot }
+        guard slots.count < Self.maximumSources, intake.isSignalled(ssrc), let decoder = try? OpusDecoder() else { return nil }
+        let slot = Slot(ssrc: ssrc, decoder: decoder, now: now)
+        slots.append(slot)
+        logger.debug("a remote audio source started (\(slots.count) now)")
+        return slot
+    }
+
+    /// Gives back the slots of sources no longer signalled (checked when the signalled set
+    /// changed) and of sources silent for `idleRetirement`.
+    private func retireSources(now: UInt64) {
+        let generation = intake.generation.load(ordering: .acquiring)
+        let recheck = generation != generationSeen
+        generationSeen = generation
+        var index = 0
+        while index < slots.count {
+            let slot = slots[index]
+            if (recheck && !intake.isSignalled(slot.ssrc)) || now &- slot.lastPacket > Self.idleRetirement {
+                retired.add(slot.playout.statistics)
+                slots.remove(at: index)
+            } else {
+                index += 1
+            }
+        }
+    }
+
+    /// The status: sources heard in the last second, the mix's level over the last half
+    /// second, and every tenth block the counters.
+    private func publish(_ levels: MixLevels, now: UInt64) {
+        var heard = 0
+        for slot in slots where slot.lastHeard != 0 && now &- slot.lastHeard < 1_000_000_000 { heard += 1 }
+        monitor.heardSources.store(heard, ordering: .relaxed)
+        monitor.activeSources.store(slots.count, ordering: .relaxed)
+        monitor.count(monitor.blocksPlayed)
+        mixEnergy += Double(pow(10, levels.rmsDBFS / 10))
+        blocks += 1
+        if blocks % 50 == 0 {
+            let mean = mixEnergy / 50
+            monitor.levelDeciBel.store(mean > 1e-12 ? Int((100 * log10(mean)).rounded()) : -1000, ordering: .relaxed)
+            mixEnergy = 0
+        }
+        guard blocks % 10 == 0 else { return }
+        var total = retired
+        var target = 0
+        for slot in slots {
+            total.add(slot.playout.statistics)
+            target = max(target, slot.playout.targetDelayMilliseconds)
+        }
+        monitor.concealedBlocks.store(total.concealedBlocks, ordering: .relaxed)
+        monitor.fecRecoveries.store(total.fecRecovered, ordering: .relaxed)
+        monitor.targetDelayMilliseconds.store(target, ordering: .relaxed)
+        monitor.lostPackets.store(total.lost, ordering: .relaxed)
+        monitor.expandedBlocks.store(total.expandedBlocks, ordering: .relaxed)
+        monitor.acceleratedBlocks.store(total.acceleratedBlocks + total.crossFadedBlocks, ordering: .relaxed)
+    }
+
+    private func meanSquare(_ samples: UnsafeMutableBufferPointer<Float>) -> Float {
+        var sum: Float = 0
+        for sample in samples { sum += sample * sample }
+        return sum / Float(samples.count)
+    }
+}
+
+extension JitterBufferStatistics {
+    /// Adds another source's counters (targets and delays are per source and not summed).
+    mutating func add(_ other: JitterBufferStatistics) {
+        received += other.received
+        duplicates += other.duplicates
+        late += other.late
+        invalid += other.invalid
+        resets += other.resets
+        lost += other.lost
+        silenceGapPackets += other.silenceGapPackets
+        concealedBlocks += other.concealedBlocks
+        silenceBlocks += other.silenceBlocks
+        fecRecovered += other.fecRecovered
+        decoderFailures += other.decoderFailures
+        expandedBlocks += other.expandedBlocks
+        acceleratedBlocks += other.acceleratedBlocks
+        crossFadedBlocks += other.crossFadedBlocks
+    }
+}

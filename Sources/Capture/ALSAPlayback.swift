@@ -1,0 +1,139 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+internal import CALSA
+
+/// Where the box's loudspeaker samples go: 48 kHz, mono, signed 16-bit, 10 ms at a time.
+public protocol AudioSink: AnyObject {
+    /// Queues `block` for playing; blocks only while the device's short buffer is full.
+    func write(_ block: UnsafeBufferPointer<Int16>) throws(CaptureError)
+    /// Underruns recovered so far (the device ran dry and played silence).
+    var underruns: Int { get }
+    /// Samples queued and not yet heard (the device's part of the echo path).
+    var delayFrames: Int { get }
+}
+
+/// A loudspeaker through alsa-lib, the mirror of `ALSACapture`: 10 ms periods and a buffer
+/// of at most 40 ms, started with 20 ms of silence queued so one late block is no underrun.
+///
+/// An underrun (the box was late) is recovered at once: the stream is prepared again and
+/// the 20 ms cushion re-queued, so it costs one short gap and is counted. A device that
+/// disappears (USB unplug) ends the playback with `.disconnected`. Nothing written is kept
+/// after it has been handed to alsa-lib.
+public final class ALSAPlayback: AudioSink {
+    public let name: String
+    public let periodFrames: Int
+    public let bufferFrames: Int
+    public let channels: Int
+    public private(set) var underruns = 0
+    private let pcm: OpaquePointer
+    /// Silence of one period, and the interleaved copy when the device only plays stereo.
+    private let scratch: UnsafeMutablePointer<Int16>
+    /// The cushion queued at start and after an underrun, in periods.
+    private let startPeriods = 2
+
+    public init(pcm name: String, definitions: String? = nil, sampleRate: Int = 48000, periodFrames: Int = 480,
+                periods: Int = 4) throws(CaptureError) {
+        let opened = try ALSAPCM.open(name, stream: SND_PCM_STREAM_PLAYBACK, definitions: definitions, sampleRate: sampleRate,
+                                      periodFrames: periodFrames, periods: periods)
+        self.name = name
+        pcm = opened.handle
+        self.periodFrames = opened.periodFrames
+        bufferFrames = opened.bufferFrames
+        channels = opened.channels
+        scratch = .allocate(capacity: 2 * max(opened.periodFrames, periodFrames))
+        scratch.initialize(repeating: 0, count: 2 * max(opened.periodFrames, periodFrames))
+        do throws(CaptureError) {
+            try configureStart()
+            try prime()
+        } catch {
+            snd_pcm_close(pcm)
+            scratch.deallocate()
+            throw error
+        }
+    }
+
+    deinit {
+        snd_pcm_drop(pcm)
+        snd_pcm_close(pcm)
+        scratch.deallocate()
+    }
+
+    public var delayFrames: Int { ALSAPCM.delayFrames(pcm) }
+
+    public func write(_ block: UnsafeBufferPointer<Int16>) throws(CaptureError) {
+        var written = 0
+        while written < block.count {
+            let count = min(block.count - written, periodFrames)
+            let source: UnsafeRawPointer
+            if channels == 2 {
+                for index in 0..<count {
+                    scratch[2 * index] = block[written + index]
+                    scratch[2 * index + 1] = block[written + index]
+                }
+                source = UnsafeRawPointer(scratch)
+            } else {
+                source = UnsafeRawPointer(block.baseAddress! + written)
+            }
+            let frames = snd_pcm_writei(pcm, source, snd_pcm_uframes_t(count))
+            if frames >= 0 {
+                written += Int(frames)
+                continue
+            }
+            try recover(Int32(frames))
+        }
+    }
+
+    /// Playback starts once the cushion is queued, not when the whole buffer is full.
+    private func configureStart() throws(CaptureError) {
+        var software: OpaquePointer?
+        snd_pcm_sw_params_malloc(&software)
+        defer { snd_pcm_sw_params_free(software) }
+        var result = snd_pcm_sw_params_current(pcm, software)
+        if result >= 0 { result = snd_pcm_sw_params_set_start_threshold(pcm, software, snd_pcm_uframes_t(startPeriods * periodFrames)) }
+        if result >= 0 { result = snd_pcm_sw_params_set_avail_min(pcm, software, snd_pcm_uframes_t(periodFrames)) }
+        if result >= 0 { result = snd_pcm_sw_params(pcm, software) }
+        guard result >= 0 else { throw ALSAPCM.error("\(name): sw_params", result) }
+    }
+
+    /// Prepares the stream and queues the silent cushion.
+    private func prime() throws(CaptureError) {
+        var result = snd_pcm_prepare(pcm)
+        guard result >= 0 else { throw ALSAPCM.error("\(name): prepare", result) }
+        let silence = scratch
+        silence.update(repeating: 0, count: channels * periodFrames)
+        for _ in 0..<startPeriods {
+            result = Int32(truncatingIfNeeded: snd_pcm_writei(pcm, silence, snd_pcm_uframes_t(periodFrames)))
+            guard result >= 0 else { throw ALSAPCM.error("\(name): queue silence", result) }
+        }
+    }
+
+    private func recover(_ error: Int32) throws(CaptureError) {
+        switch -error {
+        case EPIPE:
+            underruns += 1
+            try prime()
+        case ESTRPIPE:
+            var result = snd_pcm_resume(pcm)
+            while result == -EAGAIN {
+                usleep(10_000)
+                result = snd_pcm_resume(pcm)
+            }
+            if result < 0 { try prime() }
+        case ENODEV, EBADFD, EIO:
+            throw .disconnected(name)
+        case EINTR, EAGAIN:
+            return
+        default:
+            throw ALSAPCM.error("\(name): snd_pcm_writei", error)
+        }
+    }
+}
+
+/// No loudspeaker (`audio.playback = "null"`): the mix is made and measured, then dropped.
+public final class NullSink: AudioSink {
+    public let underruns = 0
+    public let delayFrames = 0
+    public init() {}
+    public func write(_ block: UnsafeBufferPointer<Int16>) throws(CaptureError) {}
+}
