@@ -24,6 +24,7 @@ final class ConferenceRun {
     var leavingSince: UInt64?
     var lastStatsUpdate: UInt64 = 0
     var audioOwners = RemoteAudioOwners()
+    var lastReceiveLog: UInt64 = 0
 
     init(client: ConferenceClient, connection: SignalingConnection, session: ConferenceSession) {
         self.client = client
@@ -205,12 +206,20 @@ final class ConferenceRun {
     func stopMedia() {
         guard let media else { return }
         media.stop()
+        if media.plan.receivedAudio != nil {
+            logger.info("received audio: \(media.playback.summary) (call ended)", metadata: ["event": "audio.receive"])
+        }
         self.media = nil
         client.status.update { $0.mediaConnected = false }
     }
 
     func updateMediaStatus() {
         guard let media else { return }
+        let now = Monotonic.nanoseconds()
+        if media.plan.receivedAudio != nil && now >= lastReceiveLog + 5_000_000_000 {
+            lastReceiveLog = now
+            logger.info("received audio: \(media.playback.summary)", metadata: ["event": "audio.receive"])
+        }
         let control = media.control
         client.status.update {
             $0.videoPackets = control.videoPackets.load(ordering: .relaxed)

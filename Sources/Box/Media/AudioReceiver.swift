@@ -165,14 +165,17 @@ final class AudioReceiver {
         }
         guard blocks % 10 == 0 else { return }
         var total = retired
-        var target = 0
+        var target = 0, buffered = 0
         for slot in slots {
-            total.add(slot.playout.statistics)
-            target = max(target, slot.playout.targetDelayMilliseconds)
+            let statistics = slot.playout.statistics
+            total.add(statistics)
+            target = max(target, statistics.targetDelayMilliseconds)
+            buffered = max(buffered, statistics.bufferedDelayMilliseconds)
         }
         monitor.concealedBlocks.store(total.concealedBlocks, ordering: .relaxed)
         monitor.fecRecoveries.store(total.fecRecovered, ordering: .relaxed)
         monitor.targetDelayMilliseconds.store(target, ordering: .relaxed)
+        monitor.bufferedDelayMilliseconds.store(buffered, ordering: .relaxed)
         monitor.lostPackets.store(total.lost, ordering: .relaxed)
         monitor.expandedBlocks.store(total.expandedBlocks, ordering: .relaxed)
         monitor.acceleratedBlocks.store(total.acceleratedBlocks + total.crossFadedBlocks, ordering: .relaxed)

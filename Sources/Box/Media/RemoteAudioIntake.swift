@@ -103,8 +103,21 @@ final class PlaybackMonitor: Sendable {
     let underruns = Atomic<Int>(0)
     /// The largest target delay among the sources, in ms.
     let targetDelayMilliseconds = Atomic<Int>(0)
+    /// The largest playout delay among the sources now (what is buffered), in ms.
+    let bufferedDelayMilliseconds = Atomic<Int>(0)
     /// The echo canceller's view: measured playback-to-capture delay in ms (0: not running).
     let echoDelayMilliseconds = Atomic<Int>(0)
+
+    /// One line for the log: what the receive side did so far (counts, delays; no names).
+    var summary: String {
+        func value(_ counter: borrowing Atomic<Int>) -> Int { counter.load(ordering: .relaxed) }
+        return "heard \(value(heardSources)) of \(value(activeSources)) sources, played \(value(blocksPlayed)) blocks, concealed \(value(concealedBlocks)), "
+            + "FEC recovered \(value(fecRecoveries)), lost \(value(lostPackets)), late \(value(latePackets)), duplicates \(value(duplicatePackets)), "
+            + "invalid \(value(invalidPackets) + value(undecodablePackets)), no slot \(value(noSlotPackets)), "
+            + "expanded \(value(expandedBlocks)), accelerated \(value(acceleratedBlocks)), "
+            + "target \(value(targetDelayMilliseconds)) ms, buffered \(value(bufferedDelayMilliseconds)) ms, underruns \(value(underruns)), "
+            + "echo delay \(value(echoDelayMilliseconds)) ms"
+    }
 
     func count(_ counter: borrowing Atomic<Int>, _ amount: Int = 1) {
         if amount != 0 { counter.wrappingAdd(amount, ordering: .relaxed) }
