@@ -11,6 +11,42 @@ import Glibc
 #endif
 
 let arguments = CommandLine.arguments
+/// `value` with `digits` decimals (no Foundation here).
+func fixed(_ value: Double, _ digits: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let scaled = Int((abs(value) * scale).rounded())
+    let whole = scaled / Int(scale), fraction = String(scaled % Int(scale))
+    let padded = String(repeating: "0", count: max(0, digits - fraction.count)) + fraction
+    return (value < 0 ? "-" : "") + "\(whole)" + (digits > 0 ? "." + padded : "")
+}
+// `classbox-bench receive-audio [SECONDS]`: the audio receive path with 1, 4 and 8 talkers.
+if arguments.count >= 2 && arguments[1] == "receive-audio" {
+    let seconds = arguments.count >= 3 ? Double(arguments[2]) ?? 20 : 20
+    var parts: [String] = []
+    for sources in [1, 4, 8] {
+        do {
+            let result = try ReceivePipelineBenchmark.run(sources: sources, seconds: seconds, allocations: cmalloc_counter_allocations)
+            let cpu = fixed(result.microsecondsPerBlock, 1), share = fixed(result.microsecondsPerBlock / 100, 2)
+            let erle = fixed(result.erleDB, 1)
+            let ratio = fixed(result.microsecondsPerBlock / result.decodeOnlyMicrosecondsPerBlock, 2)
+            print("receive-audio \(sources) source(s): \(cpu) µs CPU per 10 ms block (\(share) % of one core; libopus decoding alone "
+                  + "\(fixed(result.decodeOnlyMicrosecondsPerBlock, 1)) µs), \(result.allocationsPerBlock) allocations per block, "
+                  + "ERLE \(erle) dB, heard \(result.heardSources) of \(sources)")
+            parts.append("us-per-block-\(sources)=\(cpu)")
+            parts.append("ratio-vs-libopus-\(sources)=\(ratio)")
+            if sources == 8 {
+                parts.append("allocs-per-block=\(result.allocationsPerBlock)")
+                parts.append("erle-db=\(fixed(result.erleDB, 1))")
+            }
+        } catch {
+            print("classbox-bench: \(error)")
+            exit(1)
+        }
+    }
+    print("receive-audio: " + parts.joined(separator: " "))
+    exit(0)
+}
 guard arguments.count == 5, let frames = Int(arguments[2]), let port = UInt16(arguments[3]),
       let destination = SocketAddress(host: "127.0.0.1", port: port) else {
     print("usage: classbox-bench INPUT.i420 FRAMES UDP_PORT SRTP_KEY_HEX")

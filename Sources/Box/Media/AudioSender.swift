@@ -66,7 +66,7 @@ final class AudioSender {
     /// second block completes a 20 ms frame, which is encoded and sent at once.
     func consume(_ block: UnsafeBufferPointer<Int16>) {
         precondition(filled + block.count <= samples.count, "blocks must divide the 20 ms frame")
-        UnsafeMutableBufferPointer(rebasing: samples[filled..<(filled + block.count)]).update(fromContentsOf: block)
+        _ = UnsafeMutableBufferPointer(rebasing: samples[filled..<(filled + block.count)]).update(fromContentsOf: block)
         filled += block.count
         guard filled == samples.count else { return }
         filled = 0
