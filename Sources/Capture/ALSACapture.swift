@@ -13,6 +13,7 @@ public final class ALSACapture: AudioSource {
     public let periodFrames: Int
     public let channels: Int
     public private(set) var overruns = 0
+    static let stallMilliseconds: Int32 = 500
     private let pcm: OpaquePointer
     /// Interleaved frames when the device only offers stereo; downmixed to mono on read.
     private var stereo: UnsafeMutablePointer<Int16>?
@@ -50,6 +51,11 @@ public final class ALSACapture: AudioSource {
             // One period per call: plugins such as "file" cannot serve more than their buffer at once.
             let wanted = min(buffer.count - filled, periodFrames)
             let destination = stereo ?? buffer.baseAddress! + filled
+            // Wait at most half a second: a device that stops delivering without going away
+            // (a stuck clock, a hung plugin) must not hold the audio thread, or a call's end.
+            if snd_pcm_wait(pcm, Self.stallMilliseconds) == 0 && Int(snd_pcm_avail_update(pcm)) < wanted {
+                throw .stalled(name, seconds: Double(Self.stallMilliseconds) / 1000)
+            }
             let frames = snd_pcm_readi(pcm, destination, snd_pcm_uframes_t(wanted))
             if frames >= 0 {
                 if let stereo {
@@ -60,6 +66,8 @@ public final class ALSACapture: AudioSource {
                 filled += Int(frames)
                 continue
             }
+            // A signal or a not-yet-ready device lost nothing: read again.
+            if -Int32(frames) == EINTR || -Int32(frames) == EAGAIN { continue }
             try recover(Int32(frames))
             // Keep the stream's timing: the lost stretch becomes silence, at most one period.
             let gap = min(buffer.count - filled, periodFrames)

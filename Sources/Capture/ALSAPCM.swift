@@ -49,6 +49,10 @@ enum ALSAPCM {
             snd_pcm_close(handle)
             throw .unsupported("\(name) cannot \(direction) at \(sampleRate) Hz mono or stereo (got \(rate) Hz, \(channelCount) channels); use a plughw: or default PCM")
         }
+        guard buffer >= 3 * period else {
+            snd_pcm_close(handle)
+            throw .unsupported("\(name) offers a buffer of only \(buffer) frames for \(period)-frame periods; the box needs three periods")
+        }
         return Opened(handle: handle, periodFrames: Int(period), bufferFrames: Int(buffer), channels: Int(channelCount))
     }
 

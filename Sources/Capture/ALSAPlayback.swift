@@ -9,6 +9,9 @@ public protocol AudioSink: AnyObject {
     func write(_ block: UnsafeBufferPointer<Int16>) throws(CaptureError)
     /// Underruns recovered so far (the device ran dry and played silence).
     var underruns: Int { get }
+    /// Blocks not played because the device's buffer was still full (it plays slower than
+    /// the microphone captures: two cards, two clocks).
+    var droppedBlocks: Int { get }
     /// Samples queued and not yet heard (the device's part of the echo path).
     var delayFrames: Int { get }
 }
@@ -26,6 +29,7 @@ public final class ALSAPlayback: AudioSink {
     public let bufferFrames: Int
     public let channels: Int
     public private(set) var underruns = 0
+    public private(set) var droppedBlocks = 0
     private let pcm: OpaquePointer
     /// Silence of one period, and the interleaved copy when the device only plays stereo.
     private let scratch: UnsafeMutablePointer<Int16>
@@ -61,7 +65,17 @@ public final class ALSAPlayback: AudioSink {
 
     public var delayFrames: Int { ALSAPCM.delayFrames(pcm) }
 
+    /// Never waits for the device: the audio thread is paced by the microphone, and a
+    /// loudspeaker on another clock that plays slower would otherwise hold it up until the
+    /// microphone overruns. A block that does not fit is dropped and counted instead (the
+    /// queue stays at most `bufferFrames`, 40 ms); one that plays faster underruns now and
+    /// then and is primed again.
     public func write(_ block: UnsafeBufferPointer<Int16>) throws(CaptureError) {
+        let available = snd_pcm_avail_update(pcm)
+        if available >= 0 && Int(available) < block.count {
+            droppedBlocks += 1
+            return
+        }
         var written = 0
         while written < block.count {
             let count = min(block.count - written, periodFrames)
@@ -133,6 +147,7 @@ public final class ALSAPlayback: AudioSink {
 /// No loudspeaker (`audio.playback = "null"`): the mix is made and measured, then dropped.
 public final class NullSink: AudioSink {
     public let underruns = 0
+    public let droppedBlocks = 0
     public let delayFrames = 0
     public init() {}
     public func write(_ block: UnsafeBufferPointer<Int16>) throws(CaptureError) {}

@@ -29,16 +29,24 @@ struct RealTimePacer {
     }
 
     mutating func wait(for count: Int) {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        // First use, or far behind (the source sat unused while a real device ran, or the
+        // thread was stopped): start the schedule anew instead of racing to catch up.
+        if let start, nanoseconds(now) - nanoseconds(start) - samples * 1_000_000_000 / sampleRate > 100_000_000 {
+            self.start = nil
+        }
         if start == nil {
-            var now = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &now)
             start = now
+            samples = 0
         }
         samples += count
         let nanoseconds = Int(start!.tv_nsec) + samples * 1_000_000_000 / sampleRate
         var deadline = timespec(tv_sec: start!.tv_sec + nanoseconds / 1_000_000_000, tv_nsec: nanoseconds % 1_000_000_000)
         while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
     }
+
+    private func nanoseconds(_ time: timespec) -> Int { time.tv_sec * 1_000_000_000 + time.tv_nsec }
 }
 
 /// A sine tone for machines without a microphone (`audio.capture = "tone"`).

@@ -144,24 +144,33 @@ final class CallMedia: @unchecked Sendable {
             let (volume, opus) = (sources.volume, sources.opus)
             do {
                 started.append(try BackgroundThread(name: "classbox-audio") {
+                    // A sender that cannot start (encoder, SRTP) leaves the box mute, not deaf.
+                    var sender: AudioSender?
                     do {
-                        let sender = try sending.map { audio in
+                        sender = try sending.map { audio in
                             try AudioSender(plan: AudioSendPlan(encoder: opus, payloadType: audio.payloadType, ssrc: audio.ssrc,
                                                                 extensionIDs: audio.extensions, srtp: keying),
                                             sink: transport, control: control, logger: logger)
                         }
-                        let receiver = loopPlan.playback == nil ? nil
-                            : AudioReceiver(intake: remoteAudio, monitor: playback, volume: volume, logger: logger)
-                        AudioLoop(plan: loopPlan, sender: sender, receiver: receiver, control: control, monitor: playback, logger: logger).run()
                     } catch {
-                        logger.error("audio stopped: \(error)")
+                        logger.error("audio cannot be sent: \(error)")
                     }
+                    let receiver = loopPlan.playback == nil ? nil
+                        : AudioReceiver(intake: remoteAudio, monitor: playback, volume: volume, logger: logger)
+                    guard sender != nil || receiver != nil else { return }
+                    AudioLoop(plan: loopPlan, sender: sender, receiver: receiver, control: control, monitor: playback, logger: logger).run()
                 })
             } catch {
                 logger.error("audio cannot start: \(error)")
             }
         }
-        lock.withLock { threads += started }
+        // A stop that came while these started has taken the list already: end them here.
+        let late = lock.withLock { () -> [BackgroundThread] in
+            if control.isStopping { return started }
+            threads += started
+            return []
+        }
+        late.forEach { $0.join() }
     }
 
     // MARK: Network-thread state, used by CallMedia+RTCP

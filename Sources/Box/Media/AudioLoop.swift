@@ -70,6 +70,7 @@ final class AudioLoop {
     private var lastSinkProblem: String?
     private var overrunsSeen = 0
     private var underrunsSeen = 0
+    private var dropsSeen = 0
     private var xrunLog = RateLimitedLog(interval: 60_000_000_000)
 
     init(plan: AudioLoopPlan, sender: AudioSender?, receiver: AudioReceiver?, control: SendControl, monitor: PlaybackMonitor,
@@ -105,8 +106,9 @@ final class AudioLoop {
             }
         }
         while !control.isStopping {
+            readMicrophone(now: Monotonic.nanoseconds())
+            // After the (blocking) read: the block is played from now on.
             let now = Monotonic.nanoseconds()
-            readMicrophone(now: now)
             if let receiver {
                 receiver.render(into: speaker, now: now)
                 play(now: now)
@@ -164,6 +166,7 @@ final class AudioLoop {
                 if lastSinkProblem != nil { logger.notice("loudspeaker back") }
                 lastSinkProblem = nil
                 underrunsSeen = 0
+                dropsSeen = 0
             } catch {
                 if lastSinkProblem != error.description { logger.warning("loudspeaker unavailable, retrying every second: \(error)") }
                 lastSinkProblem = error.description
@@ -190,7 +193,7 @@ final class AudioLoop {
     }
 
     private func reportXruns(now: UInt64) {
-        var newOverruns = 0, newUnderruns = 0
+        var newOverruns = 0, newUnderruns = 0, newDrops = 0
         if let source {
             newOverruns = source.overruns - overrunsSeen
             overrunsSeen = source.overruns
@@ -198,12 +201,15 @@ final class AudioLoop {
         if let sink {
             newUnderruns = sink.underruns - underrunsSeen
             underrunsSeen = sink.underruns
+            newDrops = sink.droppedBlocks - dropsSeen
+            dropsSeen = sink.droppedBlocks
         }
-        guard newOverruns + newUnderruns > 0 else { return }
+        guard newOverruns + newUnderruns + newDrops > 0 else { return }
         control.count(control.audioOverruns, newOverruns)
         monitor.count(monitor.underruns, newUnderruns)
+        monitor.count(monitor.droppedBlocks, newDrops)
         if xrunLog.allow(now: now) {
-            logger.warning("audio xruns: \(control.audioOverruns.load(ordering: .relaxed)) microphone overruns, \(monitor.underruns.load(ordering: .relaxed)) loudspeaker underruns so far (logged at most once a minute)")
+            logger.warning("audio xruns: \(control.audioOverruns.load(ordering: .relaxed)) microphone overruns, \(monitor.underruns.load(ordering: .relaxed)) loudspeaker underruns, \(monitor.droppedBlocks.load(ordering: .relaxed)) blocks dropped for a slower loudspeaker clock so far (logged at most once a minute)")
         }
     }
 }

@@ -47,6 +47,8 @@ final class AudioReceiver {
     static let idleRetirement: UInt64 = 10_000_000_000
     /// A source counts as heard while its decoded sound was above this in the last second.
     static let heardThresholdDBFS: Float = -60
+    /// An RFC 6464 level (−dBov) below this is speech, not a quiet open microphone.
+    static let speakingLevel: UInt8 = 60
 
     final class Slot {
         let ssrc: UInt32
@@ -102,7 +104,7 @@ final class AudioReceiver {
     }
 
     private func insert(_ record: ReceivedAudioRecord, _ payload: UnsafeRawBufferPointer, now: UInt64) {
-        guard let slot = slot(for: record.ssrc, now: now) else {
+        guard let slot = slot(for: record.ssrc, speaking: record.level < Self.speakingLevel, now: now) else {
             monitor.count(monitor.noSlotPackets)
             return
         }
@@ -112,18 +114,24 @@ final class AudioReceiver {
         }
         slot.lastPacket = now
         let level: UInt8? = record.level == ReceivedAudioRecord.noLevel ? nil : record.level
-        switch slot.playout.insert(sequence: record.sequence, timestamp: record.timestamp, duration: duration, audioLevel: level,
-                                   marker: record.marker, payload: payload, arrival: record.arrival) {
-        case .stored: break
-        case .duplicate: monitor.count(monitor.duplicatePackets)
-        case .late: monitor.count(monitor.latePackets)
-        case .invalid: monitor.count(monitor.invalidPackets)
-        }
+        // Duplicates, late and invalid packets are counted by the jitter buffer (published below).
+        _ = slot.playout.insert(sequence: record.sequence, timestamp: record.timestamp, duration: duration, audioLevel: level,
+                                marker: record.marker, payload: payload, arrival: record.arrival)
     }
 
-    private func slot(for ssrc: UInt32, now: UInt64) -> Slot? {
+    private func slot(for ssrc: UInt32, speaking: Bool, now: UInt64) -> Slot? {
         for slot in slots where slot.ssrc == ssrc { return slot }
-        guard slots.count < Self.maximumSources, intake.isSignalled(ssrc), let decoder = try? OpusDecoder() else { return nil }
+        guard intake.isSignalled(ssrc) else { return nil }
+        if slots.count == Self.maximumSources {
+            // Full: the bridge forwards everyone unmuted, quiet or not. Someone who speaks
+            // takes the place of the source longest unheard (not heard for 2 s at least),
+            // so a teacher who starts talking in a class of 20 open microphones is played.
+            guard speaking, let victim = slots.indices.min(by: { slots[$0].lastHeard < slots[$1].lastHeard }),
+                  now &- slots[victim].lastHeard > 2_000_000_000 || slots[victim].lastHeard == 0 else { return nil }
+            retired.add(slots[victim].playout.statistics)
+            slots.remove(at: victim)
+        }
+        guard let decoder = try? OpusDecoder() else { return nil }
         let slot = Slot(ssrc: ssrc, decoder: decoder, now: now)
         slots.append(slot)
         logger.debug("a remote audio source started (\(slots.count) now)")
@@ -178,7 +186,12 @@ final class AudioReceiver {
         monitor.bufferedDelayMilliseconds.store(buffered, ordering: .relaxed)
         monitor.lostPackets.store(total.lost, ordering: .relaxed)
         monitor.expandedBlocks.store(total.expandedBlocks, ordering: .relaxed)
-        monitor.acceleratedBlocks.store(total.acceleratedBlocks + total.crossFadedBlocks, ordering: .relaxed)
+        monitor.acceleratedBlocks.store(total.acceleratedBlocks, ordering: .relaxed)  // cross-fades are among them
+        monitor.latePackets.store(total.late, ordering: .relaxed)
+        monitor.duplicatePackets.store(total.duplicates, ordering: .relaxed)
+        monitor.invalidPackets.store(total.invalid, ordering: .relaxed)
+        monitor.unsignalled.store(intake.unsignalledPackets.load(ordering: .relaxed), ordering: .relaxed)
+        monitor.ringFull.store(intake.droppedPackets.load(ordering: .relaxed), ordering: .relaxed)
     }
 
     private func meanSquare(_ samples: UnsafeMutableBufferPointer<Float>) -> Float {

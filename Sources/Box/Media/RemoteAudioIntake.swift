@@ -40,15 +40,16 @@ final class RemoteAudioIntake: Sendable {
 
     /// The call's remote audio sources, replacing what was known.
     func setSources(_ ssrcs: [UInt32]) {
-        let own = self.own.withLock { $0 }
-        signalled.withLock { $0 = Set(ssrcs).subtracting(own) }
+        // Sets are built outside the lock the audio thread takes.
+        let sources = Set(ssrcs).subtracting(own.withLock { $0 })
+        signalled.withLock { $0 = sources }
         generation.wrappingAdd(1, ordering: .releasing)
     }
 
     /// Jicofo's source-add / source-remove for audio.
     func addSources(_ ssrcs: [UInt32]) {
-        let own = self.own.withLock { $0 }
-        signalled.withLock { $0.formUnion(Set(ssrcs).subtracting(own)) }
+        let sources = Set(ssrcs).subtracting(own.withLock { $0 })
+        signalled.withLock { $0.formUnion(sources) }
         generation.wrappingAdd(1, ordering: .releasing)
     }
 
@@ -84,7 +85,7 @@ final class PlaybackMonitor: Sendable {
     let heardSources = Atomic<Int>(0)
     /// Sources with a jitter buffer (heard or waiting).
     let activeSources = Atomic<Int>(0)
-    /// RMS level of the played mix over the last second, in dBFS × 10 (−1000: silence).
+    /// RMS level of the played mix over the last half second, in dBFS × 10 (−1000: silence).
     let levelDeciBel = Atomic<Int>(-1000)
     let blocksPlayed = Atomic<Int>(0)
     let concealedBlocks = Atomic<Int>(0)
@@ -98,9 +99,12 @@ final class PlaybackMonitor: Sendable {
     let duplicatePackets = Atomic<Int>(0)
     let invalidPackets = Atomic<Int>(0)
     let undecodablePackets = Atomic<Int>(0)
-    /// Packets refused because every source slot was in use.
+    /// Packets not buffered: every source slot in use, their source no longer signalled when
+    /// the audio thread got them, or no decoder could be made.
     let noSlotPackets = Atomic<Int>(0)
     let underruns = Atomic<Int>(0)
+    /// Blocks dropped because the loudspeaker's buffer was full (its clock is slower).
+    let droppedBlocks = Atomic<Int>(0)
     /// The largest target delay among the sources, in ms.
     let targetDelayMilliseconds = Atomic<Int>(0)
     /// The largest playout delay among the sources now (what is buffered), in ms.
@@ -108,14 +112,19 @@ final class PlaybackMonitor: Sendable {
     /// The echo canceller's view: measured playback-to-capture delay in ms (0: not running).
     let echoDelayMilliseconds = Atomic<Int>(0)
 
+    /// The intake's own drops, for the summary.
+    let unsignalled = Atomic<Int>(0)
+    let ringFull = Atomic<Int>(0)
+
     /// One line for the log: what the receive side did so far (counts, delays; no names).
     var summary: String {
         func value(_ counter: borrowing Atomic<Int>) -> Int { counter.load(ordering: .relaxed) }
         return "heard \(value(heardSources)) of \(value(activeSources)) sources, played \(value(blocksPlayed)) blocks, concealed \(value(concealedBlocks)), "
             + "FEC recovered \(value(fecRecoveries)), lost \(value(lostPackets)), late \(value(latePackets)), duplicates \(value(duplicatePackets)), "
             + "invalid \(value(invalidPackets) + value(undecodablePackets)), no slot \(value(noSlotPackets)), "
+            + "unsignalled \(value(unsignalled)), ring full \(value(ringFull)), "
             + "expanded \(value(expandedBlocks)), accelerated \(value(acceleratedBlocks)), "
-            + "target \(value(targetDelayMilliseconds)) ms, buffered \(value(bufferedDelayMilliseconds)) ms, underruns \(value(underruns)), "
+            + "target \(value(targetDelayMilliseconds)) ms, buffered \(value(bufferedDelayMilliseconds)) ms, underruns \(value(underruns)), dropped \(value(droppedBlocks)), "
             + "echo delay \(value(echoDelayMilliseconds)) ms"
     }
 
