@@ -87,7 +87,7 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
             inSilence = false
             decoder.reset()
         }
-        if state == .buffering && !startIfReady() {
+        if state == .buffering && !startIfReady(now: now) {
             output.update(repeating: 0)
             finish(.buffering)
             return .buffering
@@ -137,12 +137,16 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
     /// Buffering (NetEq "postpone decoding"): wait until the stored span reaches the target.
     /// Packets older than needed for it are dropped, so playback restarts at the target delay
     /// after a long silence instead of replaying stale DTX frames.
-    private mutating func startIfReady() -> Bool {
+    /// Starts once the stored span reaches the target, or once the oldest packet has waited
+    /// the target: a talkspurt shorter than the target (a DTX sender's "yes") is played then,
+    /// instead of waiting for the next talkspurt and being dropped as too old.
+    private mutating func startIfReady(now: UInt64) -> Bool {
         let target = buffer.targetDelayMilliseconds * configuration.samplesPerMillisecond
         while let index = buffer.firstStoredIndex() {
             let slot = buffer.slots[index]
             let span = buffer.storedSpanSamples(from: index)
-            guard span >= target else { return false }
+            let waited = now >= slot.arrival && now - slot.arrival >= UInt64(buffer.targetDelayMilliseconds) * 1_000_000
+            guard span >= target || waited else { return false }
             if span - slot.duration >= target {
                 buffer.consume(at: index)
                 buffer.setPosition(sequence: slot.sequence &+ 1, timestamp: slot.timestamp &+ UInt32(slot.duration))

@@ -24,6 +24,17 @@ func twoBlocksEach(_ sequences: [UInt16]) -> [Float] {
         #expect(statistics.received == 50 && statistics.lost == 0 && concealedBlocks(in: harness, firstPlayed: 100) == 0)
     }
 
+    /// A talkspurt shorter than the target delay (two packets, 40 ms < 80 ms) is played once
+    /// its first packet has waited the target, not held back until the next talkspurt.
+    @Test func aTalkspurtShorterThanTheTargetIsPlayed() {
+        var harness = PlayoutHarness()
+        harness.schedule(regularPackets(count: 2, firstSequence: 100))
+        harness.run(until: 400 * ms)
+        #expect(harness.playedValues.contains(100) && harness.playedValues.contains(101), "\(harness.blocks.map(\.kind))")
+        let firstPlayed = harness.blocks.firstIndex { $0.kind == .normal }
+        #expect(firstPlayed.map { $0 <= 9 } == true, "played from about 80 ms on, block \(String(describing: firstPlayed))")
+    }
+
     @Test func reorderingWithinTheWindowIsRepaired() {
         var harness = PlayoutHarness()
         var packets = regularPackets(count: 50, firstSequence: 100)
@@ -117,12 +128,15 @@ func twoBlocksEach(_ sequences: [UInt16]) -> [Float] {
         var harness = PlayoutHarness()
         harness.schedule(packets)
         harness.run(until: UInt64(timestamp) / 48 * ms)
-        // Buffering starts at the target: packets older than it needs (here 100 and 101,
-        // before the 60 ms packet 103 arrived) are dropped to keep the latency down.
+        // Buffering ends when the first packet has waited the target (80 ms) or the stored span
+        // reaches it, whichever comes first; packets older than the target needs would be
+        // dropped to keep the latency down. Here packet 100 has waited 80 ms first.
         let first = harness.playedValues.first ?? 0
         let skipped = expected.firstIndex(of: first) ?? 0
         let played = harness.playedValues.prefix(expected.count - skipped - 12)
-        #expect(first == 102)
+        #expect(first == 100)
+        let arrival = Int(packets[0].arrival / ms)
+        #expect(harness.blocks.prefix { $0.kind == .buffering }.count == (arrival + 80 + 9) / 10, "100 arrived at \(arrival) ms, played 80 ms later")
         #expect(Array(played) == Array(expected.dropFirst(skipped).prefix(played.count)))
         #expect(played.count > 60 && concealedBlocks(in: harness, firstPlayed: played.count) == 0)
     }
