@@ -1,7 +1,8 @@
 internal import CSpeexDSP
 
-/// speexdsp: the MDF echo canceller on a reference pre-delayed by the reported delay, then
-/// the preprocessor with the echo state attached (residual echo, noise, AGC). Research §6.2.
+/// speexdsp: the MDF echo canceller on a reference pre-delayed by the reported delay (and by
+/// what `EchoPathTracker` finds the report misses), then the preprocessor with the echo state
+/// attached (residual echo, noise, AGC). Research §6.2.
 public final class SpeexMicrophoneProcessor: MicrophoneProcessing {
     /// The knobs the measurement tuned; the defaults are what it chose.
     public struct Tuning: Sendable, Equatable {
@@ -13,9 +14,16 @@ public final class SpeexMicrophoneProcessor: MicrophoneProcessing {
         /// The reference is delayed by the reported delay minus this, so the true path stays
         /// causal when the report is a little too long.
         public var marginMilliseconds = 20
-        /// A reported delay further than this from the one in use moves the delay line and
-        /// resets the canceller; smaller wobble is left to the filter.
+        /// A reported delay further than this from the one in use moves the delay line by the
+        /// difference; smaller wobble is left to the filter.
         public var jumpMilliseconds = 20
+        /// Also reset the canceller when the reported delay jumps. Off: the box's own buffering
+        /// changed, the room did not, so the filter is still right once the reference moves
+        /// (a reported +40 ms re-tracked in 1.0 s; with the reset 5.5 s at 30 ms, never at 150).
+        public var resetOnReportedJump = false
+        /// Follow shifts of the echo path the reported delay does not show (`EchoPathTracker`):
+        /// an unreported +40 ms re-tracked in 1.5–2.0 s instead of 3.5–5.0 s.
+        public var trackEchoPath = true
         /// Residual echo attenuation (dB, negative) without / with near-end speech.
         public var echoSuppressDB = -40
         public var echoSuppressActiveDB = -15
@@ -39,7 +47,12 @@ public final class SpeexMicrophoneProcessor: MicrophoneProcessing {
     private let reference: UnsafeMutableBufferPointer<Int16>
     private let microphone: UnsafeMutableBufferPointer<Int16>
     private let output: UnsafeMutableBufferPointer<Int16>
-    private var preDelay: Int?
+    private var tracker: EchoPathTracker?
+    /// The reported delay the line follows (ms), and the tracker's correction (48 kHz samples).
+    private var reportedInUse: Int?
+    private var trackedOffset = 0
+    /// The reference's pre-delay in 48 kHz samples.
+    private var preDelay = 0
     private var statisticsSoFar = MicrophoneProcessingStatistics()
 
     public init(_ settings: MicrophoneProcessingSettings, tuning: Tuning = Tuning()) throws(AudioProcessingError) {
@@ -73,6 +86,8 @@ public final class SpeexMicrophoneProcessor: MicrophoneProcessing {
             preprocess = nil
         }
         delayLine = ReferenceDelayLine(maximumDelay: rate / 2, block: block)
+        tracker = settings.echoCancellation && tuning.trackEchoPath
+            ? EchoPathTracker(processingRate: tuning.processingRate, frame: frame) : nil
         delayed = .allocate(capacity: block)
         reference = .allocate(capacity: block)
         microphone = .allocate(capacity: block)
@@ -117,23 +132,39 @@ public final class SpeexMicrophoneProcessor: MicrophoneProcessing {
         statisticsSoFar.blocksProcessed += 1
         guard let preprocess else { return }
         let samplesPerMs = MicrophoneProcessingSettings.sampleRate / 1000
-        let wanted = max(0, min(delayMilliseconds - tuning.marginMilliseconds, delayLine.maximumDelay / samplesPerMs))
-        if let current = preDelay, abs(wanted - current) <= tuning.jumpMilliseconds {
+        if let current = reportedInUse, abs(delayMilliseconds - current) <= tuning.jumpMilliseconds {
             // Wobble: keep the line where it is; the filter spans the margin.
         } else {
-            if preDelay != nil, let echo {
-                speex_echo_state_reset(echo)
-                statisticsSoFar.resets += 1
+            if reportedInUse != nil {
+                // The box's buffering changed: move the reference by as much, keep the filter.
+                if tuning.resetOnReportedJump, let echo {
+                    speex_echo_state_reset(echo)
+                    statisticsSoFar.resets += 1
+                }
+                statisticsSoFar.realignments += 1
+                tracker?.restart()
             }
-            preDelay = wanted
+            reportedInUse = delayMilliseconds
         }
+        let base = (reportedInUse! - tuning.marginMilliseconds) * samplesPerMs
+        preDelay = max(0, min(base + trackedOffset, delayLine.maximumDelay))
         let mic = rateIn(block, resampler: downMicrophone, into: microphone)
         if let echo {
-            delayLine.read(delay: preDelay! * samplesPerMs, into: delayed)
+            delayLine.read(delay: preDelay, into: delayed)
             let far = rateIn(delayed, resampler: downReference, into: reference)
             speex_echo_cancellation(echo, mic.baseAddress, far.baseAddress, output.baseAddress)
+            let cancelled = UnsafeMutableBufferPointer(rebasing: output[0..<frame])
+            if let shift = tracker?.process(microphone: mic, cancelled: cancelled) {
+                // The echo path moved without the reported delay: move the reference after it.
+                let moved = max(0, min(preDelay + shift * (MicrophoneProcessingSettings.sampleRate / tuning.processingRate),
+                                       delayLine.maximumDelay))
+                if moved != preDelay {
+                    trackedOffset += moved - preDelay
+                    statisticsSoFar.realignments += 1
+                }
+            }
             _ = speex_preprocess_run(preprocess, output.baseAddress)
-            rateOut(output, into: block)
+            rateOut(cancelled, into: block)
         } else {
             _ = speex_preprocess_run(preprocess, mic.baseAddress)
             rateOut(mic, into: block)
@@ -169,7 +200,7 @@ public final class SpeexMicrophoneProcessor: MicrophoneProcessing {
 
     public var statistics: MicrophoneProcessingStatistics {
         var statistics = statisticsSoFar
-        statistics.delayEstimateMilliseconds = preDelay
+        statistics.delayEstimateMilliseconds = preDelay / (MicrophoneProcessingSettings.sampleRate / 1000)
         return statistics
     }
 }

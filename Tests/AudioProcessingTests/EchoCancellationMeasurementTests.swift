@@ -3,8 +3,12 @@ import Foundation
 import Testing
 
 /// The measurement that chose the default backend (issue criteria: ERLE ≥ 25 dB, double-talk
-/// SDR ≥ 10 dB, ERLE back above 25 dB within 2 s of a 40 ms echo-path change). It prints
-/// both libraries' figures; it asserts the criteria for the default and sanity for the other.
+/// SDR ≥ 10 dB, ERLE back above 25 dB within 2 s of a 40 ms echo-path change). The change is
+/// run twice: unseen by the reported delay (the acoustic path changed: the criterion's case)
+/// and reported (the box's own buffering grew, which it measures). It prints both libraries'
+/// figures; it asserts the criteria for the default and sanity for the other (webrtc 0.3:
+/// ERLE 46–48 dB, re-tracking 0.5 s, but double-talk SDR 2–3 dB: its NLP ducks the near end
+/// 8–10 dB at every suppression level, see the sweep).
 /// Needs espeak-ng and sox (Makefile `APT_PACKAGES`).
 @Suite(.enabled(if: Speech.available, "needs /usr/bin/espeak-ng and /usr/bin/sox to synthesize speech"))
 struct EchoCancellationMeasurementTests {
@@ -30,16 +34,15 @@ struct EchoCancellationMeasurementTests {
         var rows: [String] = []
         for candidate in Self.defaults {
             let result = EchoMeasurement.run(try candidate.make(), in: room)
-            rows.append(Self.row(candidate.description, bulkDelayMs, result))
+            let reported = EchoMeasurement.run(try candidate.make(), in: room, changeReported: true)
+            rows.append(Self.row(candidate.description, bulkDelayMs, result, reported))
             if candidate.backend == MicrophoneProcessors.defaultBackend {
                 #expect(result.erle >= 25, "ERLE \(result.erle) dB, \(candidate), delay \(bulkDelayMs) ms")
-                // Measured 2.1–2.7 dB: webrtc 0.3's NLP ducks the near end 8–10 dB in double
-                // talk at every suppression level (sweep); no tuning reaches 10 dB.
-                withKnownIssue("webrtc 0.3 NLP ducks the near end in double talk", isIntermittent: true) {
-                    #expect(result.doubleTalkSDR >= 10, "double-talk SDR \(result.doubleTalkSDR) dB, \(candidate)")
-                }
+                #expect(result.doubleTalkSDR >= 10, "double-talk SDR \(result.doubleTalkSDR) dB, \(candidate)")
                 #expect((result.retrackSeconds ?? .infinity) <= 2,
-                        "re-tracking \(String(describing: result.retrackSeconds)) s, windows \(result.windowsAfterChange)")
+                        "re-tracking an unreported change \(String(describing: result.retrackSeconds)) s, windows \(result.windowsAfterChange)")
+                #expect((reported.retrackSeconds ?? .infinity) <= 2,
+                        "re-tracking a reported change \(String(describing: reported.retrackSeconds)) s, windows \(reported.windowsAfterChange)")
             } else {
                 #expect(result.erle > 6, "ERLE \(result.erle) dB, \(candidate), delay \(bulkDelayMs) ms")
             }
@@ -54,7 +57,8 @@ struct EchoCancellationMeasurementTests {
         let room = SyntheticRoom(try Self.material.get(), bulkDelayMs: bulkDelayMs)
         var rows: [String] = []
         for candidate in Self.sweep {
-            rows.append(Self.row(candidate.description, bulkDelayMs, EchoMeasurement.run(try candidate.make(), in: room)))
+            rows.append(Self.row(candidate.description, bulkDelayMs, EchoMeasurement.run(try candidate.make(), in: room),
+                                 EchoMeasurement.run(try candidate.make(), in: room, changeReported: true)))
         }
         print(Self.header + "\n" + rows.joined(separator: "\n"))
     }
@@ -86,6 +90,8 @@ struct EchoCancellationMeasurementTests {
         webrtc("delay-agnostic") { $0.delayAgnostic = true }
         webrtc("low, normal filter") { $0.suppressionLevel = 0; $0.extendedFilter = false }
         speex("default") { _ in }
+        speex("no tracker") { $0.trackEchoPath = false }
+        speex("no tracker, reset on reported jump") { $0.trackEchoPath = false; $0.resetOnReportedJump = true }
         speex("AEC only", aecOnly) { _ in }
         speex("48 kHz") { $0.processingRate = 48000 }
         speex("filter 150 ms") { $0.filterMilliseconds = 150 }
@@ -96,17 +102,19 @@ struct EchoCancellationMeasurementTests {
     }
 
     static let header = """
-        | config | bulk delay | ERLE 2–8 s (median frame) | ERLE after DT | DT SDR | near-end gain | lag | re-track after +40 ms | ERLE 0.5 s windows after change | lib ERLE / delay | CPU per 10 ms |
-        |---|---|---|---|---|---|---|---|---|---|---|
+        | config | bulk delay | ERLE 2–8 s (median frame) | ERLE after DT | DT SDR | near-end gain | lag | re-track after unreported +40 ms | ERLE 0.5 s windows after it | re-track after reported +40 ms | lib ERLE / delay / moves (unreported, reported) | CPU per 10 ms |
+        |---|---|---|---|---|---|---|---|---|---|---|---|
         """
 
-    static func row(_ name: String, _ delay: Int, _ r: EchoMeasurement) -> String {
+    static func row(_ name: String, _ delay: Int, _ r: EchoMeasurement, _ reported: EchoMeasurement) -> String {
         func f(_ x: Double) -> String { x.isNaN ? "–" : String(format: "%.1f", x) }
-        let retrack = r.retrackSeconds.map { String(format: "%.1f s", $0) } ?? "never"
+        func seconds(_ s: Double?) -> String { s.map { String(format: "%.1f s", $0) } ?? "never" }
+        let retrack = seconds(r.retrackSeconds)
         let windows = r.windowsAfterChange.map(f).joined(separator: " ")
         let library = "\(r.libraryERLE.map(f) ?? "–") / \(r.libraryDelayMs.map { "\($0) ms" } ?? "–")"
+            + " / \(r.realignments), \(reported.realignments)"
         return "| \(name) | \(delay) ms | \(f(r.erle)) (\(f(r.erleMedianFrame))) | \(f(r.erleAfterDoubleTalk)) | "
-            + "\(f(r.doubleTalkSDR)) | \(f(r.nearEndGainDB)) dB | \(r.latencySamples) | \(retrack) | \(windows) | \(library) | "
+            + "\(f(r.doubleTalkSDR)) | \(f(r.nearEndGainDB)) dB | \(r.latencySamples) | \(retrack) | \(windows) | \(seconds(reported.retrackSeconds)) | \(library) | "
             + String(format: "%.0f µs", r.cpuMicrosecondsPerBlock) + " |"
     }
 }

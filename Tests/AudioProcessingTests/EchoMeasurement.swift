@@ -19,10 +19,14 @@ struct EchoMeasurement: Sendable {
     var cpuMicrosecondsPerBlock: Double
     var libraryERLE: Double?
     var libraryDelayMs: Int?
+    var realignments = 0
 
     static let retrackThresholdDB = 25.0
 
-    static func run(_ processor: any MicrophoneProcessing, in room: SyntheticRoom) -> EchoMeasurement {
+    /// `changeReported`: the 40 ms change shows in the reported delay (the box's own buffering
+    /// grew) instead of happening unseen in the acoustic path.
+    static func run(_ processor: any MicrophoneProcessing, in room: SyntheticRoom,
+                    changeReported: Bool = false) -> EchoMeasurement {
         let block = SyntheticRoom.block
         var output = [Int16](repeating: 0, count: SyntheticRoom.duration)
         var cpu: Double = 0
@@ -35,7 +39,8 @@ struct EchoMeasurement: Sendable {
                         _ = capture.update(fromContentsOf: microphone[start..<start + block])
                         let before = threadCPUSeconds()
                         processor.processReverse(UnsafeBufferPointer(rebasing: far[start..<start + block]))
-                        processor.processCapture(capture, delayMilliseconds: room.bulkDelayMs)
+                        processor.processCapture(capture, delayMilliseconds:
+                            room.reportedDelayMs(atSample: start, changeReported: changeReported))
                         cpu += threadCPUSeconds() - before
                         start += block
                     }
@@ -48,6 +53,7 @@ struct EchoMeasurement: Sendable {
         result.cpuMicrosecondsPerBlock = cpu * 1e6 / Double(SyntheticRoom.duration / block)
         result.libraryERLE = statistics.echoReturnLossEnhancementDB
         result.libraryDelayMs = statistics.delayEstimateMilliseconds
+        result.realignments = statistics.realignments
         return result
     }
 

@@ -3,8 +3,10 @@ import Foundation
 /// A classroom at 48 kHz as research §7 describes it: the far end played by the loudspeaker
 /// comes back after a bulk delay through exponentially decaying noise (RT60 0.25 s), at
 /// −26 dBFS; white noise 40 dB below the echo; near-end speech (another voice, SER 0 dB) in a
-/// double-talk segment; the echo path's delay grows by 40 ms at `changeAt` while the box
-/// keeps reporting the old delay.
+/// double-talk segment; the echo path's delay grows by 40 ms at `changeAt`. The box reports
+/// the delay it measures (playback + capture queues): `reportedDelayMs` says whether that
+/// change shows in it (its own buffering grew) or not (the acoustic path changed: the hard,
+/// honest case the re-tracking criterion is about).
 struct SyntheticRoom: Sendable {
     static let rate = 48000
     static let block = 480
@@ -26,6 +28,11 @@ struct SyntheticRoom: Sendable {
     let echoAndNoise: [Double]
     let echoOnly: [Double]
     let bulkDelayMs: Int
+
+    /// The delay the box reports with the microphone block that starts at `sample`.
+    func reportedDelayMs(atSample sample: Int, changeReported: Bool) -> Int {
+        bulkDelayMs + (changeReported && sample >= SyntheticRoom.changeAt ? SyntheticRoom.delayChange * 1000 / SyntheticRoom.rate : 0)
+    }
 
     /// Speech and the room's tail are made once and shared by every scenario.
     struct Material: Sendable {
