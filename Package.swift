@@ -8,6 +8,10 @@ func cLibrary(_ name: String, pkgConfig: String?, apt: [String]) -> Target {
     .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkgConfig, providers: [.apt(apt)])
 }
 
+/// The audio thread's per-sample loops are optimised in debug builds too: unoptimised they
+/// cost 5–20× more, which the QEMU tier (the debug test binary under TCG) cannot afford.
+let realTimeDSP: [SwiftSetting] = [.unsafeFlags(["-O"])]
+
 let package = Package(
     name: "classbox",
     platforms: [.macOS(.v15)],
@@ -44,7 +48,7 @@ let package = Package(
         // RTP packets, header extensions, VP8/Opus payloads, send history (no I/O).
         .target(name: "RTP", dependencies: ["Wire"]),
         // Per-source audio jitter buffer: NetEq-like target delay, FEC/PLC playout decisions (no I/O).
-        .target(name: "JitterBuffer", dependencies: ["Wire"]),
+        .target(name: "JitterBuffer", dependencies: ["Wire"], swiftSettings: realTimeDSP),
         // Raw media descriptions shared by capture and codecs (picture layouts).
         .target(name: "Media"),
         // VP8 and Opus through libvpx and libopus.
@@ -80,9 +84,9 @@ let package = Package(
         // Linux media edges: V4L2 cameras (opened only with a camera permit) and ALSA PCMs.
         .target(name: "Capture", dependencies: ["CV4L2", "CALSA", "Media", "Privacy"]),
         // N received audio sources → one 10 ms block: gains, master volume, limiter (no I/O).
-        .target(name: "AudioMixing"),
+        .target(name: "AudioMixing", swiftSettings: realTimeDSP),
         // Echo cancellation, noise suppression and gain on the microphone (webrtc-audio-processing, speexdsp).
-        .target(name: "AudioProcessing", dependencies: ["CWebRTCAudioProcessing", "CSpeexDSP"]),
+        .target(name: "AudioProcessing", dependencies: ["CWebRTCAudioProcessing", "CSpeexDSP"], swiftSettings: realTimeDSP),
         // Box hardware and OS integration: input devices, LEDs, systemd notification.
         .target(name: "Device", dependencies: ["CLinux"]),
         // A/B updates with RAUC: the SSH entry point, receiving and installing a bundle,
@@ -134,7 +138,9 @@ let package = Package(
         .testTarget(name: "DeviceTests", dependencies: ["Device", "Capture", "ClassboxTestSupport"]),
         .testTarget(name: "BoxTests", dependencies: ["Box", "Provisioning", "ClassboxTestSupport"]),
         // Real kernel devices (vivid, snd-aloop, uinput) inside the QEMU tier: `make qemu-test`.
-        .testTarget(name: "HardwareTests", dependencies: ["Capture", "Media", "Privacy", "Device", "CLinux", "ClassboxTestSupport"], path: "Tests/Hardware"),
+        .testTarget(name: "HardwareTests", dependencies: ["Capture", "Media", "Privacy", "Device", "CLinux", "ClassboxTestSupport", "Box", "Codecs",
+                                                          "AudioProcessing", "RTP", "Runtime", "Transport",
+                                                          .product(name: "Logging", package: "swift-log")], path: "Tests/Hardware"),
         // Real peers: GStreamer decoders (and later Prosody, aiortc, the QEMU tier).
         .testTarget(name: "InteropTests", dependencies: ["Capture", "ClassboxTestSupport"], path: "Tests/Interop", exclude: ["aiortc_peer.py"]),
     ]

@@ -105,6 +105,14 @@ final class AudioLoop {
                 logger.error("microphone processing unavailable, the microphone is sent as captured: \(error)")
             }
         }
+        // Before the microphone runs: the loudspeaker is opened and primed, and the processor
+        // has seen one block (its first costs several blocks' time), so neither makes the
+        // first capture period late.
+        if receiver != nil { openLoudspeaker(now: Monotonic.nanoseconds()) }
+        if let processor {
+            if processor.settings.echoCancellation { processor.processReverse(UnsafeBufferPointer(speaker)) }
+            processor.processCapture(microphone, delayMilliseconds: 0)
+        }
         while !control.isStopping {
             readMicrophone(now: Monotonic.nanoseconds())
             // After the (blocking) read: the block is played from now on.
@@ -155,25 +163,27 @@ final class AudioLoop {
         }
     }
 
-    private func play(now: UInt64) {
-        guard let playback = plan.playback else { return }
-        if sink == nil && now >= nextSinkAttempt {
-            do {
-                switch playback {
-                case .null: sink = NullSink()
-                case .pcm(let name): sink = try ALSAPlayback(pcm: name)
-                }
-                if lastSinkProblem != nil { logger.notice("loudspeaker back") }
-                lastSinkProblem = nil
-                underrunsSeen = 0
-                dropsSeen = 0
-            } catch {
-                if lastSinkProblem != error.description { logger.warning("loudspeaker unavailable, retrying every second: \(error)") }
-                lastSinkProblem = error.description
-                nextSinkAttempt = now + 1_000_000_000
-                return
+    private func openLoudspeaker(now: UInt64) {
+        guard let playback = plan.playback, sink == nil, now >= nextSinkAttempt else { return }
+        do {
+            switch playback {
+            case .null: sink = NullSink()
+            case .pcm(let name): sink = try ALSAPlayback(pcm: name)
             }
+            if lastSinkProblem != nil { logger.notice("loudspeaker back") }
+            lastSinkProblem = nil
+            underrunsSeen = 0
+            dropsSeen = 0
+        } catch {
+            if lastSinkProblem != error.description { logger.warning("loudspeaker unavailable, retrying every second: \(error)") }
+            lastSinkProblem = error.description
+            nextSinkAttempt = now + 1_000_000_000
         }
+    }
+
+    private func play(now: UInt64) {
+        openLoudspeaker(now: now)
+        guard sink != nil else { return }
         do {
             try sink?.write(UnsafeBufferPointer(speaker))
         } catch {
