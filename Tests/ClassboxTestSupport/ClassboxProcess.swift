@@ -33,15 +33,23 @@ public final class ClassboxProcess: @unchecked Sendable {
     public let output = SpawnedProcess.outputFiles()
     private var child: SpawnedProcess?
 
-    public init(_ arguments: [String], environment: [String: String] = [:]) {
+    /// A command the box runs under, e.g. `["/usr/sbin/ip", "netns", "exec", NAME]`.
+    public let wrap: [String]
+
+    public init(_ arguments: [String], environment: [String: String] = [:], wrap: [String] = []) {
         self.arguments = arguments
+        self.wrap = wrap
         var env = ProcessInfo.processInfo.environment
         for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"] { env[key] = nil }
         self.environment = env.merging(environment) { $1 }
     }
 
     public func start() throws {
-        child = try SpawnedProcess(Self.executable, arguments, environment: environment, output: output)
+        if let first = wrap.first {
+            child = try SpawnedProcess(first, Array(wrap.dropFirst()) + [Self.executable] + arguments, environment: environment, output: output)
+        } else {
+            child = try SpawnedProcess(Self.executable, arguments, environment: environment, output: output)
+        }
     }
 
     public func signal(_ number: Int32) { child?.signal(number) }

@@ -18,8 +18,9 @@ public final class LocalConferenceServer: @unchecked Sendable {
     /// Starts it and waits for its `ready` line. `roomSecrets` lock rooms as a teacher would.
     /// `options`: more of the double's options (`--participants 3`, `--tones …`, `--leave …`;
     /// Board/sim/conference/README.md).
+    /// `wrap`: a command the server runs under (`ip netns exec NAME`, a namespace of the test's own).
     public init(participant: String = "before-box", roomSecrets: [String: String] = [:], participantPasswords: [String: String] = [:],
-                options: [String] = []) throws {
+                options: [String] = [], wrap: [String] = []) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("conference-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         eventsPath = directory + "/events.jsonl"
@@ -31,7 +32,9 @@ public final class LocalConferenceServer: @unchecked Sendable {
         for (room, secret) in roomSecrets { arguments += ["--room-secret", "\(room)=\(secret)"] }
         for (room, secret) in participantPasswords { arguments += ["--participant-password", "\(room)=\(secret)"] }
         arguments += options
-        process = try SpawnedProcess(ExternalProcess.which("python3")!, arguments, environment: ProcessInfo.processInfo.environment)
+        let python = ExternalProcess.which("python3")!
+        process = try wrap.first.map { try SpawnedProcess($0, Array(wrap.dropFirst()) + [python] + arguments, environment: ProcessInfo.processInfo.environment) }
+            ?? SpawnedProcess(python, arguments, environment: ProcessInfo.processInfo.environment)
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if let line = process.stdout.split(separator: "\n").first(where: { $0.contains("\"ready\"") }),

@@ -18,6 +18,7 @@ the audio/video transceiver (which itself only receives). The bridge's own RTCP 
 reports, NACK, PLI) goes out from its feedback SSRCs jvb-a0/jvb-v0, which Jicofo signals.
 """
 import asyncio
+import random
 
 import aioice.ice
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
@@ -78,6 +79,17 @@ class RemoteStream:
         return audio, video
 
 
+# --downlink-jitter: the simulated network between this bridge and a box delays each RTP
+# packet to the box by a uniform random 0..DOWNLINK_JITTER_MS ms (a userspace relay inside the
+# double: netem is not in the host kernel). 0 = sent at once.
+DOWNLINK_JITTER_MS = 0.0
+
+
+def _percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else None
+
+
 class BridgeSession:
     """One box endpoint on the bridge: offer, answer from the box's session-accept, media checks."""
 
@@ -105,6 +117,9 @@ class BridgeSession:
             if transceiver.kind in self.feedback_ssrcs:
                 transceiver.receiver._set_rtcp_ssrc(self.feedback_ssrcs[transceiver.kind])
         self._filter_unsignalled(audio.receiver.transport)
+        self.applied_delays_ms = []
+        if DOWNLINK_JITTER_MS > 0:
+            self._delay_downlink(audio.receiver.transport)
         offer = await self.pc.createOffer()
         await self.pc.setLocalDescription(RTCSessionDescription(sdp=self._name_mids(offer.sdp), type="offer"))
         self.offer_sdp = self.pc.localDescription.sdp
@@ -216,6 +231,27 @@ class BridgeSession:
             video.append(v)
         return audio, video
 
+    def _delay_downlink(self, dtls_transport):
+        """--downlink-jitter: every RTP packet to the box (the one bundled DTLS transport) leaves
+        after its own random delay, so later packets may overtake earlier ones, as on a jittery
+        path; SRTP protection happens when it leaves (libsrtp takes any order)."""
+        send = dtls_transport._send_rtp
+        loop = asyncio.get_event_loop()
+
+        async def send_later(data, delay):
+            await asyncio.sleep(delay)
+            try:
+                await send(data)
+            except Exception:  # the transport closed meanwhile
+                pass
+
+        async def send_delayed(data):
+            delay_ms = random.uniform(0, DOWNLINK_JITTER_MS)
+            self.applied_delays_ms.append(delay_ms)
+            loop.create_task(send_later(data, delay_ms / 1000))
+
+        dtls_transport._send_rtp = send_delayed
+
     def _filter_unsignalled(self, dtls_transport):
         """Replace aiortc's routing-by-payload-type fallback: unknown SSRCs are dropped."""
         router = dtls_transport._rtp_router
@@ -283,6 +319,10 @@ class BridgeSession:
         if self.accepted and any(s.state == "sending" for s in self.remotes.values()):
             summary["packets_received_by_box"] = await self._box_receive_report()
         summary["remote_audio"], summary["remote_video"] = await self.remote_report()
+        delays = getattr(self, "applied_delays_ms", [])
+        if delays:
+            summary["downlink_jitter"] = {"packets": len(delays), "p50_ms": round(_percentile(delays, 0.5), 1),
+                                          "p95_ms": round(_percentile(delays, 0.95), 1), "max_ms": round(max(delays), 1)}
         if full:
             summary["unsignalled"] = {str(k): v for k, v in self.unsignalled.items()}
         return summary

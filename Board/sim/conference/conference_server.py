@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from events import EventLog  # noqa: E402
 from focus import Focus  # noqa: E402
 from media import TONE_HZ, enable_opus_fec  # noqa: E402
+import bridge  # noqa: E402
 from participant import AFTER_BOX_DELAY, AFTER_BOX_STAGGER, RemoteMedia, SimulatedParticipant  # noqa: E402
 from prosody import Prosody, make_tls, write_config  # noqa: E402
 
@@ -57,6 +58,10 @@ def parse_args(argv=None):
     parser.add_argument("--opus-fec", type=int, nargs="?", const=10, default=None, metavar="PERCENT",
                         help="turn on Opus in-band FEC in the participants' encoders, with this expected "
                              "packet loss (default 10)")
+    parser.add_argument("--downlink-jitter", type=float, default=0.0, metavar="MS",
+                        help="the network between bridge and box: every RTP packet to a box leaves after a "
+                             "uniform random 0..MS ms (reordering included); the delays applied are reported "
+                             "as downlink_jitter in media/session-ended. Default 0: sent at once")
     parser.add_argument("--tone-am", type=float, default=0.0, metavar="HZ",
                         help="swing the participants' tone amplitude at HZ (e.g. 4) so that Opus keeps coding "
                              "it as speech (needed for FEC beyond the first 0.6 s); default 0 = steady sine")
@@ -150,6 +155,7 @@ class Server:
         secret = self._component_secret(config)
         if self.args.opus_fec is not None:
             enable_opus_fec(self.args.opus_fec)
+        bridge.DOWNLINK_JITTER_MS = self.args.downlink_jitter
         after_box = 0
         for index, (mode, tone) in enumerate(zip(self.args.modes, self.args.tones_hz)):
             delay = AFTER_BOX_DELAY + AFTER_BOX_STAGGER * after_box

@@ -1,0 +1,128 @@
+import ClassboxTestSupport
+import Foundation
+import Testing
+
+/// A network namespace of the test's own, with only loopback: the local conference server
+/// and the box both run in it, and nftables drops a share of every UDP datagram (the media;
+/// signalling is TCP). The host kernel has no netem.
+struct LossyLoopback {
+    let name = "cbx-conf-\(String(UUID().uuidString.prefix(6)).lowercased())"
+    var wrap: [String] { [ExternalProcess.which("ip")!, "netns", "exec", name] }
+
+    static var available: Bool { LossyLink.available && LocalConferenceServer.available }
+
+    func up(lossPercent: Int) throws {
+        try LossyLink.run(["ip", "netns", "add", name])
+        try LossyLink.run(["ip", "-n", name, "link", "set", "lo", "up"])
+        guard lossPercent > 0 else { return }
+        for command in [
+            ["ip", "netns", "exec", name, "nft", "add", "table", "inet", "loss"],
+            // On loopback every datagram passes the output hook once: box → bridge and back.
+            ["ip", "netns", "exec", name, "nft", "add chain inet loss out { type filter hook output priority 0; }"],
+            ["ip", "netns", "exec", name, "nft", "add rule inet loss out meta l4proto udp numgen random mod 100 < \(lossPercent) drop"],
+        ] {
+            try LossyLink.run(command)
+        }
+    }
+
+    func down() { _ = try? LossyLink.run(["ip", "netns", "delete", name]) }
+}
+
+extension RealPeers {
+    /// Hearing the others through a bad network: the box's real `classbox run` and the local
+    /// conference server in a namespace of the test's own, the box playing into an ALSA file.
+    @Suite(.serialized, .enabled(if: LossyLoopback.available, "needs root, iproute2, nftables, prosody and aiortc (make deps installs them)"))
+    struct AudioReceiveNetworkTests {
+        struct Call {
+            let played: PlayedAudio
+            let log: String
+            let server: LocalConferenceServer
+            let sid: String
+
+            /// The longest run of digital silence once the sound has begun (before it, the
+            /// jitter buffer fills: silence by design, not loss).
+            var longestSilenceAfterStart: Double {
+                let start = played.samples.firstIndex { $0 != 0 } ?? played.samples.count
+                return PlayedAudio(samples: Array(played.samples[start...])).longestSilence
+            }
+
+            /// The box's last `received audio:` line, and a number from it.
+            var receiveLines: [Substring] { log.split(separator: "\n").filter { $0.contains("received audio:") } }
+            func value(_ name: String, in line: Substring?) -> Int? {
+                guard let line, let range = line.range(of: "\(name) ") else { return nil }
+                return Int(line[range.upperBound...].prefix { $0.isNumber })
+            }
+        }
+
+        /// One call of `seconds` with the audio-only box (the camera stays private).
+        static func call(seconds: Double, lossPercent: Int, options: [String]) throws -> Call {
+            let namespace = LossyLoopback()
+            defer { namespace.down() }
+            try namespace.up(lossPercent: lossPercent)
+            let server = try LocalConferenceServer(options: options, wrap: namespace.wrap)
+            defer { server.stop() }
+            let played = FileManager.default.temporaryDirectory.appendingPathComponent("played-\(UUID().uuidString).raw").path
+            defer { try? FileManager.default.removeItem(atPath: played) }
+            let runtime = FileManager.default.temporaryDirectory.appendingPathComponent("box-\(UUID().uuidString)").path
+            let box = ClassboxProcess(["run", "--config", try server.boxConfig(playback: PlayedAudio.filePCM(played))],
+                                      environment: ["CLASSBOX_RUNTIME_DIR": runtime], wrap: namespace.wrap)
+            try box.start()
+            let started = server.wait(timeout: 30) { _ in !RealPeers.ConferenceTests.sessions(server).isEmpty }
+            if started { usleep(UInt32(seconds * 1_000_000)) }
+            box.signal(SIGTERM)
+            let result = box.finish(timeout: 20)
+            #expect(started, "the box accepted a session: \(result.stderr.suffix(3000))")
+            let sid = RealPeers.ConferenceTests.sessions(server).first ?? ""
+            _ = server.wait(timeout: 10) { events in events.contains { $0["event"] as? String == "session-ended" && $0["sid"] as? String == sid } }
+            return Call(played: try PlayedAudio(rawFile: played), log: result.stderr, server: server, sid: sid)
+        }
+
+        /// 5 % of the datagrams lost both ways, the other sending Opus with in-band FEC: no run
+        /// of digital silence over 60 ms, the tone never missing for a 0.1 s window, and lost
+        /// packets rebuilt from the next one's FEC.
+        @Test func fivePercentLossIsConcealedAndRepairedWithFEC() throws {
+            let call = try Self.call(seconds: 15, lossPercent: 5, options: ["--opus-fec", "10", "--tone-am", "4"])
+            let first = call.played.firstTone(660)
+            let end = call.played.seconds - 0.5
+            let gaps = first.map { RealPeers.ConferenceTests.gaps(call.played, 660, from: $0, to: end) } ?? []
+            let final = call.receiveLines.last
+            let fec = call.value("FEC recovered", in: final) ?? 0, concealed = call.value("concealed", in: final) ?? 0
+            let lost = call.value("lost", in: final) ?? 0
+            let remote = (RealPeers.ConferenceTests.media(call.server, sid: call.sid)?["remote_audio"] as? [[String: Any]])?.first
+            print("audio-network 5 % loss: played \(String(format: "%.1f", call.played.seconds)) s, longest digital silence "
+                  + "\(Int(call.longestSilenceAfterStart * 1000)) ms (\(Int(call.played.longestSilence * 1000)) ms with the start), windows without the tone \(gaps), FEC recovered \(fec), concealed \(concealed) blocks, "
+                  + "lost \(lost); the other's packets with FEC \(remote?["fec_packets"] ?? "-") of \(remote?["packets_sent"] ?? "-") sent, \(remote?["received_by_box"] ?? "-") received by the box (its RTCP)")
+            #expect(first.map { $0 <= 1 } == true, "the tone from the start: \(String(describing: first))")
+            #expect(end - (first ?? end) >= 12, "played \(call.played.seconds) s")
+            #expect(call.longestSilenceAfterStart <= 0.060, "longest digital silence \(call.longestSilenceAfterStart) s")
+            #expect(gaps.isEmpty, "the tone continues: windows without it at \(gaps); \(final ?? "no receive line")")
+            #expect(fec > 0, "lost packets rebuilt from FEC: \(final ?? "no receive line")")
+            let sent = remote?["packets_sent"] as? Int ?? 0, arrived = remote?["received_by_box"] as? Int ?? sent
+            #expect(arrived < sent, "the namespace lost some of the other's packets: \(arrived) of \(sent) reported by the box")
+        }
+
+        /// Every packet to the box delayed by a random 0–80 ms: after 2 s of adaptation no
+        /// block runs dry, and the playout delay stays within the measured p95 jitter + 40 ms.
+        @Test func jitterOfEightyMillisecondsIsAbsorbedAfterTwoSeconds() throws {
+            let call = try Self.call(seconds: 15, lossPercent: 0, options: ["--downlink-jitter", "80"])
+            let first = call.played.firstTone(660)
+            let end = call.played.seconds - 0.5
+            let gaps = first.map { RealPeers.ConferenceTests.gaps(call.played, 660, from: $0 + 2, to: end) } ?? []
+            let lines = call.receiveLines
+            // The first line logged at least 2 s into the call (lines come every 5 s from ~1 s).
+            let adapted = lines.dropFirst().first, final = lines.last
+            let concealedAfter = (call.value("concealed", in: final) ?? 0) - (call.value("concealed", in: adapted) ?? 0)
+            let target = call.value("target", in: final) ?? .max, buffered = call.value("buffered", in: final) ?? .max
+            let jitter = RealPeers.ConferenceTests.media(call.server, sid: call.sid)?["downlink_jitter"] as? [String: Any]
+            let p95 = jitter?["p95_ms"] as? Double ?? 0
+            print("audio-network 0–80 ms jitter: relay p95 \(p95) ms (\(jitter?["packets"] ?? "-") packets), box target \(target) ms, "
+                  + "buffered \(buffered) ms, concealed after adaptation \(concealedAfter) blocks, windows without the tone after 2 s \(gaps), "
+                  + "longest digital silence \(Int(call.longestSilenceAfterStart * 1000)) ms; \(final ?? "no receive line")")
+            #expect(p95 > 60, "the relay delayed packets: \(String(describing: jitter))")
+            #expect(adapted != nil && final != nil && adapted != final, "the box logged its receive side: \(lines)")
+            #expect(concealedAfter == 0, "no underrun after adaptation: \(adapted ?? "") → \(final ?? "")")
+            #expect(gaps.isEmpty, "the tone continues after 2 s: windows without it at \(gaps)")
+            #expect(Double(buffered) <= p95 + 40 && Double(target) <= p95 + 40, "playout delay \(buffered) ms (target \(target)) against p95 \(p95) + 40 ms")
+        }
+    }
+}
