@@ -107,6 +107,24 @@ public final class OpusDecoder {
         return Int(written)
     }
 
+    /// Whether `packet` carries in-band FEC (LBRR) for the frame before it. Only SILK and
+    /// hybrid packets can; the flag is the first bit after the VAD flag(s) of the first frame's
+    /// SILK header (what libopus 1.5 `opus_packet_has_lbrr` reads; libopus 1.3 lacks it).
+    /// Reads the packet only: nothing is allocated (the audio thread asks).
+    public static func packetHasFEC(_ packet: UnsafeRawBufferPointer) -> Bool {
+        guard let data = packet.baseAddress?.assumingMemoryBound(to: UInt8.self), packet.count > 1, data[0] >> 3 < 16 else { return false }
+        let silkFrames = max(1, Int(opus_packet_get_samples_per_frame(data, 48000)) / 960)
+        let stereo = opus_packet_get_nb_channels(data) == 2
+        return withUnsafeTemporaryAllocation(of: UnsafePointer<UInt8>?.self, capacity: 48) { frames in
+            withUnsafeTemporaryAllocation(of: Int16.self, capacity: 48) { sizes in
+                guard opus_packet_parse(data, Int32(packet.count), nil, frames.baseAddress!, sizes.baseAddress!, nil) > 0,
+                      sizes[0] > 0, let first = frames[0] else { return false }
+                let lbrr = (first[0] >> (7 - silkFrames)) & 1 != 0
+                return lbrr || (stereo && (first[0] >> (6 - 2 * silkFrames)) & 1 != 0)
+            }
+        }
+    }
+
     /// Samples per channel at 48 kHz that `packet` decodes to, or nil when it is not a valid
     /// Opus packet (read from its TOC byte and frame count, without decoding).
     public static func packetSamples(_ packet: UnsafeRawBufferPointer) -> Int? {

@@ -15,4 +15,10 @@ public protocol AudioFrameDecoder {
     mutating func conceal(into output: UnsafeMutableBufferPointer<Float>, samples: Int) -> Int?
     /// Forgets the decoder's history (a new stream).
     mutating func reset()
+    /// Whether `packet` carries FEC data for the frame before it (else a rebuild is PLC).
+    func hasFEC(_ packet: UnsafeRawBufferPointer) -> Bool
+}
+
+extension AudioFrameDecoder {
+    public func hasFEC(_ packet: UnsafeRawBufferPointer) -> Bool { true }
 }

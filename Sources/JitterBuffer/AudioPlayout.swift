@@ -204,8 +204,11 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
         } else if slot.sequence != buffer.nextSequence && !inSilence && gap <= slot.duration
                     && gap % configuration.durationGranularity == 0 {
             // The packet just before this one is missing and due now: rebuild it from this
-            // packet's in-band FEC (LBRR), which carries exactly the previous frame.
-            if decodeIntoFIFO(buffer.payload(at: index), fec: true, samples: gap) != nil {
+            // packet's in-band FEC (LBRR), which carries exactly the previous frame; without
+            // LBRR in it (FEC off at the sender, CELT-only), plain concealment.
+            if !decoder.hasFEC(buffer.payload(at: index)) {
+                appendConcealment(samples: gap, kind: .concealed)
+            } else if decodeIntoFIFO(buffer.payload(at: index), fec: true, samples: gap) != nil {
                 fifoKind = .fecRecovered
                 fifoQuiet = false
                 buffer.statistics.fecRecovered += 1

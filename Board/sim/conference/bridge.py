@@ -120,6 +120,8 @@ class BridgeSession:
         self.applied_delays_ms = []
         if DOWNLINK_JITTER_MS > 0:
             self._delay_downlink(audio.receiver.transport)
+        # Outermost, so the markers follow the order the senders produced the packets in.
+        self._browser_audio_markers(audio.receiver.transport)
         offer = await self.pc.createOffer()
         await self.pc.setLocalDescription(RTCSessionDescription(sdp=self._name_mids(offer.sdp), type="offer"))
         self.offer_sdp = self.pc.localDescription.sdp
@@ -230,6 +232,27 @@ class BridgeSession:
             audio.append(a)
             video.append(v)
         return audio, video
+
+    @staticmethod
+    def _browser_audio_markers(dtls_transport):
+        """The RTP marker on Opus packets as a browser sets it: only on the first packet of a
+        talkspurt (libwebrtc; RFC 3551 section 4.1), which without DTX is a stream's first packet.
+        aiortc 1.16 (rtcrtpsender.py _run_rtp) marks every packet of a one-packet frame, so a
+        receiver would take every lost packet for a silence gap. The bridge forwards markers as
+        they come. Rewritten here, before SRTP; video (end of frame) is left alone."""
+        send = dtls_transport._send_rtp
+        started = set()
+
+        async def send_rtp(data):
+            if len(data) >= 12 and data[1] & 0x7F == CODECS["audio"][0].payloadType:
+                ssrc = int.from_bytes(data[8:12], "big")
+                if ssrc in started:
+                    data = data[:1] + bytes([data[1] & 0x7F]) + data[2:]
+                else:
+                    started.add(ssrc)
+            return await send(data)
+
+        dtls_transport._send_rtp = send_rtp
 
     def _delay_downlink(self, dtls_transport):
         """--downlink-jitter: every RTP packet to the box (the one bundled DTLS transport) leaves

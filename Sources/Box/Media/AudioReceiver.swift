@@ -29,6 +29,8 @@ struct OpusFrameDecoder: AudioFrameDecoder {
     mutating func reset() {
         try? decoder.reset()
     }
+
+    func hasFEC(_ packet: UnsafeRawBufferPointer) -> Bool { OpusDecoder.packetHasFEC(packet) }
 }
 
 /// The receiving half of the audio path, on the audio thread (`AudioLoop`): the packets the
