@@ -83,11 +83,7 @@ public final class ALSACapture: AudioSource {
             let result = snd_pcm_prepare(pcm)
             guard result >= 0, snd_pcm_start(pcm) >= 0 else { throw Self.error("\(name): recover overrun", result) }
         case ESTRPIPE:
-            var result = snd_pcm_resume(pcm)
-            while result == -EAGAIN {
-                usleep(10_000)
-                result = snd_pcm_resume(pcm)
-            }
+            var result = ALSAPCM.resume(pcm)
             if result < 0 { result = snd_pcm_prepare(pcm) }
             guard result >= 0, snd_pcm_start(pcm) >= 0 else { throw Self.error("\(name): resume", result) }
         case ENODEV, EBADFD, EIO:

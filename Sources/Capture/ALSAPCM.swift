@@ -78,6 +78,17 @@ enum ALSAPCM {
         return snd_pcm_delay(handle, &delay) == 0 ? max(0, Int(delay)) : 0
     }
 
+    /// After ESTRPIPE (the system was suspended): resumes the stream, waiting while the
+    /// driver is not ready yet. A negative result means it must be prepared again.
+    static func resume(_ handle: OpaquePointer) -> Int32 {
+        var result = snd_pcm_resume(handle)
+        while result == -EAGAIN {
+            usleep(10_000)
+            result = snd_pcm_resume(handle)
+        }
+        return result
+    }
+
     static func error(_ call: String, _ code: Int32) -> CaptureError {
         .alsa(call, code: code, reason: String(cString: snd_strerror(code)))
     }

@@ -128,12 +128,7 @@ public final class ALSAPlayback: AudioSink {
             underruns += 1
             try prime()
         case ESTRPIPE:
-            var result = snd_pcm_resume(pcm)
-            while result == -EAGAIN {
-                usleep(10_000)
-                result = snd_pcm_resume(pcm)
-            }
-            if result < 0 { try prime() }
+            if ALSAPCM.resume(pcm) < 0 { try prime() }
         case ENODEV, EBADFD, EIO:
             throw .disconnected(name)
         case EINTR, EAGAIN:

@@ -77,12 +77,18 @@ public struct PlayedAudio: Sendable {
         return Double(longest) / Double(Self.sampleRate)
     }
 
+    /// Start times (s) of the `step` windows within `[from, to)` without the tone.
+    public func windowsWithoutTone(_ frequency: Double, from: Double, to: Double, step: Double = 0.1) -> [Double] {
+        let heard = Set(windowsWithTone(frequency, step: step).map { Int(($0 / step).rounded()) })
+        return (Int((from / step).rounded())..<Int((min(to, seconds) / step).rounded())).filter { !heard.contains($0) }.map { Double($0) * step }
+    }
+
     /// The longest stretch, within `[from, to)`, of `step` windows without the tone.
     public func longestGap(in frequency: Double, from: Double, to: Double, step: Double = 0.1) -> Double {
-        let heard = Set(windowsWithTone(frequency, step: step).map { Int(($0 / step).rounded()) })
-        var (longest, current) = (0, 0)
-        for index in Int((from / step).rounded())..<Int((min(to, seconds) / step).rounded()) {
-            current = heard.contains(index) ? 0 : current + 1
+        var (longest, current, previous) = (0, 0, Int.min)
+        for index in windowsWithoutTone(frequency, from: from, to: to, step: step).map({ Int(($0 / step).rounded()) }) {
+            current = index == previous + 1 ? current + 1 : 1
+            previous = index
             longest = max(longest, current)
         }
         return Double(longest) * step

@@ -84,7 +84,7 @@ extension RealPeers {
             let call = try Self.call(seconds: 15, lossPercent: 5, options: ["--opus-fec", "10", "--tone-am", "4"])
             let first = call.played.firstTone(660)
             let end = call.played.seconds - 0.5
-            let gaps = first.map { RealPeers.ConferenceTests.gaps(call.played, 660, from: $0, to: end) } ?? []
+            let gaps = first.map { call.played.windowsWithoutTone(660, from: $0, to: end) } ?? []
             let final = call.receiveLines.last
             let fec = call.value("FEC recovered", in: final) ?? 0, concealed = call.value("concealed", in: final) ?? 0
             let lost = call.value("lost", in: final) ?? 0
@@ -112,7 +112,7 @@ extension RealPeers {
             let call = try Self.call(seconds: 15, lossPercent: 0, options: ["--downlink-jitter", "80"])
             let first = call.played.firstTone(660)
             let end = call.played.seconds - 0.5
-            let gaps = first.map { RealPeers.ConferenceTests.gaps(call.played, 660, from: $0 + 2, to: end) } ?? []
+            let gaps = first.map { call.played.windowsWithoutTone(660, from: $0 + 2, to: end) } ?? []
             let lines = call.receiveLines
             // The first line logged at least 2 s into the call (lines come every 5 s from ~1 s).
             let adapted = lines.dropFirst().first, final = lines.last

@@ -52,12 +52,6 @@ extension RealPeers {
 
         static func decodedFrames(_ report: [String: Any]?) -> Int { report?["decoded_numbers_count"] as? Int ?? 0 }
 
-        /// The 0.1 s windows in `[from, to)` without the tone, for failure messages.
-        static func gaps(_ played: PlayedAudio, _ frequency: Double, from: Double, to: Double) -> [Double] {
-            let heard = Set(played.windowsWithTone(frequency).map { Int(($0 * 10).rounded()) })
-            return (Int((from * 10).rounded())..<Int((to * 10).rounded())).filter { !heard.contains($0) }.map { Double($0) / 10 }
-        }
-
         @Test func theBoxJoinsTheLockedRoomAndIsSeenAndHeard() throws {
             let server = try LocalConferenceServer(roomSecrets: ["klasse-4b": "tafel-und-kreide"])
             // The box plays the others into a file: what a loudspeaker would have got.
@@ -94,7 +88,7 @@ extension RealPeers {
             // Python process sharing the two cores with the box's new encoder) may deliver nothing
             // for ~0.2 s then, which no receiver can play through; such gaps are printed.
             let end = heard.seconds - 0.5
-            let allGaps = first.map { Self.gaps(heard, 660, from: $0, to: end) } ?? []
+            let allGaps = first.map { heard.windowsWithoutTone(660, from: $0, to: end) } ?? []
             let receiveLog = result.stderr.split(separator: "\n").last { $0.contains("received audio:") } ?? "none"
             if let first {
                 #expect(end - 20 >= first, "20 s played after the tone began (\(heard.seconds) s)")

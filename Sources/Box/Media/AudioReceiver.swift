@@ -202,23 +202,3 @@ final class AudioReceiver {
         return sum / Float(samples.count)
     }
 }
-
-extension JitterBufferStatistics {
-    /// Adds another source's counters (targets and delays are per source and not summed).
-    mutating func add(_ other: JitterBufferStatistics) {
-        received += other.received
-        duplicates += other.duplicates
-        late += other.late
-        invalid += other.invalid
-        resets += other.resets
-        lost += other.lost
-        silenceGapPackets += other.silenceGapPackets
-        concealedBlocks += other.concealedBlocks
-        silenceBlocks += other.silenceBlocks
-        fecRecovered += other.fecRecovered
-        decoderFailures += other.decoderFailures
-        expandedBlocks += other.expandedBlocks
-        acceleratedBlocks += other.acceleratedBlocks
-        crossFadedBlocks += other.crossFadedBlocks
-    }
-}
