@@ -7,6 +7,8 @@
 #include <linux/input.h>
 #include <linux/uinput.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 static inline unsigned long clinux_eviocgname(unsigned int len) { return EVIOCGNAME(len); }
 static inline unsigned long clinux_eviocgbit(unsigned int ev, unsigned int len) { return EVIOCGBIT(ev, len); }
@@ -25,4 +27,10 @@ static inline unsigned long clinux_ui_get_sysname(unsigned int len) { return UI_
 
 /* prctl is variadic; naming the calling thread (15 bytes shown by top -H) needs only this. */
 static inline int clinux_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
+
+/* cpu_set_t's macros and sched_setaffinity need _GNU_SOURCE; the raw call needs only a mask.
+   Pins the calling thread to the CPUs in `mask` (bit n = CPU n); for tests that place threads. */
+static inline int clinux_pin_calling_thread(unsigned long mask) {
+    return (int)syscall(SYS_sched_setaffinity, 0, sizeof(mask), &mask);
+}
 #endif

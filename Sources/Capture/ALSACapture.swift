@@ -5,6 +5,10 @@ internal import CALSA
 
 /// A microphone through alsa-lib: 48 kHz, mono S16_LE, read in 10 ms periods.
 ///
+/// The buffer is deep (80 ms): a period is read as soon as it is complete, so depth costs no
+/// latency, and it lets a box whose audio thread was held up (a busy CPU, a slow first block)
+/// catch up without losing what the microphone heard.
+///
 /// Overruns (the box fell behind) are recovered at once and the rest of that period is
 /// filled with silence, so the stream never stalls for longer than one period. A device
 /// that disappears (USB unplug) ends the capture with `.disconnected`.
@@ -21,7 +25,7 @@ public final class ALSACapture: AudioSource {
     /// Opens PCM `name`. `definitions`, when given, is alsa-lib configuration text in which
     /// the name is looked up instead of the system's (used by tests to define a PCM).
     public init(pcm name: String, definitions: String? = nil, sampleRate: Int = 48000, periodFrames: Int = 480,
-                periods: Int = 4) throws(CaptureError) {
+                periods: Int = 8) throws(CaptureError) {
         let opened = try ALSAPCM.open(name, stream: SND_PCM_STREAM_CAPTURE, definitions: definitions, sampleRate: sampleRate,
                                       periodFrames: periodFrames, periods: periods)
         let handle = opened.handle

@@ -17,12 +17,21 @@ public protocol AudioSink: AnyObject {
 }
 
 /// A loudspeaker through alsa-lib, the mirror of `ALSACapture`: 10 ms periods and a buffer
-/// of at most 40 ms, started with 20 ms of silence queued so one late block is no underrun.
+/// of at most 40 ms, with a cushion of silence queued ahead of the first block.
 ///
-/// An underrun (the box was late) is recovered at once: the stream is prepared again and
-/// the 20 ms cushion re-queued, so it costs one short gap and is counted. A device that
-/// disappears (USB unplug) ends the playback with `.disconnected`. Nothing written is kept
-/// after it has been handed to alsa-lib.
+/// The device starts with the first real block written, not when it is opened: the audio
+/// thread is paced by the microphone, and only when the two start together is the cushion
+/// really the time a late block may take. Opened earlier, the loudspeaker would eat into it
+/// while the microphone is still being opened, by a random part of a period.
+///
+/// The cushion adapts as PulseAudio's timer-based scheduling does with its watermark: it
+/// starts at 30 ms (a call's first seconds run code for the first time and are the slowest),
+/// comes down to 20 ms once `relaxAfterBlocks` blocks went without an underrun, by leaving
+/// out one silent block (nobody is cut off), and goes up a period again after an underrun.
+/// An underrun (the box was late) is recovered at once: the stream is prepared again and the
+/// cushion re-queued, so it costs one short gap and is counted. A device that disappears
+/// (USB unplug) ends the playback with `.disconnected`. Nothing written is kept after it has
+/// been handed to alsa-lib.
 public final class ALSAPlayback: AudioSink {
     public let name: String
     public let periodFrames: Int
@@ -33,11 +42,17 @@ public final class ALSAPlayback: AudioSink {
     private let pcm: OpaquePointer
     /// Silence of one period, and the interleaved copy when the device only plays stereo.
     private let scratch: UnsafeMutablePointer<Int16>
-    /// The cushion queued at start and after an underrun, in periods.
-    private let startPeriods = 2
+    /// The silence queued ahead of the first block and again after an underrun, in periods.
+    public private(set) var cushionPeriods: Int
+    public let smallestCushionPeriods: Int
+    private let largestCushionPeriods: Int
+    private let relaxAfterBlocks: Int
+    private var blocksSinceUnderrun = 0
+    /// A block whose samples all stay within this is silence (−60 dBFS).
+    static let silentSample: Int16 = 32
 
     public init(pcm name: String, definitions: String? = nil, sampleRate: Int = 48000, periodFrames: Int = 480,
-                periods: Int = 4) throws(CaptureError) {
+                periods: Int = 4, relaxAfterBlocks: Int = 2000) throws(CaptureError) {
         let opened = try ALSAPCM.open(name, stream: SND_PCM_STREAM_PLAYBACK, definitions: definitions, sampleRate: sampleRate,
                                       periodFrames: periodFrames, periods: periods)
         self.name = name
@@ -45,6 +60,12 @@ public final class ALSAPlayback: AudioSink {
         self.periodFrames = opened.periodFrames
         bufferFrames = opened.bufferFrames
         channels = opened.channels
+        // The buffer holds the cushion and the block being written.
+        let bufferPeriods = opened.bufferFrames / opened.periodFrames
+        largestCushionPeriods = max(1, min(3, bufferPeriods - 1))
+        smallestCushionPeriods = min(2, largestCushionPeriods)
+        cushionPeriods = largestCushionPeriods
+        self.relaxAfterBlocks = relaxAfterBlocks
         scratch = .allocate(capacity: 2 * max(opened.periodFrames, periodFrames))
         scratch.initialize(repeating: 0, count: 2 * max(opened.periodFrames, periodFrames))
         do throws(CaptureError) {
@@ -71,6 +92,13 @@ public final class ALSAPlayback: AudioSink {
     /// queue stays at most `bufferFrames`, 40 ms); one that plays faster underruns now and
     /// then and is primed again.
     public func write(_ block: UnsafeBufferPointer<Int16>) throws(CaptureError) {
+        blocksSinceUnderrun += 1
+        if cushionPeriods > smallestCushionPeriods && blocksSinceUnderrun > relaxAfterBlocks && Self.isSilent(block) {
+            cushionPeriods -= 1
+            blocksSinceUnderrun = 0
+            try configureStart()
+            return
+        }
         let available = snd_pcm_avail_update(pcm)
         if available >= 0 && Int(available) < block.count {
             droppedBlocks += 1
@@ -98,13 +126,19 @@ public final class ALSAPlayback: AudioSink {
         }
     }
 
-    /// Playback starts once the cushion is queued, not when the whole buffer is full.
+    static func isSilent(_ block: UnsafeBufferPointer<Int16>) -> Bool {
+        for sample in block where sample > silentSample || sample < -silentSample { return false }
+        return true
+    }
+
+    /// Playback starts when the first block follows the cushion, not when the buffer is full.
     private func configureStart() throws(CaptureError) {
         var software: OpaquePointer?
         snd_pcm_sw_params_malloc(&software)
         defer { snd_pcm_sw_params_free(software) }
         var result = snd_pcm_sw_params_current(pcm, software)
-        if result >= 0 { result = snd_pcm_sw_params_set_start_threshold(pcm, software, snd_pcm_uframes_t(startPeriods * periodFrames)) }
+        let threshold = snd_pcm_uframes_t((cushionPeriods + 1) * periodFrames)
+        if result >= 0 { result = snd_pcm_sw_params_set_start_threshold(pcm, software, threshold) }
         if result >= 0 { result = snd_pcm_sw_params_set_avail_min(pcm, software, snd_pcm_uframes_t(periodFrames)) }
         if result >= 0 { result = snd_pcm_sw_params(pcm, software) }
         guard result >= 0 else { throw ALSAPCM.error("\(name): sw_params", result) }
@@ -116,7 +150,7 @@ public final class ALSAPlayback: AudioSink {
         guard result >= 0 else { throw ALSAPCM.error("\(name): prepare", result) }
         let silence = scratch
         silence.update(repeating: 0, count: channels * periodFrames)
-        for _ in 0..<startPeriods {
+        for _ in 0..<cushionPeriods {
             result = Int32(truncatingIfNeeded: snd_pcm_writei(pcm, silence, snd_pcm_uframes_t(periodFrames)))
             guard result >= 0 else { throw ALSAPCM.error("\(name): queue silence", result) }
         }
@@ -126,6 +160,11 @@ public final class ALSAPlayback: AudioSink {
         switch -error {
         case EPIPE:
             underruns += 1
+            blocksSinceUnderrun = 0
+            if cushionPeriods < largestCushionPeriods {
+                cushionPeriods += 1
+                try configureStart()
+            }
             try prime()
         case ESTRPIPE:
             if ALSAPCM.resume(pcm) < 0 { try prime() }

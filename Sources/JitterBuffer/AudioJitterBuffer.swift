@@ -212,6 +212,17 @@ public struct AudioJitterBuffer: ~Copyable {
         delay.forgetHistory()
     }
 
+    /// Back to the state of a new buffer (no packets, no history, counters at zero), without
+    /// allocating: the buffer is about to serve another source.
+    public mutating func reuse() {
+        restart()
+        lostBeforeRestart = 0
+        silenceGapBeforeRestart = 0
+        delay.reset()
+        statistics = JitterBufferStatistics()
+        statistics.targetDelayMilliseconds = configuration.startTargetMilliseconds
+    }
+
     // MARK: - For the playout
 
     /// Slot index of the first stored packet at or after `nextSequence`, within the ring.

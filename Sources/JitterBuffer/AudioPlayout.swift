@@ -65,6 +65,23 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
         quietPower = Float(pow(10, Double(configuration.quietRMSDecibels) / 10))
     }
 
+    /// Back to the state of a new playout, for another source, without allocating: the
+    /// receiver keeps a fixed pool of playouts so a new speaker costs the audio thread nothing.
+    public mutating func reuse() {
+        buffer.reuse()
+        generation = buffer.generation
+        fifoStart = 0
+        fifoEnd = 0
+        fifoKind = .normal
+        fifoQuiet = false
+        state = .buffering
+        inSilence = false
+        emptyConcealment = 0
+        filteredDelay = nil
+        blocksFarAboveTarget = 0
+        decoder.reset()
+    }
+
     public var statistics: JitterBufferStatistics { buffer.statistics }
     public var targetDelayMilliseconds: Int { buffer.targetDelayMilliseconds }
 
@@ -189,7 +206,15 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
             if emptyConcealment >= configuration.maximumConcealmentMilliseconds * configuration.samplesPerMillisecond {
                 state = .buffering  // from the next block: zeros, not endless PLC
             }
-            appendConcealment(samples: missing, kind: inSilence ? .silence : .concealed)
+            if inSilence {
+                appendConcealment(samples: missing, kind: .silence)
+            } else {
+                // Ran dry in speech: the next packet is late, not lost (nothing after it came
+                // either). As NetEq's expand, conceal without moving the media position, so
+                // that packet is played when it comes and the delay has grown by the wait,
+                // rather than dropped as late (which would repeat with every late packet).
+                appendExpansion(samples: missing)
+            }
             return
         }
         emptyConcealment = 0
@@ -266,6 +291,16 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
         fifoKind = kind
         fifoQuiet = kind == .silence
         buffer.setPosition(sequence: buffer.nextSequence, timestamp: buffer.playTimestamp &+ UInt32(samples))
+    }
+
+    /// Codec PLC for `samples` that stretch the playout: the media position stays.
+    private mutating func appendExpansion(samples: Int) {
+        compactFIFO()
+        conceal(into: UnsafeMutableBufferPointer(start: fifo + fifoEnd, count: samples), samples: samples)
+        fifoEnd += samples
+        fifoKind = .concealed
+        fifoQuiet = false
+        buffer.statistics.expandedSamples += samples
     }
 
     private mutating func conceal(into output: UnsafeMutableBufferPointer<Float>, samples: Int) {

@@ -62,6 +62,15 @@ struct DelayManager: ~Copyable {
         windowMaximumMilliseconds = 0
     }
 
+    /// Back to the state of a new manager, without allocating: for a slot given to another
+    /// source, whose network path owes nothing to the last one's.
+    mutating func reset() {
+        forgetHistory()
+        histogram.update(repeating: 0, count: bucketCount)
+        histogramUpdates = 0
+        targetMilliseconds = configuration.startTargetMilliseconds
+    }
+
     /// A packet with RTP `timestamp` arrived at `arrival` (monotonic ns).
     /// Returns its relative delay in milliseconds.
     @discardableResult

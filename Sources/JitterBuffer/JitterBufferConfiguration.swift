@@ -130,7 +130,11 @@ public struct JitterBufferStatistics: Sendable, Equatable {
     /// Packets rebuilt from the next packet's in-band FEC.
     public var fecRecovered = 0
     public var decoderFailures = 0
+    /// 10 ms blocks of concealment added in a quiet moment to grow the delay.
     public var expandedBlocks = 0
+    /// Samples concealed in speech while the next packet was late (the delay grew by them;
+    /// the blocks are among `concealedBlocks`), NetEq's expand.
+    public var expandedSamples = 0
     public var acceleratedBlocks = 0
     /// Of `acceleratedBlocks`, those dropped in speech with a cross-fade.
     public var crossFadedBlocks = 0
@@ -155,6 +159,7 @@ extension JitterBufferStatistics {
         fecRecovered += other.fecRecovered
         decoderFailures += other.decoderFailures
         expandedBlocks += other.expandedBlocks
+        expandedSamples += other.expandedSamples
         acceleratedBlocks += other.acceleratedBlocks
         crossFadedBlocks += other.crossFadedBlocks
     }

@@ -57,7 +57,7 @@ import Testing
         let intake = RemoteAudioIntake(), monitor = PlaybackMonitor()
         intake.setOwnSources([30])
         intake.setSources([10, 20, 30])  // a server that echoes the box's own SSRC back
-        let receiver = AudioReceiver(intake: intake, monitor: monitor, volume: 100, logger: Logger(label: "test"))
+        let receiver = try AudioReceiver(intake: intake, monitor: monitor, volume: 100, logger: Logger(label: "test"))
         let talkers = try Talkers([10: 500, 20: 900, 30: 1300, 40: 1700])
         let played = try Self.play(receiver, talkers, intake, blocks: 0..<200)
         let last = played.suffix(48000)
@@ -71,7 +71,7 @@ import Testing
     @Test func aRemovedSourceStopsAtOnceAndItsSlotIsFreed() throws {
         let intake = RemoteAudioIntake(), monitor = PlaybackMonitor()
         intake.setSources([10, 20])
-        let receiver = AudioReceiver(intake: intake, monitor: monitor, volume: 100, logger: Logger(label: "test"))
+        let receiver = try AudioReceiver(intake: intake, monitor: monitor, volume: 100, logger: Logger(label: "test"))
         let talkers = try Talkers([10: 500, 20: 900])
         _ = try Self.play(receiver, talkers, intake, blocks: 0..<100)
         #expect(monitor.activeSources.load(ordering: .relaxed) == 2)
@@ -81,5 +81,29 @@ import Testing
         #expect(monitor.heardSources.load(ordering: .relaxed) == 1)
         #expect(PlayedAudio.toneLevel(after[480...].prefix(48000), frequency: 900) < -70, "gone from the next block on")
         #expect(PlayedAudio.toneLevel(after.suffix(24000), frequency: 500) > -30)
+    }
+
+    /// The 16 slots are made once: when all are given back, 16 new sources get them reset,
+    /// and play as fresh ones would (nothing of the last owner's buffer, position or loss).
+    @Test func slotsGivenBackServeNewSourcesFromScratch() throws {
+        let intake = RemoteAudioIntake(), monitor = PlaybackMonitor()
+        let first = (0..<16).map { UInt32(100 + $0) }, second = (0..<16).map { UInt32(200 + $0) }
+        intake.setSources(first)
+        let receiver = try AudioReceiver(intake: intake, monitor: monitor, volume: 100, logger: Logger(label: "test"))
+        let before = try Talkers(Dictionary(uniqueKeysWithValues: first.enumerated().map { ($1, 300 + 100 * Double($0)) }))
+        _ = try Self.play(receiver, before, intake, blocks: 0..<60)
+        #expect(monitor.activeSources.load(ordering: .relaxed) == 16)
+        intake.setSources(second)
+        // The new talkers' streams start at other sequence numbers and timestamps.
+        let after = try Talkers(Dictionary(uniqueKeysWithValues: second.enumerated().map { ($1, 350 + 100 * Double($0)) }))
+        after.frame = 7777
+        let played = try Self.play(receiver, after, intake, blocks: 60..<160)
+        #expect(monitor.activeSources.load(ordering: .relaxed) == 16)
+        #expect(monitor.noSlotPackets.load(ordering: .relaxed) == 0)
+        let last = played.suffix(24000)
+        #expect(PlayedAudio.toneLevel(last, frequency: 350) > -45 && PlayedAudio.toneLevel(last, frequency: 1850) > -45)
+        #expect(PlayedAudio.toneLevel(last, frequency: 300) < -70, "nothing of the first owners")
+        #expect(monitor.lostPackets.load(ordering: .relaxed) == 0, "a new owner inherits no loss")
+        #expect(monitor.targetDelayMilliseconds.load(ordering: .relaxed) <= 80)
     }
 }

@@ -1,4 +1,5 @@
 import AudioProcessing
+import CLinux
 import ClassboxTestSupport
 import Codecs
 import Foundation
@@ -21,13 +22,36 @@ import Transport
 @Suite(.serialized, .enabled(if: inQEMUGuest, "needs snd-aloop and root: runs inside the QEMU tier (make qemu-test)"))
 struct AudioLoopRealTimeTests {
     static let seconds = 30
+    /// A vCPU stall this long underruns the loudspeaker's 30 ms cushion: it adds to the
+    /// 10–15 ms a block's work takes under TCG (the tick sees a stall 0–5 ms short).
+    static let stallMilliseconds = 15
     static let ssrc: UInt32 = 0x5EED_0A0D
     static let loudspeaker = "hw:Loopback,0,0"
     static let microphone = "hw:Loopback,1,0"
 
     /// What the test's own threads share.
-    final class Shared: Sendable {
+    final class Shared: @unchecked Sendable {
         let stop = Atomic<Bool>(false)
+        /// The common origin of the timelines below (monotonic ns), in 100 ms buckets.
+        let origin = clock(CLOCK_MONOTONIC)
+        static let buckets = (seconds + 10) * 10
+        /// Chunks of work the spinner did per bucket: how much CPU the host gave the guest.
+        /// Written only by the spinner, read after it is joined.
+        let spinChunks = UnsafeMutableBufferPointer<Int>.allocate(capacity: buckets)
+        /// The tick thread's worst lateness per bucket (µs); written only by it.
+        let tickLateness = UnsafeMutableBufferPointer<Int>.allocate(capacity: buckets)
+
+        init() {
+            spinChunks.initialize(repeating: 0)
+            tickLateness.initialize(repeating: 0)
+        }
+
+        deinit {
+            spinChunks.deallocate()
+            tickLateness.deallocate()
+        }
+
+        func bucket(_ now: UInt64) -> Int { min(Self.buckets - 1, Int((now - origin) / 100_000_000)) }
         let fed = Atomic<Int>(0)
         let refused = Atomic<Int>(0)
         /// The spinning thread's own CPU time and wall time, in ns (written when it ends).
@@ -36,6 +60,10 @@ struct AudioLoopRealTimeTests {
         /// How late a SCHED_FIFO thread above the audio thread woke from 5 ms sleeps, in µs:
         /// when it is late the vCPU itself did not run (TCG, or the host's own load).
         let worstLateness = Atomic<Int>(0)
+        /// Wake-ups later than `stallMilliseconds`: the audio thread's vCPU did not run for
+        /// that long, which no guest software can make up for.
+        /// When (ms after the tick thread started) the worst lateness happened.
+        let worstLatenessAt = Atomic<Int>(0)
         let stalls = Atomic<Int>(0)
         let audioFailure = Mutex<String?>(nil)
 
@@ -75,10 +103,12 @@ struct AudioLoopRealTimeTests {
         let busyBefore = try Self.cpuTimes()
         // The other vCPU: one thread at normal priority that never sleeps, for the whole run.
         helpers.append(try BackgroundThread(name: "qemu-audio-spin") {
+            Self.pin(toCPU: 1)
             let start = Self.clock(CLOCK_THREAD_CPUTIME_ID), wall = Self.clock(CLOCK_MONOTONIC)
             var value: UInt64 = 0
             while !shared.stop.load(ordering: .relaxed) {
-                for step in 0..<100_000 { value = value &* 6364136223846793005 &+ UInt64(step) }
+                for step in 0..<20_000 { value = value &* 6364136223846793005 &+ UInt64(step) }
+                shared.spinChunks[shared.bucket(Self.clock(CLOCK_MONOTONIC))] += 1
             }
             shared.spinCPU.store(Int(Self.clock(CLOCK_THREAD_CPUTIME_ID) - start), ordering: .relaxed)
             shared.spinWall.store(Int(Self.clock(CLOCK_MONOTONIC) - wall), ordering: .relaxed)
@@ -86,16 +116,25 @@ struct AudioLoopRealTimeTests {
         })
         // The guest's own punctuality: a thread that does nothing but wake up every 5 ms.
         helpers.append(try BackgroundThread(name: "qemu-audio-tick") {
+            // On the audio thread's vCPU, above it: when this thread is late, that vCPU did
+            // not run (the host did not schedule it), and neither did the audio thread.
+            Self.pin(toCPU: 0)
             _ = CurrentThread.requestRealTime(priority: AudioLoop.realTimePriority + 10)
             var next = Self.clock(CLOCK_MONOTONIC)
+            let started = next
             while !shared.stop.load(ordering: .relaxed) {
                 next += 5_000_000
                 Self.sleep(until: next)
                 let now = Self.clock(CLOCK_MONOTONIC)
                 let late = Int(now - next) / 1000
-                if late > shared.worstLateness.load(ordering: .relaxed) { shared.worstLateness.store(late, ordering: .relaxed) }
+                let bucket = shared.bucket(now)
+                shared.tickLateness[bucket] = max(shared.tickLateness[bucket], late)
+                if late > shared.worstLateness.load(ordering: .relaxed) {
+                    shared.worstLateness.store(late, ordering: .relaxed)
+                    shared.worstLatenessAt.store(Int(next - started) / 1_000_000, ordering: .relaxed)
+                }
                 // Longer than the loudspeaker's cushion (20 ms): an xrun on its own.
-                if late > 20_000 { shared.count(shared.stalls) }
+                if late > Self.stallMilliseconds * 1000 { shared.count(shared.stalls) }
                 if now > next + 5_000_000 { next = now }
             }
         })
@@ -115,19 +154,23 @@ struct AudioLoopRealTimeTests {
                 Self.sleep(until: next)
             }
         })
-        // The box's audio thread, made as CallMedia makes it.
+        // The box's audio thread, made as CallMedia makes it, on vCPU 0 (the thread inherits
+        // this one's affinity, which is given back at once).
+        Self.pin(toCPU: 0)
+        defer { Self.pin(toCPU: nil) }
         let audio = try BackgroundThread(name: "classbox-audio") {
             do {
                 let sender = try AudioSender(plan: AudioSendPlan(encoder: OpusEncoderSettings(bitrateKbps: 32, dtx: false), payloadType: 111,
                                                                  ssrc: 0x0B0C_5E4D, extensionIDs: RTPHeaderExtensionIDs(audioLevel: 1), srtp: nil),
                                              sink: DiscardingSink(), control: control, logger: logger)
-                let receiver = AudioReceiver(intake: intake, monitor: monitor, volume: 80, logger: logger)
+                let receiver = try AudioReceiver(intake: intake, monitor: monitor, volume: 80, logger: logger)
                 AudioLoop(plan: plan, sender: sender, receiver: receiver, control: control, monitor: monitor, logger: logger).run()
             } catch {
                 shared.audioFailure.withLock { $0 = "\(error)" }
             }
         }
         helpers.append(audio)
+        Self.pin(toCPU: nil)
 
         let start = Self.clock(CLOCK_MONOTONIC)
         let end = start + UInt64(Self.seconds) * 1_000_000_000
@@ -136,6 +179,8 @@ struct AudioLoopRealTimeTests {
         var audioTask: Int32?
         var streams: [String] = []
         var firstXrun: Double?
+        var xrunBuckets: [Int] = []
+        var xrunsSeen = 0
         while Self.clock(CLOCK_MONOTONIC) < end {
             usleep(100_000)
             let now = Self.clock(CLOCK_MONOTONIC)
@@ -145,9 +190,10 @@ struct AudioLoopRealTimeTests {
             if streams.isEmpty && now > start + (end - start) / 2 {
                 streams = ["pcm0p", "pcm1c"].map { Self.streamState("/proc/asound/Loopback/\($0)/sub0/status") }
             }
-            if firstXrun == nil && control.audioOverruns.load(ordering: .relaxed) + monitor.underruns.load(ordering: .relaxed) > 0 {
-                firstXrun = Double(now - start) / 1e9
-            }
+            let xruns = control.audioOverruns.load(ordering: .relaxed) + monitor.underruns.load(ordering: .relaxed)
+            if firstXrun == nil && xruns > 0 { firstXrun = Double(now - start) / 1e9 }
+            if xruns > xrunsSeen { xrunBuckets.append(shared.bucket(now)) }
+            xrunsSeen = xruns
             let delay = monitor.echoDelayMilliseconds.load(ordering: .relaxed)
             if delay > 0 { delays.append(delay) }
         }
@@ -181,7 +227,7 @@ struct AudioLoopRealTimeTests {
               + "audio thread \(fifo ? "SCHED_FIFO \(policy!.priority)" : "policy \(policy.map { "\($0.policy)" } ?? "unknown")")\(cpuText), "
               + "spinner on CPU \(percent(spinShare)), vCPUs busy \(busy.map(percent).joined(separator: "/")), "
               + "CPU saturation \(saturated ? "confirmed" : "NOT confirmed"), "
-              + "guest stalls over 20 ms \(shared.stalls.load(ordering: .relaxed)) (worst \(shared.worstLateness.load(ordering: .relaxed) / 1000) ms); "
+              + "audio vCPU stalls over \(Self.stallMilliseconds) ms \(shared.stalls.load(ordering: .relaxed)) (worst \(shared.worstLateness.load(ordering: .relaxed) / 1000) ms at \(String(format: "%.1f", Double(shared.worstLatenessAt.load(ordering: .relaxed)) / 1000)) s); "
               + "packets fed \(shared.fed.load(ordering: .relaxed)), refused \(shared.refused.load(ordering: .relaxed)), sent \(sent), "
               + "concealed \(monitor.concealedBlocks.load(ordering: .relaxed)), late \(monitor.latePackets.load(ordering: .relaxed)), "
               + "target \(monitor.targetDelayMilliseconds.load(ordering: .relaxed)) ms, heard \(monitor.heardSources.load(ordering: .relaxed)); "
@@ -189,15 +235,29 @@ struct AudioLoopRealTimeTests {
 
         #expect(fifo, "the audio thread must run SCHED_FIFO (got \(String(describing: policy)))")
         #expect(saturated, "the spinning thread had only \(percent(spinShare)) of a vCPU")
-        // The issue's criterion. Not met here: under TCG one 10 ms block of the debug test
-        // build costs more than 10 ms of vCPU (measured: render 5.3 ms, canceller 3.3–5.9 ms,
-        // Opus encoding 2.1–3.5 ms, against ~0.5 ms in all natively), so the loop falls
-        // behind whatever the buffers; the figures above show by how much. It holds where CPU
-        // time is real (the board, KVM).
-        withKnownIssue("the debug build's audio path needs more than 10 ms of TCG vCPU per 10 ms block", isIntermittent: true) {
-            #expect(streams == ["RUNNING", "RUNNING"], "snd-aloop \(Self.loudspeaker), \(Self.microphone): \(streams)")
-            #expect(overruns == 0)
-            #expect(underruns == 0)
+        // The issue's criterion: no xrun. Under TCG one block costs 5–8 ms of vCPU (against
+        // ~0.1 ms natively, 0.5 ms on a Pi 4), so the guest keeps up only while the host runs
+        // it at full speed; on this 2-core machine TCG's two vCPU threads and QEMU's own share
+        // the cores with the host's work and the machine with its hypervisor's. Two witnesses
+        // tell such moments: the tick thread on the audio thread's vCPU (above it) is late
+        // when that vCPU did not run, and the spinner's work per 100 ms drops when the host
+        // gives the guest less CPU. Measured here: most runs 0 xruns; runs on a slow host
+        // (spinner median 15 % lower, 7.5–8 ms per block) 30–40, which neither witness can
+        // attribute window by window. So the criterion is recorded, not enforced, under TCG;
+        // on the board and under KVM it holds with room to spare.
+        let window = (shared.bucket(start) + 1)..<shared.bucket(end)
+        let rates = window.map { shared.spinChunks[$0] }.sorted()
+        let median = rates.isEmpty ? 0 : rates[rates.count / 2]
+        func hostShort(_ bucket: Int) -> Bool {
+            shared.tickLateness[bucket] > Self.stallMilliseconds * 1000 || (window.contains(bucket) && 10 * shared.spinChunks[bucket] < 7 * median)
+        }
+        let shortWindows = window.filter(hostShort).count
+        let unexplained = xrunBuckets.filter { bucket in !(max(0, bucket - 3)...bucket).contains(where: hostShort) }
+        print("qemu-audio: host short of CPU in \(shortWindows) of \(window.count) windows of 100 ms (spinner median \(median) chunks); "
+              + "xruns in \(xrunBuckets.count) windows, \(unexplained.count) of them without a host shortfall")
+        #expect(streams == ["RUNNING", "RUNNING"], "snd-aloop \(Self.loudspeaker), \(Self.microphone): \(streams)")
+        withKnownIssue("under TCG the audio path needs 55–80 % of a vCPU, so a host that runs the guest slower makes it fall behind", isIntermittent: true) {
+            #expect(overruns + underruns == 0, "xruns at \(xrunBuckets.map { Double($0) / 10 }) s, without a host shortfall at \(unexplained.map { Double($0) / 10 }) s")
             // The microphone paces the loop: one block per 10 ms of the run.
             #expect(abs(blocks - 100 * Self.seconds) <= 3 * Self.seconds, "\(blocks) blocks in \(Self.seconds) s")
             #expect(abs(sent - 50 * Self.seconds) <= 2 * Self.seconds, "\(sent) packets sent")
@@ -220,6 +280,11 @@ struct AudioLoopRealTimeTests {
             }
             return Array(output[0..<length])
         }
+    }
+
+    /// Pins the calling thread to one CPU, or (nil) lets it run on the first two again.
+    static func pin(toCPU cpu: Int?) {
+        _ = clinux_pin_calling_thread(UInt(cpu.map { 1 << $0 } ?? 0b11))
     }
 
     static func clock(_ id: clockid_t) -> UInt64 {

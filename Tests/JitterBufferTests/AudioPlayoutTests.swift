@@ -174,6 +174,31 @@ func twoBlocksEach(_ sequences: [UInt16]) -> [Float] {
         #expect(Array(afterRestart.prefix(40)) == twoBlocksEach(Array(130..<150)))
     }
 
+    /// A playout given to another source (the receiver's fixed slot pool) starts as a new
+    /// one: counters at zero, the start target, and the new stream played from its first
+    /// packet, whatever the last one left behind.
+    @Test func aReusedPlayoutStartsLikeANewOne() {
+        var harness = PlayoutHarness()
+        var generator = SeededGenerator(state: 3)
+        var first = regularPackets(count: 100, firstSequence: 100) { _ in UInt64.random(in: 0...150, using: &generator) * ms }
+        first.remove(at: 60)  // one loss
+        harness.schedule(first)
+        harness.run(until: 3000 * ms)
+        let used = harness.playout.statistics
+        #expect(used.lost > 0 && used.targetDelayMilliseconds > 80, "the first owner left loss and a raised target: \(used)")
+        harness.playout.reuse()
+        #expect(harness.playout.decoder.calls.last == .reset)
+        var fresh = JitterBufferStatistics()
+        fresh.targetDelayMilliseconds = 80
+        #expect(harness.playout.statistics == fresh)
+        harness.blocks.removeAll()
+        harness.schedule(regularPackets(count: 50, firstSequence: 40_000, firstTimestamp: 77_777, start: 3000 * ms))
+        harness.run(until: 4100 * ms)
+        #expect(harness.blocks.prefix { $0.kind == .buffering }.count == 6, "buffers its start target, as a new playout")
+        #expect(Array(harness.playedValues.prefix(100)) == twoBlocksEach(Array(40_000..<40_050)))
+        #expect(harness.playout.statistics.lost == 0 && harness.playout.statistics.late == 0)
+    }
+
     @Test func invalidPacketsAreRejectedAndCounted() {
         var playout = AudioPlayout(decoder: FakeDecoder())
         let big = [UInt8](repeating: 1, count: 1501), small = [UInt8](repeating: 1, count: 10)

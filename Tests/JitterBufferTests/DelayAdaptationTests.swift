@@ -75,6 +75,42 @@ func talkLevel(_ index: Int) -> UInt8 { index % 30 < 20 ? 30 : 70 }
         #expect(Array(afterGap.prefix(40)) == twoBlocksEach(Array(250..<270)))
     }
 
+    /// The network path gets 150 ms longer while the speaker never pauses: the buffer (80 ms)
+    /// runs dry, conceals the rest of the wait without moving on (NetEq's expand), and plays
+    /// every packet after it: nothing late, nothing lost, the delay grown by the wait.
+    @Test func aDelayRiseInContinuousSpeechGrowsTheDelayAndLosesNothing() {
+        var packets = regularPackets(count: 300, firstSequence: 500) { $0 < 100 ? 0 : 150 * ms }
+        for index in packets.indices { packets[index].level = 20 }
+        var harness = PlayoutHarness()
+        harness.schedule(packets)
+        harness.run(until: 5500 * ms)
+        let statistics = harness.playout.statistics
+        #expect(statistics.late == 0 && statistics.lost == 0)
+        #expect(statistics.expandedSamples >= 50 * 48 && statistics.expandedSamples <= 150 * 48, "\(statistics.expandedSamples) samples expanded")
+        // Every packet played once, in order, around the concealment.
+        let decoded = harness.blocks.filter { $0.kind == .normal }.map(\.first)
+        let packetsPlayed = decoded.count / 2
+        #expect(packetsPlayed > 250 && Array(decoded.prefix(2 * packetsPlayed)) == twoBlocksEach(Array(500..<(500 + UInt16(packetsPlayed)))))
+    }
+
+    /// Jitter beyond the start target (0–120 ms) in speech without a pause: the delay grows
+    /// where packets come late instead of losing them, and after 3 s nothing is concealed.
+    @Test func jitterAboveTheStartTargetInContinuousSpeechIsAbsorbed() {
+        var generator = SeededGenerator(state: 11)
+        var packets = regularPackets(count: 1000, firstSequence: 7) { _ in UInt64.random(in: 0...120, using: &generator) * ms }
+        for index in packets.indices { packets[index].level = 25 }
+        var harness = PlayoutHarness()
+        harness.schedule(packets)
+        harness.run(until: 20_000 * ms)
+        let statistics = harness.playout.statistics
+        let concealedLater = harness.blocks.filter { $0.time >= 3000 * ms && $0.kind == .concealed }.count
+        #expect(concealedLater == 0, "\(statistics)")
+        // Packets overtaken by the next one while the delay was still growing (the first
+        // second) are rebuilt from FEC or concealed, and come late; none after that.
+        #expect(statistics.lost == 0 && statistics.late <= 10, "\(statistics)")
+        #expect(statistics.targetDelayMilliseconds >= 100)
+    }
+
     @Test func aDelayDropInContinuousSpeechIsDrainedWithCrossFades() {
         // 300 ms of extra network delay for 3 s, then none: the buffer suddenly holds 300 ms
         // too much while the speaker never pauses (level 20 throughout).

@@ -155,8 +155,14 @@ final class CallMedia: @unchecked Sendable {
                     } catch {
                         logger.error("audio cannot be sent: \(error)")
                     }
-                    let receiver = loopPlan.playback == nil ? nil
-                        : AudioReceiver(intake: remoteAudio, monitor: playback, volume: volume, logger: logger)
+                    var receiver: AudioReceiver?
+                    if loopPlan.playback != nil {
+                        do {
+                            receiver = try AudioReceiver(intake: remoteAudio, monitor: playback, volume: volume, logger: logger)
+                        } catch {
+                            logger.error("the others cannot be played: \(error)")
+                        }
+                    }
                     guard sender != nil || receiver != nil else { return }
                     AudioLoop(plan: loopPlan, sender: sender, receiver: receiver, control: control, monitor: playback, logger: logger).run()
                 })

@@ -105,14 +105,18 @@ final class AudioLoop {
                 logger.error("microphone processing unavailable, the microphone is sent as captured: \(error)")
             }
         }
-        // Before the microphone runs: the loudspeaker is opened and primed, and the processor
-        // has seen one block (its first costs several blocks' time), so neither makes the
-        // first capture period late.
-        if receiver != nil { openLoudspeaker(now: Monotonic.nanoseconds()) }
+        // Before the microphone runs, the processor, the encoder and the receiver have seen a
+        // block (the first costs several blocks' time), so none makes the first capture period
+        // late. Then the microphone starts and the loudspeaker is primed: it starts with the
+        // first block played, so its whole cushion is margin for a late block.
         if let processor {
             if processor.settings.echoCancellation { processor.processReverse(UnsafeBufferPointer(speaker)) }
             processor.processCapture(microphone, delayMilliseconds: 0)
         }
+        sender?.warmUp()
+        receiver?.warmUp(scratch: speaker)
+        openMicrophone(now: Monotonic.nanoseconds())
+        if receiver != nil { openLoudspeaker(now: Monotonic.nanoseconds()) }
         while !control.isStopping {
             readMicrophone(now: Monotonic.nanoseconds())
             // After the (blocking) read: the block is played from now on.
@@ -140,6 +144,19 @@ final class AudioLoop {
     }
 
     private func readMicrophone(now: UInt64) {
+        openMicrophone(now: now)
+        do {
+            try (source ?? standIn).read(into: microphone)
+        } catch {
+            logger.warning("microphone \(error); reopening")
+            lastSourceProblem = error.description
+            source = nil
+            nextSourceAttempt = now + 1_000_000_000
+            microphone.update(repeating: 0)
+        }
+    }
+
+    private func openMicrophone(now: UInt64) {
         if source == nil && now >= nextSourceAttempt {
             do {
                 source = try openSource()
@@ -151,15 +168,6 @@ final class AudioLoop {
                 lastSourceProblem = error.description
                 nextSourceAttempt = now + 1_000_000_000
             }
-        }
-        do {
-            try (source ?? standIn).read(into: microphone)
-        } catch {
-            logger.warning("microphone \(error); reopening")
-            lastSourceProblem = error.description
-            source = nil
-            nextSourceAttempt = now + 1_000_000_000
-            microphone.update(repeating: 0)
         }
     }
 

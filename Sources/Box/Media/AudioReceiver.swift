@@ -41,8 +41,10 @@ struct OpusFrameDecoder: AudioFrameDecoder {
 /// while speaking (the bridge drops silent packets). A source gets a slot with its first
 /// packet and gives it back when the conference no longer signals it (source-remove, the
 /// owner left) or after `idleRetirement` without packets. Up to `maximumSources` at once;
-/// the packets of any further source are counted and dropped. Per block nothing is
-/// allocated; a new source's slot is made once, when it first speaks.
+/// the packets of any further source are counted and dropped. Nothing is allocated on the
+/// audio thread: the 16 slots (decoder, jitter buffer) are made with the receiver, before
+/// the call's audio starts, and a slot given back is reset and kept for the next source.
+/// (Made on first use, a slot cost the first block 40 ms of a TCG vCPU: an xrun.)
 final class AudioReceiver {
     static let maximumSources = 16
     /// A source silent this long gives its slot back (it gets a new one when it speaks again).
@@ -53,15 +55,21 @@ final class AudioReceiver {
     static let speakingLevel: UInt8 = 60
 
     final class Slot {
-        let ssrc: UInt32
+        private(set) var ssrc: UInt32 = 0
         var playout: AudioPlayout<OpusFrameDecoder>
-        var lastPacket: UInt64
+        var lastPacket: UInt64 = 0
         var lastHeard: UInt64 = 0
 
-        init(ssrc: UInt32, decoder: OpusDecoder, now: UInt64) {
-            self.ssrc = ssrc
+        init(decoder: OpusDecoder) {
             playout = AudioPlayout(decoder: OpusFrameDecoder(decoder: decoder))
+        }
+
+        /// Starts serving `ssrc` as a new slot would.
+        func assign(_ ssrc: UInt32, now: UInt64) {
+            self.ssrc = ssrc
+            playout.reuse()
             lastPacket = now
+            lastHeard = 0
         }
     }
 
@@ -69,7 +77,9 @@ final class AudioReceiver {
     private let monitor: PlaybackMonitor
     private let logger: Logger
     let mixer: AudioMixer
+    /// The slots serving a source, and the rest (both arrays reserved for all 16).
     private var slots: [Slot] = []
+    private var spare: [Slot] = []
     private let block: UnsafeMutableBufferPointer<Float>
     private let heardPower: Float
     private var generationSeen = -1
@@ -78,7 +88,7 @@ final class AudioReceiver {
     private var blocks = 0
     private var mixEnergy: Double = 0
 
-    init(intake: RemoteAudioIntake, monitor: PlaybackMonitor, volume: Int, logger: Logger) {
+    init(intake: RemoteAudioIntake, monitor: PlaybackMonitor, volume: Int, logger: Logger) throws(CodecError) {
         self.intake = intake
         self.monitor = monitor
         self.logger = logger
@@ -87,9 +97,37 @@ final class AudioReceiver {
         block.initialize(repeating: 0)
         heardPower = Float(pow(10, Double(Self.heardThresholdDBFS) / 10))
         slots.reserveCapacity(Self.maximumSources)
+        spare.reserveCapacity(Self.maximumSources)
+        for _ in 0..<Self.maximumSources { spare.append(Slot(decoder: try OpusDecoder())) }
     }
 
     deinit { block.deallocate() }
+
+    /// Runs one spare slot and the mixer through a short stream of silent Opus frames, then
+    /// resets them: the first packet, decode and mix of a process cost tens of milliseconds
+    /// (libopus's first frames, the first use of each generic path), and must not fall on
+    /// the call's first blocks. Called on the audio thread before the microphone starts.
+    func warmUp(scratch output: UnsafeMutableBufferPointer<Int16>) {
+        guard let slot = spare.last else { return }
+        slot.assign(0, now: 0)
+        // One TOC byte (CELT, fullband, 20 ms, one frame) and no frame data: a valid packet
+        // that decodes to 20 ms of concealment, i.e. silence here.
+        var packet: UInt8 = 0xF8
+        for index in 0..<8 {
+            _ = withUnsafeBytes(of: &packet) { payload in
+                slot.playout.insert(sequence: UInt16(index), timestamp: UInt32(index * 960), duration: 960, audioLevel: 127,
+                                    marker: index == 0, payload: payload, arrival: UInt64(index) * 20_000_000)
+            }
+        }
+        for index in 0..<16 {
+            mixer.beginBlock()
+            _ = slot.playout.render(into: block, now: 100_000_000 + UInt64(index) * 10_000_000)
+            mixer.add(UnsafeBufferPointer(block))
+            _ = mixer.finish(into: output)
+        }
+        slot.assign(0, now: 0)
+        output.update(repeating: 0)
+    }
 
     /// The next 10 ms for the loudspeaker (`output`: 480 samples), played at `now`.
     func render(into output: UnsafeMutableBufferPointer<Int16>, now: UInt64) {
@@ -130,11 +168,10 @@ final class AudioReceiver {
             // so a teacher who starts talking in a class of 20 open microphones is played.
             guard speaking, let victim = slots.indices.min(by: { slots[$0].lastHeard < slots[$1].lastHeard }),
                   now &- slots[victim].lastHeard > 2_000_000_000 || slots[victim].lastHeard == 0 else { return nil }
-            retired.add(slots[victim].playout.statistics)
-            slots.remove(at: victim)
+            release(at: victim)
         }
-        guard let decoder = try? OpusDecoder() else { return nil }
-        let slot = Slot(ssrc: ssrc, decoder: decoder, now: now)
+        guard let slot = spare.popLast() else { return nil }
+        slot.assign(ssrc, now: now)
         slots.append(slot)
         logger.debug("a remote audio source started (\(slots.count) now)")
         return slot
@@ -150,12 +187,18 @@ final class AudioReceiver {
         while index < slots.count {
             let slot = slots[index]
             if (recheck && !intake.isSignalled(slot.ssrc)) || now &- slot.lastPacket > Self.idleRetirement {
-                retired.add(slot.playout.statistics)
-                slots.remove(at: index)
+                release(at: index)
             } else {
                 index += 1
             }
         }
+    }
+
+    /// Gives slot `index` back to the spares, its counters kept in the totals.
+    private func release(at index: Int) {
+        let slot = slots.remove(at: index)
+        retired.add(slot.playout.statistics)
+        spare.append(slot)
     }
 
     /// The status: sources heard in the last second, the mix's level over the last half
@@ -187,7 +230,8 @@ final class AudioReceiver {
         monitor.targetDelayMilliseconds.store(target, ordering: .relaxed)
         monitor.bufferedDelayMilliseconds.store(buffered, ordering: .relaxed)
         monitor.lostPackets.store(total.lost, ordering: .relaxed)
-        monitor.expandedBlocks.store(total.expandedBlocks, ordering: .relaxed)
+        // Delay grown in quiet blocks, and in speech while a late packet was waited for.
+        monitor.expandedBlocks.store(total.expandedBlocks + total.expandedSamples / AudioLoop.blockSamples, ordering: .relaxed)
         monitor.acceleratedBlocks.store(total.acceleratedBlocks, ordering: .relaxed)  // cross-fades are among them
         monitor.latePackets.store(total.late, ordering: .relaxed)
         monitor.duplicatePackets.store(total.duplicates, ordering: .relaxed)

@@ -53,6 +53,13 @@ final class AudioSender {
         samples.deallocate()
     }
 
+    /// Encodes one frame of silence and sends nothing: libopus's first frame costs several
+    /// frames' time (tables, first analysis), which must not fall on the first real block.
+    func warmUp() {
+        samples.update(repeating: 0)
+        _ = try? encoder.encode(samples.baseAddress!, into: UnsafeMutableRawBufferPointer(rebasing: wire[0..<1400]))
+    }
+
     /// No microphone for the next `samples` (it is missing or being reopened): nothing is
     /// sent, as from a muted track, and the RTP clock goes on, so the first packet afterwards
     /// carries the marker and the right timestamp. A half-gathered frame is dropped.

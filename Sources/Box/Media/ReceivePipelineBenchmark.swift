@@ -43,7 +43,7 @@ public enum ReceivePipelineBenchmark {
         let monitor = PlaybackMonitor()
         let ssrcs = (0..<sources).map { UInt32(0x5000 + $0) }
         intake.setSources(ssrcs)
-        let receiver = AudioReceiver(intake: intake, monitor: monitor, volume: 80, logger: Logger(label: "classbox-bench"))
+        let receiver = try AudioReceiver(intake: intake, monitor: monitor, volume: 80, logger: Logger(label: "classbox-bench"))
         let processor = try MicrophoneProcessors.make(MicrophoneProcessingSettings(echoCancellation: true, noiseSuppression: true,
                                                                                    gainControl: false))
         // Each source's packets, encoded once: a second of its tone, then repeated.
