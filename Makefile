@@ -136,19 +136,21 @@ bench: deps
 # --- fuzzing (libFuzzer through swiftc -sanitize=fuzzer, with AddressSanitizer) ---------
 # Each harness is compiled together with the sources of the modules it exercises, as one
 # module (Tests/Fuzz/build.sh).
-FUZZERS := config stun rtp rtcp stanza audio
+FUZZERS := config stun rtp rtcp stanza audio bridge
 FUZZ_MODULES_config := Provisioning
 FUZZ_MODULES_stun := Wire Crypto STUN ICE
 FUZZ_MODULES_rtp := Wire RTP
 FUZZ_MODULES_rtcp := Wire RTCP
 FUZZ_MODULES_stanza := Wire Crypto STUN ICE Session XML JSON Signaling
 FUZZ_MODULES_audio := Wire RTP JitterBuffer
+FUZZ_MODULES_bridge := JSON BridgeChannel
 FUZZ_HARNESS_config := Tests/Fuzz/ConfigFuzzer.swift
 FUZZ_HARNESS_stun := Tests/Fuzz/STUNFuzzer.swift
 FUZZ_HARNESS_rtp := Tests/Fuzz/RTPFuzzer.swift
 FUZZ_HARNESS_rtcp := Tests/Fuzz/RTCPFuzzer.swift
 FUZZ_HARNESS_stanza := Tests/Fuzz/StanzaFuzzer.swift
 FUZZ_HARNESS_audio := Tests/Fuzz/AudioReceiveFuzzer.swift
+FUZZ_HARNESS_bridge := Tests/Fuzz/BridgeChannelFuzzer.swift
 
 $(FUZZ_DIR)/%-fuzzer: $$(FUZZ_HARNESS_$$*) $$(shell find $$(addprefix Sources/,$$(FUZZ_MODULES_$$*)) -name '*.swift') Tests/Fuzz/build.sh
 	@mkdir -p $(FUZZ_DIR)
