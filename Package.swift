@@ -59,6 +59,8 @@ let package = Package(
         .target(name: "STUN", dependencies: ["Crypto", "Wire"]),
         // The ICE agent (RFC 8445, RFC 7675 consent) as a state machine (no I/O).
         .target(name: "ICE", dependencies: ["STUN", "Wire"]),
+        // WebRTC data channels over SCTP: DCEP (RFC 8832), payload protocols, the channel the box opens (no I/O).
+        .target(name: "DataChannel", dependencies: ["Wire"]),
         // The bridge channel's colibri messages as typed values, the video the box asks for (no I/O).
         .target(name: "BridgeChannel", dependencies: ["JSON"]),
         // The media session model (codecs, SSRCs, ICE, fingerprint) and SDP (no I/O).
@@ -131,6 +133,7 @@ let package = Package(
         .testTarget(name: "PrivacyTests", dependencies: ["Privacy"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "BridgeChannelTests", dependencies: ["BridgeChannel", "JSON"]),
+        .testTarget(name: "DataChannelTests", dependencies: ["DataChannel"]),
         .testTarget(name: "SignalingTests", dependencies: ["Signaling", "XML", "Session", "ICE", "Wire"], resources: [.copy("Fixtures")]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "Wire"]),
         .testTarget(name: "SecureSocketTests", dependencies: ["SecureSocket", "ClassboxTestSupport"]),
