@@ -34,6 +34,7 @@ let package = Package(
         cLibrary("CALSA", pkgConfig: "alsa", apt: ["libasound2-dev"]),
         cLibrary("CV4L2", pkgConfig: "libv4l2", apt: ["libv4l-dev"]),
         cLibrary("CLinux", pkgConfig: nil, apt: ["linux-libc-dev"]),
+        cLibrary("CUsrSCTP", pkgConfig: "usrsctp", apt: ["libusrsctp-dev"]),
         cLibrary("CSpeexDSP", pkgConfig: "speexdsp", apt: ["libspeexdsp-dev"]),
         // The one C++ shim: an extern "C" API over webrtc-audio-processing 0.3 (C++ only).
         .target(name: "CWebRTCAudioProcessing",
@@ -61,6 +62,8 @@ let package = Package(
         .target(name: "ICE", dependencies: ["STUN", "Wire"]),
         // WebRTC data channels over SCTP: DCEP (RFC 8832), payload protocols, the channel the box opens (no I/O).
         .target(name: "DataChannel", dependencies: ["Wire"]),
+        // Edge: SCTP over DTLS (RFC 8261) with usrsctp in AF_CONN mode, timers driven by the owner.
+        .target(name: "SCTP", dependencies: ["CUsrSCTP", "DataChannel"]),
         // The bridge channel's colibri messages as typed values, the video the box asks for (no I/O).
         .target(name: "BridgeChannel", dependencies: ["JSON"]),
         // The media session model (codecs, SSRCs, ICE, fingerprint) and SDP (no I/O).
@@ -134,6 +137,7 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "BridgeChannelTests", dependencies: ["BridgeChannel", "JSON"]),
         .testTarget(name: "DataChannelTests", dependencies: ["DataChannel"]),
+        .testTarget(name: "SCTPTests", dependencies: ["SCTP", "DataChannel"]),
         .testTarget(name: "SignalingTests", dependencies: ["Signaling", "XML", "Session", "ICE", "Wire"], resources: [.copy("Fixtures")]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "Wire"]),
         .testTarget(name: "SecureSocketTests", dependencies: ["SecureSocket", "ClassboxTestSupport"]),
