@@ -45,6 +45,9 @@ public final class DTLSConnection {
     private let ssl: OpaquePointer
     private let incoming: OpaquePointer
     private let outgoing: OpaquePointer
+    /// Records read and not yet taken; a DTLS record holds at most 16 KiB.
+    private var applicationData: [[UInt8]] = []
+    private var readBuffer = [UInt8](repeating: 0, count: 16_384)
 
     /// The SRTP profiles offered, best first (Jitsi's bridge prefers GCM too).
     public static let profiles = "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
@@ -89,15 +92,32 @@ public final class DTLSConnection {
         return advance()
     }
 
-    /// A DTLS datagram from the peer; returns what to send back. Application data (none is
-    /// expected before the data channel exists) is discarded.
+    /// A DTLS datagram from the peer; returns what to send back. Application data it carried
+    /// (SCTP packets of the data channel, RFC 8261) is kept for ``takeApplicationData()``.
     public func handle(datagram: [UInt8]) -> [[UInt8]] {
+        datagram.withUnsafeBytes { _ = BIO_write(incoming, $0.baseAddress, Int32($0.count)) }
         guard case .handshaking = state else {
-            if case .connected = state { readApplicationData(datagram) }
+            if case .connected = state { readApplicationData() }
             return drain()
         }
-        datagram.withUnsafeBytes { _ = BIO_write(incoming, $0.baseAddress, Int32($0.count)) }
-        return advance()
+        let replies = advance()
+        // The peer's first application data may share a datagram with its last flight.
+        if case .connected = state { readApplicationData() }
+        return replies + drain()
+    }
+
+    /// The application data records received since the last call, oldest first.
+    public func takeApplicationData() -> [[UInt8]] {
+        defer { applicationData.removeAll(keepingCapacity: true) }
+        return applicationData
+    }
+
+    /// One application data record (an SCTP packet) to the peer; returns the datagram(s) to
+    /// send. Nothing before the handshake is done or after it failed.
+    public func send(applicationData bytes: UnsafeRawBufferPointer) -> [[UInt8]] {
+        guard case .connected = state, let base = bytes.baseAddress, !bytes.isEmpty else { return [] }
+        guard SSL_write(ssl, base, Int32(bytes.count)) > 0 else { return [] }
+        return drain()
     }
 
     /// Retransmits the last flight if its timer ran out (OpenSSL keeps that timer).
@@ -172,12 +192,13 @@ public final class DTLSConnection {
         for index in material.indices { material[index] = 0 }
     }
 
-    private func readApplicationData(_ datagram: [UInt8]) {
-        datagram.withUnsafeBytes { _ = BIO_write(incoming, $0.baseAddress, Int32($0.count)) }
-        var buffer = [UInt8](repeating: 0, count: 2048)
+    private func readApplicationData() {
         while true {
-            let count = SSL_read(ssl, &buffer, Int32(buffer.count))
-            if count > 0 { continue }
+            let count = SSL_read(ssl, &readBuffer, Int32(readBuffer.count))
+            if count > 0 {
+                applicationData.append(Array(readBuffer[0..<Int(count)]))
+                continue
+            }
             if SSL_get_error(ssl, count) == SSL_ERROR_ZERO_RETURN { state = .failed(.closed) }
             return
         }

@@ -103,6 +103,9 @@ final class NetworkLoop: @unchecked Sendable {
             switch command {
             case .stop: return true
             case .addCandidate(let candidate): apply(agent.addRemoteCandidate(candidate, now: Monotonic.nanoseconds()))
+            case .applicationData(let bytes):
+                guard case .connected = state, let dtls else { continue }
+                sendDTLS(bytes.withUnsafeBytes { dtls.send(applicationData: $0) })
             }
         }
         return false
@@ -125,6 +128,9 @@ final class NetworkLoop: @unchecked Sendable {
             }
             sendDTLS(dtls.handle(datagram: Array(datagram)), to: source, via: port)
             checkDTLS()
+            if case .connected = state {
+                for record in dtls.takeApplicationData() { transport.onApplicationData?(record, now) }
+            }
         case .rtp:
             guard let inbound, let length = try? inbound.unprotect(datagram, length: count) else {
                 transport.counters.withLock { $0.srtpRejected += 1 }

@@ -57,6 +57,9 @@ public final class MediaTransport: @unchecked Sendable {
     public var onRTCP: (([RTCPPacket], UInt64) -> Void)?
     /// Every 100 ms, for RTCP reports and feedback timers.
     public var onTick: ((UInt64) -> Void)?
+    /// A DTLS application data record (an SCTP packet of the data channel, RFC 8261) and
+    /// the arrival time.
+    public var onApplicationData: (([UInt8], UInt64) -> Void)?
 
     /// Where media goes: the selected pair's local port and the remote address.
     let path = Mutex<(port: UDPPort, remote: SocketAddress)?>(nil)
@@ -68,6 +71,7 @@ public final class MediaTransport: @unchecked Sendable {
 
     enum Command {
         case addCandidate(ICECandidate)
+        case applicationData([UInt8])
         case stop
     }
 
@@ -113,6 +117,12 @@ public final class MediaTransport: @unchecked Sendable {
             counters.withLock { $0.sendFailures += 1 }
             return false
         }
+    }
+
+    /// Sends one DTLS application data record (an SCTP packet) to the peer; from any thread.
+    /// The network thread writes it at once; before DTLS is connected it is dropped.
+    public func sendApplicationData(_ bytes: [UInt8]) {
+        command(.applicationData(bytes))
     }
 
     /// Stops the network thread after telling the peer (DTLS close_notify).

@@ -45,6 +45,26 @@ import Testing
         #expect(clientIdentity.fingerprint.digest.count == 32 && clientIdentity.fingerprint.algorithm == "sha-256")
     }
 
+    /// After the handshake the association carries application data both ways (the data
+    /// channel's SCTP packets, RFC 8261), one record per packet.
+    @Test func applicationDataTravelsBothWaysAfterTheHandshake() throws {
+        let clientIdentity = try DTLSCertificate(), serverIdentity = try DTLSCertificate()
+        let client = try DTLSConnection(role: .client, certificate: clientIdentity, remoteFingerprint: serverIdentity.fingerprint)
+        let server = try DTLSConnection(role: .server, certificate: serverIdentity, remoteFingerprint: clientIdentity.fingerprint)
+        #expect([UInt8](repeating: 1, count: 10).withUnsafeBytes { client.send(applicationData: $0) }.isEmpty, "nothing before the handshake")
+        _ = handshake(client, server)
+        let packet = (0..<1100).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let datagrams = packet.withUnsafeBytes { client.send(applicationData: $0) }
+        #expect(datagrams.count == 1 && datagrams[0].count <= 1200 - 28 + 64)
+        for datagram in datagrams { #expect(server.handle(datagram: datagram).isEmpty) }
+        #expect(server.takeApplicationData() == [packet])
+        #expect(server.takeApplicationData().isEmpty, "taken once")
+        let answers = [[UInt8]([1, 2, 3]), [UInt8]([4])].flatMap { bytes in bytes.withUnsafeBytes { server.send(applicationData: $0) } }
+        for datagram in answers { _ = client.handle(datagram: datagram) }
+        #expect(client.takeApplicationData() == [[1, 2, 3], [4]])
+        guard case .connected = client.state, case .connected = server.state else { Issue.record("\(client.state)"); return }
+    }
+
     @Test func aWrongFingerprintFailsBeforeAnyKeyIsExported() throws {
         let clientIdentity = try DTLSCertificate(), serverIdentity = try DTLSCertificate(), impostor = try DTLSCertificate()
         let client = try DTLSConnection(role: .client, certificate: clientIdentity, remoteFingerprint: impostor.fingerprint)

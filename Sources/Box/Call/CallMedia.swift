@@ -1,4 +1,5 @@
 import AudioProcessing
+import BridgeChannel
 import Codecs
 import Logging
 import RTCP
@@ -38,6 +39,9 @@ final class CallMedia: @unchecked Sendable {
     let logger: Logger
     /// Called (on the network thread) when media flows, stops, or fails, with a reason.
     var onStateChange: ((MediaTransport.State) -> Void)?
+    /// Bridge-channel messages about the conference (speakers, forwarded sources), on the
+    /// network thread.
+    var onBridgeMessage: ((BridgeChannelMessage) -> Void)?
 
     private let lock = Lock()
     private var threads: [BackgroundThread] = []
@@ -58,6 +62,8 @@ final class CallMedia: @unchecked Sendable {
 
     /// Where a real camera's permits come from; nil: the test pattern only.
     let permits: (any CameraPermits)?
+    /// The bridge channel, when the session has one.
+    let bridgeChannel: BridgeChannelLink?
 
     init(transport: MediaTransport, plan: CallPlan, sources: Sources, logger: Logger, cameraLive: Bool, micMuted: Bool = false,
          permits: (any CameraPermits)? = nil) {
@@ -67,6 +73,7 @@ final class CallMedia: @unchecked Sendable {
         self.logger = logger
         self.permits = permits
         control = SendControl(videoBitrateKbps: sources.encoder.bitrateKbps, cameraLive: cameraLive, micMuted: micMuted)
+        bridgeChannel = plan.bridgeChannel ? BridgeChannelLink(transport: transport, dtlsClient: plan.dtlsRole == .client, logger: logger) : nil
         bitrate = LossBasedBitrate(minimumKbps: 100, maximumKbps: sources.encoder.bitrateKbps, startKbps: sources.encoder.bitrateKbps)
     }
 
@@ -75,7 +82,14 @@ final class CallMedia: @unchecked Sendable {
         transport.onStateChange = { [weak self] state in self?.transportChanged(state) }
         transport.onRTCP = { [weak self] packets, now in self?.handle(packets, now: now) }
         transport.onRTP = { [weak self] packet, now in self?.handleRTP(packet, now: now) }
-        transport.onTick = { [weak self] now in self?.tick(now: now) }
+        transport.onTick = { [weak self] now in
+            self?.tick(now: now)
+            self?.bridgeChannel?.tick(now: now)
+        }
+        if let bridgeChannel {
+            transport.onApplicationData = { record, _ in bridgeChannel.input(record) }
+            bridgeChannel.onMessage = { [weak self] message in self?.bridgeSaid(message) }
+        }
         remoteAudio.setOwnSources([plan.audio?.ssrc].compactMap { $0 })
         remoteAudio.setSources(remote.media(.audio)?.sources.map(\.ssrc) ?? [])
         let ssrcs = [plan.audio?.ssrc, plan.video?.ssrc].compactMap { $0 }
@@ -100,6 +114,7 @@ final class CallMedia: @unchecked Sendable {
         }
         running.forEach { $0.join() }
         transport.stop()
+        bridgeChannel?.stop()
     }
 
     private func transportChanged(_ state: MediaTransport.State) {
@@ -107,6 +122,7 @@ final class CallMedia: @unchecked Sendable {
         case .connected(let profile, let key):
             logger.info("media transport connected (\(profile)); sending")
             startSenders(keying: SRTPKeying(profile: profile, masterKey: key))
+            bridgeChannel?.start()
         case .failed(let reason):
             logger.error("media transport failed: \(reason); no media is sent")
             control.stopRequested.store(true, ordering: .relaxed)
@@ -216,5 +232,30 @@ final class CallMedia: @unchecked Sendable {
 
     func receptionReports(now: UInt64) -> [ReceptionReport] {
         received.keys.sorted().prefix(31).compactMap { received[$0]?.report(now: now) }
+    }
+}
+
+extension CallMedia {
+    /// What the bridge tells the box on the bridge channel (network thread).
+    func bridgeSaid(_ message: BridgeChannelMessage) {
+        switch message {
+        case .senderSourceConstraints(let sourceName, let maxHeight):
+            guard plan.videoSourceName == nil || sourceName == plan.videoSourceName else {
+                logger.debug("bridge channel: constraints for another source \(sourceName) ignored")
+                return
+            }
+            let before = control.bridgeMaxHeight.exchange(maxHeight, ordering: .relaxed)
+            if before != maxHeight {
+                logger.info("bridge: \(maxHeight == 0 ? "nobody watches our video" : "our video is watched at up to \(maxHeight) lines")",
+                            metadata: ["event": "bridge_channel.sender_constraints", "maxHeight": "\(maxHeight)"])
+            }
+        case .dominantSpeakerChange(let change):
+            logger.debug("bridge: dominant speaker changed (\(change.previousSpeakers.count) before)")
+            onBridgeMessage?(message)
+        case .forwardedSources, .lastNEndpointsChange, .endpointConnectivityStatus:
+            onBridgeMessage?(message)
+        default:
+            break
+        }
     }
 }

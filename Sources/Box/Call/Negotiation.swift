@@ -32,6 +32,10 @@ struct CallPlan: Sendable {
     var iceRole: ICEAgent.Role
     var dtlsRole: DTLSConnection.Role
     var cname: String
+    /// The bridge channel: SCTP over the session's DTLS (Jicofo's `data` content accepted).
+    var bridgeChannel = false
+    /// The box's video source name (`<endpoint>-v0`), which SenderSourceConstraints name.
+    var videoSourceName: String?
 }
 
 /// Builds the box's side of a session: an answer to an offer (the Jitsi bridge, a browser,

@@ -41,6 +41,11 @@ final class SendControl: Sendable {
     /// The microphone's mute button: while set, no audio is encoded or sent.
     let micMuted: Atomic<Bool>
 
+    /// How many lines of the box's video anybody watches, as the bridge says
+    /// (SenderSourceConstraints; −1 until it says): at 0 no video is encoded or sent while
+    /// the camera stays live (the school's uplink is spared), and the picture is capped.
+    let bridgeMaxHeight = Atomic<Int>(-1)
+
     init(videoBitrateKbps: Int, cameraLive: Bool = false, micMuted: Bool = false) {
         self.videoBitrateKbps = Atomic(videoBitrateKbps)
         self.cameraLive = Atomic(cameraLive)

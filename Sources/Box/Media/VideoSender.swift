@@ -68,6 +68,8 @@ final class VideoSender {
     private var packetizer: VP8Packetizer
     private let wire: UnsafeMutableRawBufferPointer
     private let timestampOffset = UInt32.random(in: 0...UInt32.max)
+    /// The bridge said nobody watches: frames are dropped before the encoder.
+    private var unwatched = false
 
     init(plan: VideoSendPlan, output: VideoPacketOutput, control: SendControl, logger: Logger, permits: (any CameraPermits)? = nil) throws {
         self.plan = plan
@@ -180,6 +182,18 @@ final class VideoSender {
     /// `allowed` is asked again after encoding: a picture whose permit was revoked while it
     /// was being encoded (the switch closed meanwhile) is dropped, not sent.
     func send(_ picture: VideoFrameLayout, timestamp: UInt64, allowed: () -> Bool = { true }) {
+        // Nobody watches (the bridge's SenderSourceConstraints said 0 lines): nothing is
+        // encoded or sent until somebody does, and then a keyframe starts the picture.
+        guard control.bridgeMaxHeight.load(ordering: .relaxed) != 0 else {
+            if !unwatched { logger.info("video: nobody watches; not sending") }
+            unwatched = true
+            return
+        }
+        if unwatched {
+            unwatched = false
+            logger.info("video: watched again; sending from a keyframe")
+            encoder.requestKeyframe()
+        }
         if control.keyframeRequested.exchange(false, ordering: .relaxed) { encoder.requestKeyframe() }
         let target = control.videoBitrateKbps.load(ordering: .relaxed)
         if target != encoder.settings.bitrateKbps {

@@ -1,0 +1,154 @@
+import BridgeChannel
+import DataChannel
+import Logging
+import Runtime
+import SCTP
+import Transport
+
+/// The bridge channel of one call: SCTP over the call's DTLS association (RFC 8261), the
+/// data channel the box opens on it as lib-jitsi-meet does, and the colibri messages on it.
+///
+/// The association starts when DTLS is connected (both ends send INIT, RFC 8831 §6); once
+/// it is up the box opens the channel and sends what is waiting (its receiver constraints)
+/// right behind the OPEN. Messages from the bridge are decoded and handed to `onMessage`;
+/// malformed ones and unknown classes are counted. A new call (ICE/DTLS restart, a new
+/// Jingle session) makes a new link, so the channel is re-established with every transport.
+///
+/// Transport callbacks (DTLS records, ticks) come on the network thread; `send` may come
+/// from any thread. One lock keeps the SCTP and channel state consistent; usrsctp's own
+/// calls are serialised by `SCTPAssociation`.
+final class BridgeChannelLink: @unchecked Sendable {
+    private let transport: MediaTransport
+    private let dtlsClient: Bool
+    private let logger: Logger
+    private let lock = Lock()
+    private var association: SCTPAssociation?
+    private var channel: DataChannelEndpoint
+    private var inbox = BridgeChannelInbox()
+    /// Sent when the channel opens: the latest message of each class, in the order set.
+    private var waiting: [BridgeChannelMessage] = []
+    private var lastTick: UInt64?
+    /// Called with every message from the bridge the box acts on (under no lock).
+    var onMessage: ((BridgeChannelMessage) -> Void)?
+    var onOpen: (() -> Void)?
+
+    init(transport: MediaTransport, dtlsClient: Bool, logger: Logger) {
+        self.transport = transport
+        self.dtlsClient = dtlsClient
+        self.logger = logger
+        channel = DataChannelEndpoint(dtlsClient: dtlsClient)
+    }
+
+    /// DTLS is connected: start the association.
+    func start() {
+        lock.withLock {
+            guard association == nil else { return }
+            do {
+                let transport = self.transport
+                let association = try SCTPAssociation { packet in transport.sendApplicationData(packet) }
+                try association.connect()
+                self.association = association
+            } catch {
+                logger.error("bridge channel: \(error)", metadata: ["event": "bridge_channel.failed"])
+            }
+        }
+    }
+
+    /// A DTLS application data record: an SCTP packet.
+    func input(_ record: [UInt8]) {
+        let events = lock.withLock { record.withUnsafeBytes { association?.input($0) ?? [] } }
+        handle(events)
+    }
+
+    /// The network thread's 100 ms tick: usrsctp's timers.
+    func tick(now: UInt64) {
+        let elapsed = lastTick.map { UInt32(min((now &- $0) / 1_000_000, 10_000)) } ?? 0
+        lastTick = now
+        let events = lock.withLock { association?.advanceTimers(elapsedMilliseconds: elapsed) ?? [] }
+        handle(events)
+    }
+
+    /// Sends `message` now if the channel is open (or opening), else when it opens; of a
+    /// class already waiting only the newest is kept.
+    func send(_ message: BridgeChannelMessage) {
+        lock.withLock {
+            guard channel.state != .closed, let association else {
+                waiting.removeAll { $0.colibriClass == message.colibriClass }
+                waiting.append(message)
+                return
+            }
+            transmit(message, on: association)
+        }
+    }
+
+    /// Counters for the log: received, ignored, malformed, dropped by the data channel.
+    var summary: String {
+        lock.withLock {
+            "state \(channel.state), received \(inbox.received), ignored \(inbox.ignored), malformed \(inbox.malformed), "
+                + "dropped \(channel.dropped)"
+        }
+    }
+
+    var isOpen: Bool { lock.withLock { channel.state == .open } }
+
+    func stop() {
+        lock.withLock {
+            association?.close()
+            association = nil
+            channel.reset()
+        }
+    }
+
+    private func handle(_ events: [SCTPEvent]) {
+        for event in events {
+            switch event {
+            case .up:
+                logger.info("bridge channel: SCTP association up; opening the channel", metadata: ["event": "bridge_channel.sctp"])
+                lock.withLock {
+                    guard let association else { return }
+                    do {
+                        try association.send(channel.open())
+                        for message in waiting { transmit(message, on: association) }
+                        waiting = []
+                    } catch {
+                        logger.error("bridge channel: \(error)", metadata: ["event": "bridge_channel.failed"])
+                    }
+                }
+            case .down:
+                logger.warning("bridge channel: the SCTP association is gone", metadata: ["event": "bridge_channel.closed"])
+                lock.withLock { channel.reset() }
+            case .message(let message):
+                deliver(message)
+            }
+        }
+    }
+
+    private func deliver(_ message: SCTPMessage) {
+        let (event, decoded) = lock.withLock { () -> (DataChannelEvent?, BridgeChannelMessage?) in
+            let (event, reply) = channel.receive(message)
+            if let reply { _ = try? association?.send(reply) }
+            guard case .text(let text)? = event else { return (event, nil) }
+            return (event, inbox.receive(text: text))
+        }
+        switch event {
+        case .opened?:
+            logger.info("bridge channel open", metadata: ["event": "bridge_channel.open"])
+            onOpen?()
+        case .remotelyOpened(let stream, let open)?:
+            logger.info("bridge channel: the bridge opened \"\(open.label)\" on stream \(stream)")
+        default:
+            break
+        }
+        if let decoded { onMessage?(decoded) }
+    }
+
+    /// Under the lock.
+    private func transmit(_ message: BridgeChannelMessage, on association: SCTPAssociation) {
+        guard let packet = channel.send(text: message.json) else { return }
+        do {
+            if try !association.send(packet) { logger.warning("bridge channel: send buffer full, \(message.colibriClass) dropped") }
+        } catch {
+            logger.warning("bridge channel: \(message.colibriClass) not sent: \(error)")
+        }
+    }
+}
