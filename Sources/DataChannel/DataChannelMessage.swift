@@ -65,12 +65,19 @@ public enum DataChannelMessage: Sendable, Equatable {
             return [Self.ackType]
         case .open(let open):
             let label = Array(open.label.utf8), name = Array(open.protocol.utf8)
-            var bytes: [UInt8] = [Self.openType, open.channelType.rawValue]
-            bytes.reserveCapacity(12 + label.count + name.count)
-            bytes += [UInt8(open.priority >> 8), UInt8(open.priority & 0xFF)]
-            bytes += (0..<4).map { UInt8(truncatingIfNeeded: open.reliabilityParameter >> (24 - 8 * $0)) }
-            bytes += [UInt8(label.count >> 8), UInt8(label.count & 0xFF), UInt8(name.count >> 8), UInt8(name.count & 0xFF)]
-            return bytes + label + name
+            var bytes = [UInt8](repeating: 0, count: 12 + label.count + name.count)
+            bytes.withUnsafeMutableBytes { buffer in
+                var writer = ByteWriter(buffer)
+                writer.write(Self.openType)
+                writer.write(open.channelType.rawValue)
+                writer.write(open.priority)
+                writer.write(open.reliabilityParameter)
+                writer.write(UInt16(truncatingIfNeeded: label.count))
+                writer.write(UInt16(truncatingIfNeeded: name.count))
+                label.withUnsafeBytes { writer.write($0) }
+                name.withUnsafeBytes { writer.write($0) }
+            }
+            return bytes
         }
     }
 }

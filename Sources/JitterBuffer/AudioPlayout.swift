@@ -69,16 +69,22 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
     /// receiver keeps a fixed pool of playouts so a new speaker costs the audio thread nothing.
     public mutating func reuse() {
         buffer.reuse()
-        generation = buffer.generation
-        fifoStart = 0
-        fifoEnd = 0
+        startOver()
         fifoKind = .normal
         fifoQuiet = false
-        state = .buffering
-        inSilence = false
         emptyConcealment = 0
         filteredDelay = nil
         blocksFarAboveTarget = 0
+    }
+
+    /// The buffer restarted (or was reused): decoded samples and decoder state belong to the
+    /// old stream.
+    private mutating func startOver() {
+        generation = buffer.generation
+        fifoStart = 0
+        fifoEnd = 0
+        state = .buffering
+        inSilence = false
         decoder.reset()
     }
 
@@ -96,14 +102,7 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
     /// (monotonic ns, the same clock as the arrival times).
     public mutating func render(into output: UnsafeMutableBufferPointer<Float>, now: UInt64) -> BlockKind {
         precondition(output.count == configuration.blockSamples, "render wants exactly one block")
-        if buffer.generation != generation {
-            generation = buffer.generation
-            fifoStart = 0
-            fifoEnd = 0
-            state = .buffering
-            inSilence = false
-            decoder.reset()
-        }
+        if buffer.generation != generation { startOver() }
         if state == .buffering && !startIfReady(now: now) {
             output.update(repeating: 0)
             finish(.buffering)
@@ -213,7 +212,7 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
                 // either). As NetEq's expand, conceal without moving the media position, so
                 // that packet is played when it comes and the delay has grown by the wait,
                 // rather than dropped as late (which would repeat with every late packet).
-                appendExpansion(samples: missing)
+                appendConcealment(samples: missing, kind: .concealed, advancing: false)
             }
             return
         }
@@ -283,24 +282,19 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
         return kept
     }
 
-    /// Codec PLC for `samples` of media time; the playout timestamp advances over it.
-    private mutating func appendConcealment(samples: Int, kind: BlockKind) {
+    /// Codec PLC for `samples` of media time; the playout timestamp advances over it, except
+    /// for an expansion (`advancing: false`), which stretches the playout and is counted.
+    private mutating func appendConcealment(samples: Int, kind: BlockKind, advancing: Bool = true) {
         compactFIFO()
         conceal(into: UnsafeMutableBufferPointer(start: fifo + fifoEnd, count: samples), samples: samples)
         fifoEnd += samples
         fifoKind = kind
         fifoQuiet = kind == .silence
-        buffer.setPosition(sequence: buffer.nextSequence, timestamp: buffer.playTimestamp &+ UInt32(samples))
-    }
-
-    /// Codec PLC for `samples` that stretch the playout: the media position stays.
-    private mutating func appendExpansion(samples: Int) {
-        compactFIFO()
-        conceal(into: UnsafeMutableBufferPointer(start: fifo + fifoEnd, count: samples), samples: samples)
-        fifoEnd += samples
-        fifoKind = .concealed
-        fifoQuiet = false
-        buffer.statistics.expandedSamples += samples
+        if advancing {
+            buffer.setPosition(sequence: buffer.nextSequence, timestamp: buffer.playTimestamp &+ UInt32(samples))
+        } else {
+            buffer.statistics.expandedSamples += samples
+        }
     }
 
     private mutating func conceal(into output: UnsafeMutableBufferPointer<Float>, samples: Int) {

@@ -60,10 +60,10 @@ struct AudioLoopRealTimeTests {
         /// How late a SCHED_FIFO thread above the audio thread woke from 5 ms sleeps, in µs:
         /// when it is late the vCPU itself did not run (TCG, or the host's own load).
         let worstLateness = Atomic<Int>(0)
-        /// Wake-ups later than `stallMilliseconds`: the audio thread's vCPU did not run for
-        /// that long, which no guest software can make up for.
         /// When (ms after the tick thread started) the worst lateness happened.
         let worstLatenessAt = Atomic<Int>(0)
+        /// Wake-ups later than `stallMilliseconds`: the audio thread's vCPU did not run for
+        /// that long, which no guest software can make up for.
         let stalls = Atomic<Int>(0)
         let audioFailure = Mutex<String?>(nil)
 
@@ -133,7 +133,6 @@ struct AudioLoopRealTimeTests {
                     shared.worstLateness.store(late, ordering: .relaxed)
                     shared.worstLatenessAt.store(Int(next - started) / 1_000_000, ordering: .relaxed)
                 }
-                // Longer than the loudspeaker's cushion (20 ms): an xrun on its own.
                 if late > Self.stallMilliseconds * 1000 { shared.count(shared.stalls) }
                 if now > next + 5_000_000 { next = now }
             }

@@ -30,7 +30,6 @@ final class BridgeChannelLink: @unchecked Sendable {
     private var lastTick: UInt64?
     /// Called with every message from the bridge the box acts on (under no lock).
     var onMessage: ((BridgeChannelMessage) -> Void)?
-    var onOpen: (() -> Void)?
 
     init(transport: MediaTransport, dtlsClient: Bool, logger: Logger) {
         self.transport = transport
@@ -81,16 +80,6 @@ final class BridgeChannelLink: @unchecked Sendable {
         }
     }
 
-    /// Counters for the log: received, ignored, malformed, dropped by the data channel.
-    var summary: String {
-        lock.withLock {
-            "state \(channel.state), received \(inbox.received), ignored \(inbox.ignored), malformed \(inbox.malformed), "
-                + "dropped \(channel.dropped)"
-        }
-    }
-
-    var isOpen: Bool { lock.withLock { channel.state == .open } }
-
     func stop() {
         lock.withLock {
             association?.close()
@@ -133,7 +122,6 @@ final class BridgeChannelLink: @unchecked Sendable {
         switch event {
         case .opened?:
             logger.info("bridge channel open", metadata: ["event": "bridge_channel.open"])
-            onOpen?()
         case .remotelyOpened(let stream, let open)?:
             logger.info("bridge channel: the bridge opened \"\(open.label)\" on stream \(stream)")
         default:
