@@ -32,7 +32,8 @@ SLOT_B_UUID=c1a55b0c-0b00-4b00-8b00-00000000000b
 PACKAGES=(systemd systemd-sysv systemd-resolved udev dbus kmod iproute2 ca-certificates usr-is-merged
           linux-image-amd64 initramfs-tools zstd
           rauc rauc-service grub-common e2fsprogs openssh-server
-          libvpx7 libopus0 libsrtp2-1 libssl3 libasound2 libv4l-0 libspeexdsp1 libwebrtc-audio-processing1)
+          libvpx7 libopus0 libsrtp2-1 libssl3 libasound2 libv4l-0 libspeexdsp1 libwebrtc-audio-processing1
+          libusrsctp2)
 
 # Kernel module trees a classroom box never loads (GPUs, wireless, InfiniBand, ...).
 PRUNE_MODULES=(drivers/gpu drivers/net/wireless drivers/infiniband drivers/staging drivers/isdn
@@ -67,6 +68,15 @@ rootfs() {
         --customize-hook="upload $keyring /etc/rauc/keyring.pem" \
         --customize-hook="$here/customize.sh \"\$1\" $version" \
         bookworm "$tree"
+    # A library classbox links but the list above lacks would only show on the box, as a unit
+    # that never starts: refuse to build such a root filesystem.
+    local unresolved
+    unresolved=$(chroot "$tree" ldd /usr/bin/classbox | grep 'not found' || true)
+    if [ -n "$unresolved" ]; then
+        echo "build.sh: classbox links libraries the root filesystem lacks (add their packages to PACKAGES):" >&2
+        echo "$unresolved" >&2
+        exit 1
+    fi
     local kernel
     kernel=$(ls "$tree/usr/lib/modules")
     for path in "${PRUNE_MODULES[@]}"; do rm -rf "$tree/usr/lib/modules/$kernel/kernel/$path"; done
