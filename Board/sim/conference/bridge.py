@@ -16,6 +16,11 @@ VP8 100 + rtx 96): one aiortc RTCRtpSender per participant and kind, created on 
 DTLS transport outside SDP negotiation and started by hand with the negotiated parameters of
 the audio/video transceiver (which itself only receives). The bridge's own RTCP (receiver
 reports, NACK, PLI) goes out from its feedback SSRCs jvb-a0/jvb-v0, which Jicofo signals.
+
+When Jicofo offered the box the `data` content, the session also runs the bridge channel
+(bridge_channel.py): SCTP on the same DTLS transport, the data channel the box opens, and the
+JVB's video allocation, which holds the participants' video back until the box's first
+ReceiverVideoConstraints. Without it every participant's video is forwarded from the start.
 """
 import asyncio
 import random
@@ -29,6 +34,7 @@ from aiortc.rtcrtpparameters import (RTCRtcpFeedback, RTCRtcpParameters, RTCRtpC
 
 import jingle
 import media
+from bridge_channel import BridgeChannel
 from events import now as events_now
 
 # aioice never offers loopback addresses (test-rig.md part E): the rig lives on 127.0.0.1.
@@ -62,6 +68,8 @@ class RemoteStream:
         self.cname = remote.cname
         self.modulation_hz = remote.modulation_hz
         self.senders = {}  # kind -> RTCRtpSender
+        self.video_track = None
+        self.forwarded = True  # its video goes to the box (see BridgeSession.set_forwarded)
         self.state = "waiting"  # waiting (for the transport), sending, stopped
         self.started_t = self.stopped_t = None
         self.counts = None  # frozen when its senders stop
@@ -75,7 +83,7 @@ class RemoteStream:
         audio = dict(base, ssrc=self.audio_ssrc, tone_hz=self.tone_hz, packets_sent=audio_sent,
                      received_by_box=audio_received, fec_packets=counts.get("fec_packets"))
         video = dict(base, ssrc=self.video_ssrc, rtx_ssrc=self.rtx_ssrc, packets_sent=video_sent,
-                     received_by_box=video_received)
+                     received_by_box=video_received, forwarded=self.forwarded)
         return audio, video
 
 
@@ -93,7 +101,8 @@ def _percentile(values, fraction):
 class BridgeSession:
     """One box endpoint on the bridge: offer, answer from the box's session-accept, media checks."""
 
-    def __init__(self, nick, sid, jvb_sources, events):
+    def __init__(self, nick, sid, jvb_sources, events, bridge_channel=False):
+        """bridge_channel: the offer had the data content (sctp + json-encoded-sources)."""
         self.nick, self.sid, self.events = nick, sid, events
         self.feedback_ssrcs = {s.media: s.ssrc for s in jvb_sources.sources}  # jvb-a0, jvb-v0
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
@@ -105,6 +114,8 @@ class BridgeSession:
         self._tasks = []
         self._closed = False
         self.remotes = {}  # endpoint -> RemoteStream, in the order they were added
+        self.box_sources = None  # EndpointSources of the box once accepted
+        self.channel = BridgeChannel(self) if bridge_channel else None
         self.pc.on("track", self._on_track)
         self.pc.on("connectionstatechange", self._on_connection_state)
 
@@ -148,6 +159,9 @@ class BridgeSession:
         if self._closed or endpoint in self.remotes:
             return
         self.remotes[endpoint] = RemoteStream(endpoint, remote)
+        if self.channel:
+            self.remotes[endpoint].forwarded = False
+            self.channel.remotes_changed("participant joined")
         if self.pc.connectionState == "connected":
             asyncio.ensure_future(self._start_remote(self.remotes[endpoint]))
 
@@ -156,6 +170,29 @@ class BridgeSession:
         stream = self.remotes.get(endpoint)
         if stream is not None and self._mark_stopped(stream):
             asyncio.ensure_future(self._stop_senders(stream))
+            if self.channel:
+                self.channel.remotes_changed("participant left")
+
+    def set_forwarded(self, endpoints):
+        """The bridge channel's allocation: only these participants' video goes to the box. A
+        held-back camera pauses (PatternVideoTrack); when it is forwarded again the sender makes
+        a keyframe, as the JVB asks the source for one before it forwards a resumed stream."""
+        for endpoint, stream in self.remotes.items():
+            on = endpoint in endpoints
+            if on == stream.forwarded:
+                continue
+            stream.forwarded = on
+            if stream.video_track is not None:
+                stream.video_track.set_forwarding(on)
+            sender = stream.senders.get("video")
+            if on and sender is not None:
+                sender._send_keyframe()
+
+    def box_video_sources(self):
+        """Names of the box's video sources (normally <nick>-v0)."""
+        if self.box_sources is None:
+            return []
+        return sorted({s.name or f"{self.nick}-v0" for s in self.box_sources.sources if s.media == "video"})
 
     @staticmethod
     def _mark_stopped(stream):
@@ -168,6 +205,8 @@ class BridgeSession:
 
     def _on_connection_state(self):
         if self.pc.connectionState == "connected":
+            if self.channel:  # synchronously: see BridgeChannel.start
+                self.channel.start(self.pc.getTransceivers()[0].receiver.transport)
             for stream in list(self.remotes.values()):
                 if stream.state == "waiting":
                     asyncio.ensure_future(self._start_remote(stream))
@@ -184,8 +223,9 @@ class BridgeSession:
             return
         stream.state = "sending"
         stream.started_t = events_now()
+        stream.video_track = media.PatternVideoTrack(forwarding=stream.forwarded)
         tracks = {"audio": media.ToneAudioTrack(stream.tone_hz, modulation_hz=stream.modulation_hz),
-                  "video": media.PatternVideoTrack()}
+                  "video": stream.video_track}
         for transceiver in self.pc.getTransceivers():
             if not transceiver._codecs or stream.state != "sending":
                 continue
@@ -301,11 +341,17 @@ class BridgeSession:
         answer = jingle.sdp_answer(self.offer_sdp, transport, box_sources, directions)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
         self.accepted = True
+        self.box_sources = box_sources
+        if self.channel:
+            self.channel.box_sources_changed()
         self._tasks.append(asyncio.ensure_future(self._report_every_second()))
 
     def set_sources(self, box_sources):
         """After source-add/source-remove from the box."""
         self.allowed_ssrcs = box_sources.ssrcs()
+        self.box_sources = box_sources
+        if self.channel:
+            self.channel.box_sources_changed()
 
     def _on_track(self, track):
         self._tasks.append(asyncio.ensure_future(self._consume(track)))
@@ -346,6 +392,8 @@ class BridgeSession:
         if delays:
             summary["downlink_jitter"] = {"packets": len(delays), "p50_ms": round(_percentile(delays, 0.5), 1),
                                           "p95_ms": round(_percentile(delays, 0.95), 1), "max_ms": round(max(delays), 1)}
+        if self.channel:
+            summary["bridge_channel"] = self.channel.summary()
         if full:
             summary["unsignalled"] = {str(k): v for k, v in self.unsignalled.items()}
         return summary
@@ -367,6 +415,8 @@ class BridgeSession:
         for stream in self.remotes.values():
             if self._mark_stopped(stream):
                 await self._stop_senders(stream)
+        if self.channel:
+            await self.channel.stop(reason)
         try:
             await asyncio.wait_for(self.pc.close(), 5)
         except Exception as error:

@@ -297,7 +297,8 @@ class Conference:
     async def _invite(self, participant, start_muted):
         """ParticipantInviteRunnable.doRun: bridge allocation, offer, session-initiate."""
         sid = secrets.token_hex(6)
-        bridge = BridgeSession(participant.nick, sid, self.jvb_sources, self.events)
+        bridge = BridgeSession(participant.nick, sid, self.jvb_sources, self.events,
+                               bridge_channel=jingle.offers_data(participant.options))
         try:
             transport = await bridge.create_offer()
         except Exception as error:
@@ -368,10 +369,10 @@ class Conference:
                 else EndpointSources()
         except ValidationError as error:
             participant.state = "ended"
-            self._emit_accept(participant, from_jingle_safe(contents), transport, False, str(error))
+            self._emit_accept(participant, from_jingle_safe(contents), transport, False, str(error), contents)
             return ("modify", "bad-request", str(error))
         problem = jingle.transport_problem(transport)
-        self._emit_accept(participant, accepted, transport, problem is None, problem)
+        self._emit_accept(participant, accepted, transport, problem is None, problem, contents)
         if problem is None:
             self.focus.session_accepted(self.room)  # starts the --leave timers
             try:
@@ -384,12 +385,14 @@ class Conference:
         await self._flush(participant)
         return None  # Jicofo answers result even when the bridge cannot use the transport
 
-    def _emit_accept(self, participant, sources, transport, valid, error):
+    def _emit_accept(self, participant, sources, transport, valid, error, contents=()):
         fields = dict(room=self.room, nick=participant.nick, sid=participant.sid,
                       sources=[s.to_dict() for s in sorted(sources.sources, key=lambda s: s.ssrc)],
                       groups=[g.to_dict() for g in sources.groups], valid=valid,
                       transport={k: transport.get(k) for k in ("ufrag", "hash", "setup")} if transport else None,
-                      candidates=len(transport["candidates"]) if transport else 0)
+                      candidates=len(transport["candidates"]) if transport else 0,
+                      data_offered=jingle.offers_data(participant.options))
+        fields["data_accepted"], fields["data_sctp_port"] = jingle.accepted_data(contents)
         if error:
             fields["error"] = error
         self.events.emit("session-accept", **fields)

@@ -8,7 +8,7 @@ See README.md in this directory for the CLI, the events and what is (not) mirror
         [--https-port 15281] [--c2s-port 15222] [--component-port 15347] [--events FILE]
         [--room-secret ROOM=SECRET ...] [--participant before-box|after-box|never[,...]]
         [--participants N] [--tones HZ,HZ,...] [--leave INDEX@SECONDS ...] [--opus-fec [PERCENT]]
-        [--tone-am HZ] [--quiet]
+        [--tone-am HZ] [--sender-max-height H[@T],...] [--speakers INDEX[@T],...] [--quiet]
 """
 import argparse
 import asyncio
@@ -26,6 +26,7 @@ from events import EventLog  # noqa: E402
 from focus import Focus  # noqa: E402
 from media import TONE_HZ, enable_opus_fec  # noqa: E402
 import bridge  # noqa: E402
+import bridge_channel  # noqa: E402
 from participant import AFTER_BOX_DELAY, AFTER_BOX_STAGGER, RemoteMedia, SimulatedParticipant  # noqa: E402
 from prosody import Prosody, make_tls, write_config  # noqa: E402
 
@@ -65,9 +66,19 @@ def parse_args(argv=None):
     parser.add_argument("--tone-am", type=float, default=0.0, metavar="HZ",
                         help="swing the participants' tone amplitude at HZ (e.g. 4) so that Opus keeps coding "
                              "it as speech (needed for FEC beyond the first 0.6 s); default 0 = steady sine")
+    parser.add_argument("--sender-max-height", action="append", default=[], metavar="H[@T],...",
+                        help="bridge channel: the maxHeight the participants ask of the box's video, sent as "
+                             "SenderSourceConstraints; H from T seconds after the channel opened (no @T: from "
+                             "the start), e.g. 720,180@5,0@10,720@15; 'none': never sent. Default "
+                             f"{bridge_channel.DEFAULT_SENDER_MAX_HEIGHT}")
+    parser.add_argument("--speakers", action="append", default=[], metavar="INDEX[@T],...",
+                        help="bridge channel: participant INDEX becomes dominant speaker T seconds after the "
+                             "channel opened (DominantSpeakerEndpointChangeEvent), e.g. 0@0,2@6; 'none': never. "
+                             "Default with two or more participants: 0 from the start")
     parser.add_argument("--quiet", action="store_true", help="only errors on stderr")
     args = parser.parse_args(argv)
     _participant_args(parser, args)
+    _bridge_channel_args(parser, args)
     args.room_secrets = {}
     for item in args.room_secret:
         room, sep, secret = item.partition("=")
@@ -127,6 +138,31 @@ def _participant_args(parser, args):
         args.leave_plan[index] = seconds
 
 
+def _bridge_channel_args(parser, args):
+    """args.sender_schedule and args.speaker_schedule: [(seconds, value)] (see bridge_channel.py)."""
+    def schedule(option, items, default, minimum, maximum=None):
+        text = ",".join(items)
+        if not items:
+            return default
+        if text.strip().lower() == "none":
+            return []
+        try:
+            entries = bridge_channel.parse_schedule(text, minimum)
+        except ValueError as error:
+            parser.error(f"{option}: {error}")
+        if maximum is not None and any(value > maximum for _, value in entries):
+            parser.error(f"{option}: INDEX must be 0..{maximum}, got {text!r}")
+        return entries
+
+    count = len(args.modes)
+    args.sender_schedule = schedule("--sender-max-height", args.sender_max_height,
+                                    [(0.0, bridge_channel.DEFAULT_SENDER_MAX_HEIGHT)], -1)
+    if args.speakers and count == 0:
+        parser.error("--speakers needs participants")
+    args.speaker_schedule = schedule("--speakers", args.speakers, [(0.0, 0)] if count > 1 else [], 0,
+                                     max(count - 1, 0))
+
+
 def participant_label(index):
     """Display names: Fernunterricht 7a, 7b, 7c, ..."""
     return PARTICIPANT_LABEL if index == 0 else PARTICIPANT_LABEL[:-1] + chr(ord("a") + index % 26)
@@ -156,6 +192,8 @@ class Server:
         if self.args.opus_fec is not None:
             enable_opus_fec(self.args.opus_fec)
         bridge.DOWNLINK_JITTER_MS = self.args.downlink_jitter
+        bridge_channel.SENDER_MAX_HEIGHT = list(self.args.sender_schedule)
+        bridge_channel.SPEAKERS = list(self.args.speaker_schedule)
         after_box = 0
         for index, (mode, tone) in enumerate(zip(self.args.modes, self.args.tones_hz)):
             delay = AFTER_BOX_DELAY + AFTER_BOX_STAGGER * after_box
@@ -240,7 +278,9 @@ async def run(args):
                                           "tone_hz": p.remote_media.tone_hz, "label": p.label}
                                          for p in server.participants],
                            leave={str(k): v for k, v in args.leave_plan.items()}, opus_fec=args.opus_fec,
-                           tone_am=args.tone_am)
+                           tone_am=args.tone_am,
+                           sender_max_height=[{"t": t, "max_height": h} for t, h in args.sender_schedule],
+                           speakers=[{"t": t, "index": i} for t, i in args.speaker_schedule])
         await server.stop_requested.wait()
     finally:
         await server.shutdown()

@@ -54,6 +54,30 @@ def offer_options(features):
     }
 
 
+def offers_data(options):
+    """Whether the box gets the data content: sctp offered and kept by toContents(), which
+    needs json-encoded-sources (see session_initiate). Then the bridge runs SCTP for it."""
+    return options["sctp"] and options["json_sources"]
+
+
+def accepted_data(contents):
+    """The data content of the box's session-accept: (present, SCTP port from its sctpmap or
+    sctp-port or None). Informational: the bridge uses port 5000 (DcSctpTransport) regardless."""
+    for content in contents:
+        if content.get("name") != "data":
+            continue
+        for transport in content.findall(f"{{{ICE}}}transport"):
+            sctpmap, port = transport.find(f"{{{SCTP}}}sctpmap"), transport.find(f"{{{SCTP}}}sctp-port")
+            value = sctpmap.get("number") if sctpmap is not None else \
+                (port.get("value") or port.text) if port is not None else None
+            try:
+                return True, int(value)
+            except (TypeError, ValueError):
+                return True, None
+        return True, None
+    return False, None
+
+
 def _el(parent, tag, attrs=None, text=None):
     element = ET.SubElement(parent, tag, {k: str(v) for k, v in (attrs or {}).items()})
     if text is not None:

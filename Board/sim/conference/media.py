@@ -70,23 +70,49 @@ def paint_frame(number, width, height):
 
 
 class PatternVideoTrack(MediaStreamTrack):
-    """The participant's camera: 30 fps test pattern with the frame counter painted in."""
+    """The participant's camera: 30 fps test pattern with the frame counter painted in.
+
+    forwarding=False holds the frames back (the bridge does not forward this source to the box,
+    see bridge_channel.py): recv() waits until set_forwarding(True). The camera keeps running
+    meanwhile, so the first frame after a pause carries the number (and pts) of the current
+    time: the RTP timestamp jumps by the pause, the sequence numbers stay contiguous, as the
+    JVB's forwarding of a resumed source looks to a receiver."""
 
     kind = "video"
 
-    def __init__(self, width=640, height=360):
+    def __init__(self, width=640, height=360, forwarding=True):
         super().__init__()
         self.width, self.height = width, height
         self.number = 0
         self._start = None
+        self._forwarding = asyncio.Event()
+        if forwarding:
+            self._forwarding.set()
+
+    @property
+    def forwarding(self):
+        return self._forwarding.is_set()
+
+    def set_forwarding(self, on):
+        if on:
+            self._forwarding.set()
+        else:
+            self._forwarding.clear()
 
     async def recv(self):
-        if self._start is None:
-            self._start = time.monotonic()
-        else:
-            wait = self._start + self.number / VIDEO_FPS - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+        while True:
+            if not self._forwarding.is_set():
+                await self._forwarding.wait()
+                if self._start is not None:  # skip the frames the camera made while held back
+                    self.number = max(self.number, int((time.monotonic() - self._start) * VIDEO_FPS))
+            if self._start is None:
+                self._start = time.monotonic()
+            else:
+                wait = self._start + self.number / VIDEO_FPS - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            if self._forwarding.is_set():  # not held back while waiting for the frame time
+                break
         frame = av.VideoFrame.from_ndarray(paint_frame(self.number, self.width, self.height), format="yuv420p")
         frame.pts = int(self.number * VIDEO_CLOCK / VIDEO_FPS)
         frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)

@@ -1,0 +1,625 @@
+"""The bridge channel of the videobridge double: SCTP on a box session's DTLS, the data channel
+the box opens on it, and the colibri messages, as jitsi-videobridge a29d97d runs them.
+
+Transport (jvb Endpoint.kt createSctpConnection + SctpCallbacks, dcsctp/DcSctpTransport.kt,
+datachannel/DataChannelStack.java, RemotelyOpenedDataChannel.java, reference.conf sctp):
+* SCTP port 5000 (DcSctpTransport.DEFAULT_SCTP_PORT) inside the endpoint's DTLS association,
+  made when the colibri2 endpoint has SCTP, which Jicofo asks for when it offers the `data`
+  content. An endpoint's socket never connects by itself (only relay/Relay.kt calls connect()):
+  it answers the client's INIT and "Will wait for the remote side to open the data channel".
+* The client opens the channel with DCEP; the bridge acks it and allows one channel per
+  endpoint (sctp.max-channels = 1): another OPEN is logged "Data channel limit exceeded." and
+  ignored, no ACK, even after the first channel closed (the stack never forgets a channel).
+  Data on a stream without a channel: "Could not find data channel for sid". Binary messages
+  are dropped (EndpointMessageTransport.onDataChannelMessage only reads strings).
+* 30 s after the DTLS handshake without a connected message transport the bridge logs
+  "EndpointMessageTransport still not connected." (Endpoint.scheduleEndpointMessageTransportTimeout)
+  and nothing else happens.
+
+Messages (message/BridgeChannelMessage.kt, EndpointMessageTransport.java):
+* When the channel opens (EndpointMessageTransport.setDataChannel -> notifyTransportChannelConnected):
+  Endpoint.endpointMessageTransportConnected sends SenderSourceConstraints for each own source
+  that has receivers (sendAllVideoConstraints) and ForwardedSources with the current set (maybe
+  empty); Conference.endpointMessageTransportConnected sends DominantSpeakerEndpointChangeEvent
+  when there are recent speakers.
+* ClientHello -> ServerHello without version (videobridge.version.announce = false).
+* ReceiverVideoConstraints -> AllocationSettingsWrapper.setBandwidthAllocationSettings;
+  LastNChangedEvent -> lastN. The other client classes EndpointMessageTransport handles
+  (EndpointStats, EndpointMessage, SourceVideoTypeMessage, VideoTypeMessage,
+  ReceiverAudioSubscription) are accepted and have no effect here (nothing is relayed).
+* Parsing is Jackson's (BridgeChannelMessage.parse, STRICT_DUPLICATE_DETECTION, unknown
+  properties fail): invalid JSON, duplicate keys, an unknown colibriClass, an unknown field in a
+  message without a catch-all, a missing or malformed required field -> "Invalid message
+  received", ignored. Known classes the endpoint does not handle: "Received a message with an
+  unexpected type", ignored.
+
+Allocation (cc/allocation/AllocationSettings.kt, Prioritize.kt, BandwidthAllocator.kt,
+BitrateController.kt, VideoConstraints.kt, SingleSourceAllocation.kt; reference.conf cc):
+* Before the first ReceiverVideoConstraints every source has initial-max-height-px = 0: no
+  video is forwarded. A first message without defaultConstraints sets default-max-height-px =
+  180. Omitted fields keep their value; `constraints` replaces the whole map.
+* Sources are ordered on-stage first, then selected (in the order given), then by speech
+  activity (recent speakers first, then the others in join order). The first lastN sources
+  (-1: all) whose constraints are not disabled (maxHeight 0 or maxFrameRate 0) are forwarded.
+  A single-layer camera is forwarded at whatever maxHeight > 0 (its one layer is the lowest).
+* ForwardedSources goes out when the forwarded set changes (BitrateController), not before
+  the channel is open (EndpointMessageTransport drops and counts such messages).
+
+Sender constraints (AbstractEndpoint.kt addReceiver/removeReceiver, ReceiverConstraintsMap.kt):
+the box's own video source gets SenderSourceConstraints with the highest maxHeight its
+receivers ask for, when that changes; no receivers left -> 0. Here the receivers are the
+simulated participants (browsers the double imagines), who ask for --sender-max-height.
+"""
+import asyncio
+import json
+import time
+from struct import unpack_from
+
+from aiortc.rtcsctptransport import DATA_CHANNEL_ACK, DATA_CHANNEL_OPEN, WEBRTC_DCEP, RTCSctpTransport
+
+SCTP_PORT = 5000  # DcSctpTransport.DEFAULT_SCTP_PORT, Jingle sctpmap number
+MAX_CHANNELS = 1  # videobridge.sctp.max-channels
+INITIAL_MAX_HEIGHT = 0  # videobridge.cc.initial-max-height-px
+DEFAULT_MAX_HEIGHT = 180  # videobridge.cc.default-max-height-px
+INITIAL_LAST_N = -1  # videobridge.cc.initial-last-n
+RECENT_SPEAKERS = 10 + 1  # speech-activity.recent-speakers-count + 1 (ConferenceSpeechActivity)
+NOT_CONNECTED_AFTER = 30  # seconds, Endpoint.scheduleEndpointMessageTransportTimeout
+DEFAULT_SENDER_MAX_HEIGHT = 720  # the double's choice: a browser showing the box on stage
+
+# Classes a client may send that EndpointMessageTransport handles.
+CLIENT_CLASSES = {"ClientHello", "ReceiverVideoConstraints", "LastNChangedEvent", "EndpointStats",
+                  "EndpointMessage", "SourceVideoTypeMessage", "VideoTypeMessage", "ReceiverAudioSubscription"}
+# Every class BridgeChannelMessage knows (JsonSubTypes); the others fail to parse.
+KNOWN_CLASSES = CLIENT_CLASSES | {"ServerHello", "DominantSpeakerEndpointChangeEvent",
+                                  "EndpointConnectivityStatusChangeEvent", "ForwardedSources", "VideoSourcesMap",
+                                  "AudioSourcesMap", "SenderSourceConstraints", "AddReceiver", "RemoveReceiver",
+                                  "ConnectionStats", "SyntheticSourceSendingChangeEvent"}
+RVC_FIELDS = {"lastN", "selectedSources", "onStageSources", "defaultConstraints", "constraints",
+              "assumedBandwidthBps"}
+
+# The double's script, set by conference_server.py (like bridge.DOWNLINK_JITTER_MS):
+# [(seconds after the channel opened, value)], sorted by time.
+SENDER_MAX_HEIGHT = [(0.0, DEFAULT_SENDER_MAX_HEIGHT)]  # --sender-max-height
+SPEAKERS = []  # --speakers: participant indices
+
+
+def parse_schedule(text, minimum=None):
+    """'720,180@5,0@10' -> [(0.0, 720), (5.0, 180), (10.0, 0)]: VALUE[@SECONDS], comma separated,
+    integers, SECONDS >= 0 (default 0); sorted by time, entries at the same time in the order given."""
+    entries = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        value, _, seconds = item.partition("@")
+        try:
+            value, seconds = int(value), float(seconds) if seconds else 0.0
+        except ValueError:
+            raise ValueError(f"{item!r} is not VALUE[@SECONDS]")
+        if seconds < 0 or (minimum is not None and value < minimum):
+            raise ValueError(f"{item!r} is out of range")
+        entries.append((seconds, value))
+    if not entries:
+        raise ValueError("empty schedule")
+    return sorted(entries, key=lambda e: e[0])
+
+
+# ----- messages -----
+
+class InvalidMessage(ValueError):
+    """What makes Jackson's parse fail: the JVB logs 'Invalid message received' and ignores it."""
+
+
+def _no_duplicates(pairs):
+    keys = [k for k, _ in pairs]
+    duplicate = next((k for k in keys if keys.count(k) > 1), None)
+    if duplicate is not None:
+        raise InvalidMessage(f"Duplicate field '{duplicate}'")  # JsonParser.Feature.STRICT_DUPLICATE_DETECTION
+    return dict(pairs)
+
+
+def parse_message(text):
+    """The message as a dict with a string colibriClass; InvalidMessage otherwise."""
+    try:
+        message = json.loads(text, object_pairs_hook=_no_duplicates)
+    except InvalidMessage:
+        raise
+    except ValueError as error:
+        raise InvalidMessage(f"invalid JSON: {error}")
+    if not isinstance(message, dict) or not isinstance(message.get("colibriClass"), str):
+        raise InvalidMessage("missing type id property 'colibriClass'")
+    return message
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _string_list(value, name):
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidMessage(f"{name} must be a list of strings")
+    return list(value)
+
+
+def video_constraints(value, name):
+    """VideoConstraints(maxHeight: Int, maxFrameRate: Double = -1.0), unknown fields ignored."""
+    if not isinstance(value, dict):
+        raise InvalidMessage(f"{name} must be an object")
+    height, rate = value.get("maxHeight"), value.get("maxFrameRate", -1.0)
+    if not _is_int(height):
+        raise InvalidMessage(f"{name}.maxHeight missing or not an integer")
+    if height != -1 and height < 0:
+        raise InvalidMessage(f"{name}: maxHeight must be either -1, 0, or positive.")
+    if rate is None:
+        rate = -1.0
+    if not _is_number(rate) or (rate != -1 and rate < 0):
+        raise InvalidMessage(f"{name}: maxFrameRate must be either -1, or >= 0")
+    return height, float(rate)
+
+
+def disabled(constraints):
+    """VideoConstraints.isDisabled."""
+    return constraints[0] == 0 or constraints[1] == 0.0
+
+
+def constraints_json(constraints):
+    return {"maxHeight": constraints[0], "maxFrameRate": constraints[1]}
+
+
+def parse_receiver_video_constraints(message):
+    """ReceiverVideoConstraintsMessage: the fields present (null = absent)."""
+    unknown = sorted(set(message) - RVC_FIELDS - {"colibriClass"})
+    if unknown:
+        raise InvalidMessage(f"Unrecognized field '{unknown[0]}'")  # FAIL_ON_UNKNOWN_PROPERTIES
+    fields = {}
+    if message.get("lastN") is not None:
+        if not _is_int(message["lastN"]):
+            raise InvalidMessage("lastN must be an integer")
+        fields["lastN"] = message["lastN"]
+    for name in ("selectedSources", "onStageSources"):
+        if message.get(name) is not None:
+            fields[name] = _string_list(message[name], name)
+    if message.get("defaultConstraints") is not None:
+        fields["defaultConstraints"] = video_constraints(message["defaultConstraints"], "defaultConstraints")
+    if message.get("constraints") is not None:
+        if not isinstance(message["constraints"], dict):
+            raise InvalidMessage("constraints must be an object")
+        fields["constraints"] = {source: video_constraints(value, f"constraints.{source}")
+                                 for source, value in message["constraints"].items()}
+    if message.get("assumedBandwidthBps") is not None:
+        if not _is_int(message["assumedBandwidthBps"]):
+            raise InvalidMessage("assumedBandwidthBps must be an integer")
+        fields["assumedBandwidthBps"] = message["assumedBandwidthBps"]
+    return fields
+
+
+class AllocationSettings:
+    """AllocationSettingsWrapper: the receiver's settings, each field kept until sent again."""
+
+    def __init__(self):
+        self.last_n = INITIAL_LAST_N
+        self.selected, self.on_stage = [], []
+        self.default = (INITIAL_MAX_HEIGHT, -1.0)
+        self.constraints = {}
+        self.ever_set = False
+
+    def update(self, fields):
+        """setBandwidthAllocationSettings: True when something changed. assumedBandwidthBps is
+        ignored (no assumed-bandwidth-limit configured)."""
+        changed = False
+        for key, attribute in (("lastN", "last_n"), ("selectedSources", "selected"), ("onStageSources", "on_stage"),
+                               ("constraints", "constraints")):
+            if key in fields and getattr(self, attribute) != fields[key]:
+                setattr(self, attribute, fields[key])
+                changed = True
+        default = fields.get("defaultConstraints")
+        if default is None and not self.ever_set:
+            default = (DEFAULT_MAX_HEIGHT, -1.0)
+        if default is not None and default != self.default:
+            self.default = default
+            changed = True
+        self.ever_set = True
+        return changed
+
+    def set_last_n(self, last_n):
+        if last_n == self.last_n:
+            return False
+        self.last_n = last_n
+        return True
+
+    def constraints_for(self, source):
+        return self.constraints.get(source, self.default)
+
+    def describe(self):
+        return {"lastN": self.last_n, "selectedSources": self.selected, "onStageSources": self.on_stage,
+                "defaultConstraints": constraints_json(self.default),
+                "constraints": {s: constraints_json(c) for s, c in self.constraints.items()}}
+
+
+def forwarded_sources(sources, settings):
+    """The video sources (names, in the conference's speech-activity order) the bridge forwards:
+    prioritize() (on-stage, then selected, then the rest) and getEffectiveConstraints() (only
+    the first lastN sources with enabled constraints). No bandwidth limit in the double."""
+    selected = list(settings.on_stage) + [s for s in settings.selected if s not in settings.on_stage]
+    ordered = sorted((s for s in sources if s in selected), key=selected.index) + \
+        [s for s in sources if s not in selected]
+    limit = settings.last_n if settings.last_n >= 0 else len(ordered)
+    result = []
+    for source in ordered:
+        if len(result) >= limit:
+            break
+        if not disabled(settings.constraints_for(source)):
+            result.append(source)
+    return result
+
+
+def text_of(message):
+    """The JSON text the JVB writes: SenderSourceConstraintsMessage.createJson has its own
+    format (with blanks), ServerHello its constant; the rest is Jackson, compact."""
+    if message.get("colibriClass") == "SenderSourceConstraints":
+        return (f'{{"colibriClass":"SenderSourceConstraints", "sourceName":"{message["sourceName"]}", '
+                f'"maxHeight":{message["maxHeight"]}}}')
+    return json.dumps(message, separators=(",", ":"))
+
+
+# ----- SCTP -----
+
+class BridgeSctpTransport(RTCSctpTransport):
+    """aiortc's SCTP as the JVB endpoint's dcSCTP socket: it never sends INIT (aiortc's start()
+    initiates from both ends, RFC 8841 section 9.3; the endpoint only answers), it refuses an
+    OPEN beyond sctp.max-channels without ACK, and a malformed DCEP message or data for a stream
+    without a channel is reported instead of tripping aiortc's asserts (which would end the
+    DTLS transport's receive task and with it all media of the session)."""
+
+    def __init__(self, dtls_transport, report):
+        super().__init__(dtls_transport, port=SCTP_PORT)
+        self._classbox_report = report  # callable(event, **fields)
+        self._channels_opened = 0
+
+    async def _init(self):
+        """start() calls this to send INIT: not an endpoint of the JVB."""
+
+    def _set_state(self, state):
+        previous = self._association_state
+        super()._set_state(state)
+        if state != previous and state in (self.State.ESTABLISHED, self.State.CLOSED):
+            self._classbox_report("bridge_channel.sctp",
+                                  state="connected" if state == self.State.ESTABLISHED else "closed")
+
+    async def _data_channel_receive(self, stream_id, pp_id, data):
+        if pp_id == WEBRTC_DCEP and data:
+            if data[0] == DATA_CHANNEL_OPEN:
+                label, protocol = _open_fields(data)
+                if self._channels_opened >= MAX_CHANNELS or stream_id in self._data_channels:
+                    self._classbox_report("bridge_channel.rejected", stream_id=stream_id, label=label,
+                                          protocol=protocol, reason="Data channel limit exceeded.")
+                    return
+                if label is None:
+                    self._classbox_report("bridge_channel.dropped", stream_id=stream_id, ppid=pp_id,
+                                          bytes=len(data), reason="malformed DATA_CHANNEL_OPEN")
+                    return
+                self._channels_opened += 1
+            elif data[0] == DATA_CHANNEL_ACK and stream_id not in self._data_channels:
+                self._classbox_report("bridge_channel.dropped", stream_id=stream_id, ppid=pp_id,
+                                      bytes=len(data), reason=f"Could not find data channel for sid {stream_id}")
+                return
+        elif stream_id not in self._data_channels:
+            self._classbox_report("bridge_channel.dropped", stream_id=stream_id, ppid=pp_id, bytes=len(data),
+                                  reason=f"Could not find data channel for sid {stream_id}")
+            return
+        try:
+            await super()._data_channel_receive(stream_id, pp_id, data)
+        except Exception as error:  # never let the box's bytes stop the DTLS receive loop
+            self._classbox_report("bridge_channel.dropped", stream_id=stream_id, ppid=pp_id, bytes=len(data),
+                                  reason=f"error: {error!r}")
+
+
+def _open_fields(data):
+    """Label and protocol of a DATA_CHANNEL_OPEN (RFC 8832 section 5.1); (None, None) if malformed."""
+    if len(data) < 12:
+        return None, None
+    label_length, protocol_length = unpack_from("!HH", data, 8)
+    if len(data) < 12 + label_length + protocol_length:
+        return None, None
+    try:
+        return (data[12:12 + label_length].decode("utf-8"),
+                data[12 + label_length:12 + label_length + protocol_length].decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, None
+
+
+# ----- one endpoint's channel -----
+
+class BridgeChannel:
+    """The bridge channel and the video allocation of one box endpoint (one BridgeSession).
+
+    The session provides nick, sid, events, remotes (endpoint -> RemoteStream with index and
+    state), box_video_sources() and set_forwarded(endpoints)."""
+
+    def __init__(self, session):
+        self.session = session
+        self.sctp = None
+        self.channel = None
+        self.opened_at = None  # time.monotonic() when the channel opened
+        self.settings = AllocationSettings()
+        self.forwarded = []  # source names, in priority order
+        self.promoted = []  # endpoints that spoke, most recent first (ConferenceSpeechActivity)
+        self.sender_max_height = {}  # own source name -> maxHeight last signalled (maxReceiverVideoConstraints)
+        self.scheduled_sender = None  # what the imagined receivers ask for now (None: nothing yet)
+        self.had_receivers = False
+        self.received, self.unknown, self.sent = {}, {}, {}
+        self.invalid = self.dropped_outgoing = 0
+        self._timers = []
+        self._stopped = False
+        self._close_reason = None  # why the double closes it; None: the box did
+        self._closed_reported = False
+
+    # ----- plumbing -----
+
+    def _emit(self, event, **fields):
+        self.session.events.emit(event, nick=self.session.nick, sid=self.session.sid, **fields)
+
+    def _later(self, delay, callback, *args):
+        self._timers.append(asyncio.get_event_loop().call_later(delay, callback, *args))
+
+    @property
+    def is_open(self):
+        return self.channel is not None and self.channel.readyState == "open"
+
+    def start(self, dtls_transport):
+        """DTLS is connected. Call from the connection-state handler itself (not a task): the
+        SCTP transport must be the DTLS transport's data receiver before aiortc's receive task
+        reads the first record, or the box's INIT is dropped (and only comes again after its T1)."""
+        if self.sctp is not None or self._stopped:
+            return
+        try:
+            self.sctp = BridgeSctpTransport(dtls_transport, self._emit)
+        except Exception as error:  # the DTLS transport closed meanwhile
+            self.session.events.info(f"no SCTP for {self.session.nick}: {error!r}")
+            return
+        self.sctp.on("datachannel", self._on_datachannel)
+        asyncio.ensure_future(self.sctp.start(None, SCTP_PORT))
+        self._later(NOT_CONNECTED_AFTER, self._not_connected)
+
+    def _not_connected(self):
+        if self.channel is None and not self._stopped:
+            self._emit("bridge_channel.not_connected", after_s=NOT_CONNECTED_AFTER,
+                       log="EndpointMessageTransport still not connected.")
+
+    async def stop(self, reason):
+        """The endpoint expires: the socket is closed (an ABORT if the association is up)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._close_reason = f"endpoint expired ({reason})"
+        for timer in self._timers:
+            timer.cancel()
+        if self.sctp is not None:
+            try:
+                await asyncio.wait_for(self.sctp.stop(), 2)
+            except Exception as error:
+                self.session.events.info(f"stopping SCTP of {self.session.nick}: {error!r}")
+        self._channel_closed()
+
+    def _channel_closed(self):
+        """Once per channel: the box reset its stream or the association ended, or the endpoint expired."""
+        if self.channel is None or self._closed_reported:
+            return
+        self._closed_reported = True
+        self._emit("bridge_channel.closed", reason=self._close_reason or "closed by the box", **self._counts())
+
+    def _counts(self):
+        return {"received": dict(self.received), "unknown": dict(self.unknown), "invalid": self.invalid,
+                "sent": dict(self.sent), "dropped_outgoing": self.dropped_outgoing}
+
+    def summary(self):
+        """For the media and session-ended events."""
+        return {"sctp": self.sctp.state if self.sctp else "new", "open": self.is_open,
+                "stream_id": self.channel.id if self.channel else None, "forwarded": list(self.forwarded),
+                "settings": self.settings.describe(), "sender_max_height": dict(self.sender_max_height),
+                **self._counts()}
+
+    # ----- the channel -----
+
+    def _on_datachannel(self, channel):
+        if self.channel is not None:  # BridgeSctpTransport lets only one through
+            return
+        self.channel = channel
+        self.opened_at = time.monotonic()
+        channel.on("message", self._on_message)
+        channel.on("close", self._channel_closed)
+        self._emit("bridge_channel.open", stream_id=channel.id, label=channel.label, protocol=channel.protocol,
+                   ordered=channel.ordered, max_retransmits=channel.maxRetransmits,
+                   max_packet_life_time=channel.maxPacketLifeTime)
+        # the script's state at the opening, then its later steps
+        for seconds, value in SENDER_MAX_HEIGHT:
+            if seconds <= 0:
+                self.scheduled_sender = value
+            else:
+                self._later(seconds, self._sender_step, value)
+        for seconds, index in SPEAKERS:
+            if seconds <= 0:
+                self._promote(index)
+            else:
+                self._later(seconds, self._speaker_step, index)
+        self._update_sender_constraints(send=False)
+        # Endpoint.endpointMessageTransportConnected
+        for source, height in self.sender_max_height.items():
+            self._send({"colibriClass": "SenderSourceConstraints", "sourceName": source, "maxHeight": height})
+        self.update_forwarding("channel opened", send=False)
+        self._send({"colibriClass": "ForwardedSources", "forwardedSources": list(self.forwarded)})
+        # Conference.endpointMessageTransportConnected
+        speakers = self.recent_speakers()
+        if speakers:
+            self._send_dominant_speaker(speakers)
+
+    def _send(self, message):
+        """EndpointMessageTransport.sendMessage: dropped and counted while no channel is open."""
+        if not self.is_open:
+            self.dropped_outgoing += 1
+            return
+        try:
+            self.channel.send(text_of(message))
+        except Exception as error:
+            self.dropped_outgoing += 1
+            self.session.events.info(f"bridge channel send to {self.session.nick} failed: {error!r}")
+            return
+        name = message["colibriClass"]
+        self.sent[name] = self.sent.get(name, 0) + 1
+        self._emit("bridge_channel.sent", colibriClass=name, message=message)
+
+    def _on_message(self, data):
+        if isinstance(data, bytes):  # onDataChannelMessage reads DataChannelStringMessage only
+            self._emit("bridge_channel.received", colibriClass=None, message=None, binary=True, bytes=len(data),
+                       known=False, valid=False, handled=False)
+            return
+        try:
+            message = parse_message(data)
+            name = message["colibriClass"]
+            if name not in KNOWN_CLASSES:
+                self.unknown[name] = self.unknown.get(name, 0) + 1
+                self._emit("bridge_channel.received", colibriClass=name, message=message, known=False, valid=False,
+                           handled=False, unknown_count=sum(self.unknown.values()),
+                           error=f"Could not resolve type id '{name}'")
+                return
+            fields = self._validate(name, message)
+        except InvalidMessage as error:
+            self.invalid += 1
+            self._emit("bridge_channel.received", colibriClass=_class_of(data), message=None, text=data[:500],
+                       known=_class_of(data) in KNOWN_CLASSES, valid=False, handled=False, error=str(error))
+            return
+        self.received[name] = self.received.get(name, 0) + 1
+        handled = name in CLIENT_CLASSES
+        extra = {} if handled else {"error": "Received a message with an unexpected type"}
+        self._emit("bridge_channel.received", colibriClass=name, message=message, known=True, valid=True,
+                   handled=handled, **extra)
+        if name == "ClientHello":
+            self._send({"colibriClass": "ServerHello"})
+        elif name == "ReceiverVideoConstraints":
+            if self.settings.update(fields):
+                self.update_forwarding("ReceiverVideoConstraints")
+        elif name == "LastNChangedEvent":
+            if self.settings.set_last_n(fields["lastN"]):
+                self.update_forwarding("LastNChangedEvent")
+
+    @staticmethod
+    def _validate(name, message):
+        if name == "ReceiverVideoConstraints":
+            return parse_receiver_video_constraints(message)
+        if name == "ClientHello":
+            extra = sorted(set(message) - {"colibriClass"})
+            if extra:
+                raise InvalidMessage(f"Unrecognized field '{extra[0]}'")
+        if name == "LastNChangedEvent":
+            if not _is_int(message.get("lastN")):
+                raise InvalidMessage("lastN missing or not an integer")
+            return {"lastN": message["lastN"]}
+        return {}
+
+    # ----- forwarding -----
+
+    def present_endpoints(self):
+        """The simulated participants on this session now, in speech-activity order."""
+        present = [e for e, s in self.session.remotes.items() if s.state != "stopped"]
+        return [e for e in self.promoted if e in present] + [e for e in present if e not in self.promoted]
+
+    def forwards(self, endpoint):
+        return f"{endpoint}-v0" in self.forwarded
+
+    def update_forwarding(self, reason, send=True):
+        """Run the allocation; on a new forwarded set apply it to the senders and tell the box
+        (BitrateController.forwardedSourcesChanged -> Endpoint.sendForwardedSourcesMessage)."""
+        names = forwarded_sources([f"{e}-v0" for e in self.present_endpoints()], self.settings)
+        changed = set(names) != set(self.forwarded)
+        self.forwarded = names
+        if not changed:
+            return
+        endpoints = [n[:-3] for n in names]
+        self.session.set_forwarded(set(endpoints))
+        self._emit("video.forwarding", forwarded=names, endpoints=endpoints, reason=reason,
+                   settings=self.settings.describe())
+        if send:
+            self._send({"colibriClass": "ForwardedSources", "forwardedSources": list(names)})
+
+    def remotes_changed(self, reason):
+        """A simulated participant joined or left this session (Conference.endpointsChanged)."""
+        present = set(self.present_endpoints())
+        speakers_before = self.recent_speakers()
+        self.promoted = [e for e in self.promoted if e in present]
+        speakers = self.recent_speakers()
+        if self.is_open and speakers != speakers_before and speakers:
+            self._send_dominant_speaker(speakers)
+        self.update_forwarding(reason)
+        self._update_sender_constraints()
+
+    # ----- dominant speaker -----
+
+    def recent_speakers(self):
+        return self.promoted[:RECENT_SPEAKERS]
+
+    def _endpoint_of(self, index):
+        return next((e for e, s in self.session.remotes.items() if s.index == index and s.state != "stopped"), None)
+
+    def _promote(self, index):
+        """ConferenceSpeechActivity.activeSpeakerChanged: True when the dominant speaker changed."""
+        endpoint = self._endpoint_of(index)
+        if endpoint is None:
+            self.session.events.info(f"--speakers: participant {index} is not on {self.session.nick}'s session")
+            return False
+        if self.promoted and self.promoted[0] == endpoint:
+            return False
+        self.promoted = [endpoint] + [e for e in self.promoted if e != endpoint]
+        return True
+
+    def _speaker_step(self, index):
+        if self._stopped or not self._promote(index):
+            return
+        self._send_dominant_speaker(self.recent_speakers())
+        self.update_forwarding("dominant speaker")  # lastNEndpointsChanged
+
+    def _send_dominant_speaker(self, speakers):
+        """DominantSpeakerMessage(recentSpeakers, silence): NON_NULL, silence detection off."""
+        self._send({"colibriClass": "DominantSpeakerEndpointChangeEvent", "dominantSpeakerEndpoint": speakers[0],
+                    "previousSpeakers": speakers[1:], "silence": False})
+
+    # ----- the box's own video -----
+
+    def _sender_step(self, value):
+        if self._stopped:
+            return
+        self.scheduled_sender = value
+        self._update_sender_constraints()
+
+    def box_sources_changed(self):
+        """source-add/-remove of the box (AbstractEndpoint.mediaSources: sendAllVideoConstraints
+        when the first source appears; sendVideoConstraints skips names the endpoint lacks)."""
+        self._update_sender_constraints()
+
+    def _update_sender_constraints(self, send=True):
+        if self.scheduled_sender is None:
+            return
+        if any(s.state != "stopped" for s in self.session.remotes.values()):
+            self.had_receivers = True
+            height = self.scheduled_sender
+        elif self.had_receivers:
+            height = 0  # ReceiverConstraintsMap.maxHeight without receivers
+        else:
+            return
+        for source in self.session.box_video_sources():
+            if self.sender_max_height.get(source) != height:
+                self.sender_max_height[source] = height
+                if send:
+                    self._send({"colibriClass": "SenderSourceConstraints", "sourceName": source, "maxHeight": height})
+
+
+def _class_of(text):
+    """Best effort colibriClass of a message that did not parse, for the event."""
+    try:
+        value = json.loads(text)
+        return value.get("colibriClass") if isinstance(value, dict) else None
+    except ValueError:
+        return None
