@@ -4,7 +4,9 @@ import XML
 
 /// What the box tells Jicofo it can do (XEP-0030 disco#info, XEP-0115 caps). Jicofo builds
 /// its offer from these features (jicofo `OfferOptionsUtil`): only what the box really
-/// implements is listed, so no transport-cc, REMB, RED or SCTP data channel.
+/// implements is listed, so no transport-cc, REMB or RED. The SCTP data channel carries the
+/// bridge channel; Jicofo keeps its `data` content in the offer only for clients that also
+/// take JSON-encoded sources (jicofo `JingleSession` drops it otherwise), which the box reads.
 public struct Capabilities: Sendable, Equatable {
     public var identity: (category: String, type: String, name: String)
     public var features: [String]
@@ -24,12 +26,14 @@ public struct Capabilities: Sendable, Equatable {
             Namespace.jingleRTP,
             Namespace.jingleICEUDP,
             Namespace.jingleDTLS,
+            Namespace.jingleSCTP,
             Namespace.jingleAudio,
             Namespace.jingleVideo,
             "urn:ietf:rfc:4588",  // RTX: the box answers NACKs with retransmissions
             "urn:ietf:rfc:5761",  // rtcp-mux
             "urn:ietf:rfc:5888",  // BUNDLE grouping
             "http://jitsi.org/source-name",
+            "http://jitsi.org/json-encoded-sources",
         ],
         node: "https://classbox.invalid/firmware")
 

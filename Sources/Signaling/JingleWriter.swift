@@ -9,18 +9,28 @@ public enum JingleWriter {
     /// Our answer to `offer`: for each audio/video content we take part in, the codecs,
     /// header extensions and our sources (every SSRC we will send, with msid, so the bridge
     /// routes it); one ICE-UDP transport with our credentials, candidates and fingerprint.
+    /// An offered `data` content is accepted as lib-jitsi-meet accepts it: the same transport
+    /// with an `sctpmap` for the WebRTC data channel (XEP-0343), bundled with the media.
     public static func sessionAccept(offer: JingleOffer, local: MediaSession, responder: JID) -> XMLElement {
         var jingle = XMLElement("jingle", namespace: Namespace.jingle, attributes: [
             "action": "session-accept", "sid": offer.sid,
         ])
         if let initiator = offer.initiator { jingle["initiator"] = initiator }
         jingle["responder"] = responder.description
-        let accepted = local.media.map(\.mid)
+        let accepted = local.media.map(\.mid) + [offer.dataContent?.name].compactMap { $0 }
         jingle.append(XMLElement("group", namespace: Namespace.jingleGrouping, attributes: ["semantics": "BUNDLE"],
                                  children: accepted.map { XMLElement("content", namespace: Namespace.jingleGrouping, attributes: ["name": $0]) }))
         for media in local.media {
             jingle.append(XMLElement("content", namespace: Namespace.jingle, attributes: ["creator": "initiator", "name": media.mid, "senders": "both"],
                                      children: [description(media), transport(local)]))
+        }
+        if let data = offer.dataContent {
+            // Port 5000 on both sides is what every WebRTC stack uses (RFC 8841 default).
+            let sctpmap = XMLElement("sctpmap", namespace: Namespace.jingleSCTP, attributes: [
+                "number": "\(data.sctpPort ?? 5000)", "protocol": "webrtc-datachannel", "streams": "0",
+            ])
+            jingle.append(XMLElement("content", namespace: Namespace.jingle, attributes: ["creator": "initiator", "name": data.name],
+                                     children: [transport(local).appending([sctpmap])]))
         }
         return jingle
     }

@@ -230,6 +230,10 @@ extension RealPeers {
                 }
                 let took = Date().timeIntervalSince(killedAt)
                 #expect(back && took <= 11, "round \(round): back with video after \(took) s (1 s of it Prosody's own restart): \(box.log.suffix(1500))")
+                let channelBack = server.wait(timeout: max(1, 11 - Date().timeIntervalSince(killedAt))) { events in
+                    events.contains { $0["event"] as? String == "bridge_channel.open" && !before.contains($0["sid"] as? String ?? "") }
+                }
+                #expect(channelBack, "round \(round): the bridge channel is open again within 11 s")
                 recoveries.append((took * 10).rounded() / 10)
             }
             _ = box.stop()

@@ -159,8 +159,12 @@ struct GoldenStanzaTests {
 
     /// Our session-accept has the shape lib-jitsi-meet's has: every element we write (by
     /// namespace and name, on its path) occurs in the browser's, with the attributes Jicofo reads.
-    @Test func ourSessionAcceptIsShapedLikeABrowsers() throws {
-        guard case .sessionInitiate(let offer) = try JingleReader.read(try Self.stanza("session-initiate-jicofo-no-data.xml")) else { return }
+    @Test(arguments: ["session-initiate-jicofo-no-data.xml", "session-initiate-jicofo.xml"])
+    func ourSessionAcceptIsShapedLikeABrowsers(offerFile: String) throws {
+        guard case .sessionInitiate(let offer) = try JingleReader.read(try Self.stanza(offerFile)) else {
+            Issue.record("\(offerFile) is not a session-initiate")
+            return
+        }
         let local = MediaSession(
             ice: ICECredentials(ufrag: "k3Jd", password: "Z0s9aaaaaaaaaaaaaaaaaaaa"), candidates: [.host(SocketAddressForTests.box)],
             fingerprint: CertificateFingerprint(algorithm: "sha-256", digest: Array(repeating: 0xAB, count: 32)), setup: .active,
@@ -191,6 +195,19 @@ struct GoldenStanzaTests {
         #expect(source.element("parameter")?["name"] == "msid")
         let transport = try #require(ours.element("content")?.element("transport", namespace: Namespace.jingleICEUDP))
         #expect(transport["ufrag"] == "k3Jd" && transport.element("fingerprint", namespace: Namespace.jingleDTLS)?["setup"] == "active")
+        // The data content: accepted when offered (the bridge channel), bundled, on the same transport.
+        let bundled = ours.element("group", namespace: Namespace.jingleGrouping)?.elements("content").compactMap { $0["name"] }
+        let data = ours.elements("content").first { $0["name"] == "data" }
+        if offer.dataContent != nil {
+            #expect(bundled == ["audio", "video", "data"])
+            let dataTransport = try #require(data?.element("transport", namespace: Namespace.jingleICEUDP))
+            #expect(dataTransport["ufrag"] == "k3Jd" && dataTransport.element("fingerprint", namespace: Namespace.jingleDTLS)?["setup"] == "active")
+            let sctpmap = try #require(dataTransport.element("sctpmap", namespace: Namespace.jingleSCTP))
+            #expect(sctpmap["number"] == "5000" && sctpmap["protocol"] == "webrtc-datachannel")
+            #expect(data?.element("description") == nil, "a data content has no RTP description")
+        } else {
+            #expect(bundled == ["audio", "video"] && data == nil, "no data content when none was offered")
+        }
     }
 }
 

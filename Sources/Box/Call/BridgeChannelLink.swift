@@ -9,8 +9,9 @@ import Transport
 /// data channel the box opens on it as lib-jitsi-meet does, and the colibri messages on it.
 ///
 /// The association starts when DTLS is connected (both ends send INIT, RFC 8831 §6); once
-/// it is up the box opens the channel and sends what is waiting (its receiver constraints)
-/// right behind the OPEN. Messages from the bridge are decoded and handed to `onMessage`;
+/// it is up the box opens the channel and sends, right behind the OPEN, the newest message of
+/// each class it was asked to send (its receiver constraints) — again after the association
+/// came back, so a bridge never goes without them. Messages from the bridge are decoded and handed to `onMessage`;
 /// malformed ones and unknown classes are counted. A new call (ICE/DTLS restart, a new
 /// Jingle session) makes a new link, so the channel is re-established with every transport.
 ///
@@ -25,8 +26,12 @@ final class BridgeChannelLink: @unchecked Sendable {
     private var association: SCTPAssociation?
     private var channel: DataChannelEndpoint
     private var inbox = BridgeChannelInbox()
-    /// Sent when the channel opens: the latest message of each class, in the order set.
-    private var waiting: [BridgeChannelMessage] = []
+    /// The newest message of each class, in the order first set: sent whenever the channel opens.
+    private var latest: [BridgeChannelMessage] = []
+    private var sent = 0
+    private var sendFailures = 0
+    private var opens = 0
+    private var losses = 0
     private var lastTick: UInt64?
     /// Called with every message from the bridge the box acts on (under no lock).
     var onMessage: ((BridgeChannelMessage) -> Void)?
@@ -67,16 +72,33 @@ final class BridgeChannelLink: @unchecked Sendable {
         handle(events)
     }
 
-    /// Sends `message` now if the channel is open (or opening), else when it opens; of a
-    /// class already waiting only the newest is kept.
+    /// Sends `message` now if the channel is open (or opening), else when it opens; it is
+    /// also sent again whenever the channel opens anew, until a newer one of its class.
     func send(_ message: BridgeChannelMessage) {
         lock.withLock {
-            guard channel.state != .closed, let association else {
-                waiting.removeAll { $0.colibriClass == message.colibriClass }
-                waiting.append(message)
-                return
+            if let index = latest.firstIndex(where: { $0.colibriClass == message.colibriClass }) {
+                latest[index] = message
+            } else {
+                latest.append(message)
             }
+            guard channel.state != .closed, let association else { return }
             transmit(message, on: association)
+        }
+    }
+
+    /// Whether the channel is open (the bridge acknowledged the OPEN).
+    var isOpen: Bool { lock.withLock { channel.state == .open } }
+
+    /// What the channel did, for the log: opens, losses, messages each way, what was dropped.
+    var summary: String {
+        lock.withLock {
+            var text = "opened \(opens)x, lost \(losses)x, \(sent) sent, \(inbox.received) received"
+            if sendFailures > 0 { text += ", \(sendFailures) not sent" }
+            if inbox.ignored > 0 { text += ", \(inbox.ignored) of unknown classes" }
+            if inbox.malformed > 0 { text += ", \(inbox.malformed) malformed (last: \(inbox.lastProblem?.description ?? "?"))" }
+            if inbox.binary > 0 { text += ", \(inbox.binary) binary" }
+            if channel.dropped > 0 { text += ", \(channel.dropped) SCTP messages dropped (last: \(channel.lastProblem ?? "?"))" }
+            return text
         }
     }
 
@@ -97,15 +119,17 @@ final class BridgeChannelLink: @unchecked Sendable {
                     guard let association else { return }
                     do {
                         try association.send(channel.open())
-                        for message in waiting { transmit(message, on: association) }
-                        waiting = []
+                        for message in latest { transmit(message, on: association) }
                     } catch {
                         logger.error("bridge channel: \(error)", metadata: ["event": "bridge_channel.failed"])
                     }
                 }
             case .down:
                 logger.warning("bridge channel: the SCTP association is gone", metadata: ["event": "bridge_channel.closed"])
-                lock.withLock { channel.reset() }
+                lock.withLock {
+                    channel.reset()
+                    losses += 1
+                }
             case .message(let message):
                 deliver(message)
             }
@@ -116,8 +140,13 @@ final class BridgeChannelLink: @unchecked Sendable {
         let (event, decoded) = lock.withLock { () -> (DataChannelEvent?, BridgeChannelMessage?) in
             let (event, reply) = channel.receive(message)
             if let reply { _ = try? association?.send(reply) }
-            guard case .text(let text)? = event else { return (event, nil) }
-            return (event, inbox.receive(text: text))
+            switch event {
+            case .text(let text)?: return (event, inbox.receive(text: text))
+            case .binary(let bytes)?: inbox.receive(binary: bytes.count)
+            case .opened?: opens += 1
+            default: break
+            }
+            return (event, nil)
         }
         switch event {
         case .opened?:
@@ -134,8 +163,14 @@ final class BridgeChannelLink: @unchecked Sendable {
     private func transmit(_ message: BridgeChannelMessage, on association: SCTPAssociation) {
         guard let packet = channel.send(text: message.json) else { return }
         do {
-            if try !association.send(packet) { logger.warning("bridge channel: send buffer full, \(message.colibriClass) dropped") }
+            if try association.send(packet) {
+                sent += 1
+            } else {
+                sendFailures += 1
+                logger.warning("bridge channel: send buffer full, \(message.colibriClass) dropped")
+            }
         } catch {
+            sendFailures += 1
             logger.warning("bridge channel: \(message.colibriClass) not sent: \(error)")
         }
     }

@@ -23,7 +23,9 @@ final class ConferenceRun {
     var restartRequestedAt: UInt64?
     var leavingSince: UInt64?
     var lastStatsUpdate: UInt64 = 0
-    var audioOwners = RemoteAudioOwners()
+    var sourceOwners = RemoteSourceOwners()
+    /// What the box asks the bridge to forward; lives across calls, each call's channel attached.
+    let videoStage = RemoteVideoStage(maxParticipants: 6)
     var lastReceiveLog: UInt64 = 0
 
     init(client: ConferenceClient, connection: SignalingConnection, session: ConferenceSession) {
@@ -117,10 +119,11 @@ final class ConferenceRun {
                 }
             case .participants(let others):
                 client.status.update { $0.others = others.count }
-                let gone = audioOwners.occupantsChanged(others.map(\.endpoint))
+                let gone = sourceOwners.occupantsChanged(others.map(\.endpoint))
                 if !gone.isEmpty {
                     media?.remoteAudio.removeSources(gone)
-                    logger.debug("a participant left: \(gone.count) audio source(s) no longer played")
+                    videoStage.remove(gone)
+                    logger.debug("a participant left: \(gone.count) source(s) no longer played or asked for")
                 }
             case .offer(let offer):
                 startMedia(for: offer)
@@ -130,13 +133,15 @@ final class ConferenceRun {
                 if joined && leavingSince == nil { client.status.update { $0.state = "in room \(client.config.room.name), waiting for the call" } }
             case .sourcesAdded(let updates):
                 let audio = updates.filter { $0.kind == .audio }.flatMap(\.sources)
-                audioOwners.add(audio)
+                sourceOwners.add(updates.flatMap(\.sources))
                 media?.remoteAudio.addSources(audio.map(\.ssrc))
+                videoStage.add(updates.filter { $0.kind == .video }.flatMap(\.sources))
                 logger.debug("remote sources added: \(updates.reduce(0) { $0 + $1.sources.count })")
             case .sourcesRemoved(let updates):
                 let audio = updates.filter { $0.kind == .audio }.flatMap(\.sources).map(\.ssrc)
-                audioOwners.remove(audio)
+                sourceOwners.remove(updates.flatMap(\.sources).map(\.ssrc))
                 media?.remoteAudio.removeSources(audio)
+                videoStage.remove(updates.filter { $0.kind == .video }.flatMap(\.sources).map(\.ssrc))
                 logger.debug("remote sources removed: \(updates.reduce(0) { $0 + $1.sources.count })")
             case .transportUpdate:
                 break  // Jicofo's in-place ICE restart is not advertised, so not expected
@@ -181,7 +186,11 @@ final class ConferenceRun {
         offer.session.candidates = allowed
         do {
             let transport = try MediaSetup.makeTransport(client.config, logger: logger)
-            let (local, plan) = Negotiation.answer(to: offer.session, transport: transport, jitsiEndpoint: session.endpoint)
+            var (local, plan) = Negotiation.answer(to: offer.session, transport: transport, jitsiEndpoint: session.endpoint)
+            // Jicofo offers the data content to clients that advertise dtls-sctp; the box
+            // always takes it: without the bridge channel a real bridge forwards no video.
+            plan.bridgeChannel = offer.dataContent != nil
+            plan.videoSourceName = session.endpoint.map { "\($0)-v0" }
             let media = CallMedia(transport: transport, plan: plan, sources: MediaSetup.sources(client.config), logger: logger,
                                   cameraLive: client.privacy.isCameraLive, micMuted: client.privacy.isMicMuted, permits: client.privacy)
             media.onStateChange = { [weak client] state in
@@ -191,13 +200,21 @@ final class ConferenceRun {
                 default: break
                 }
             }
+            let stage = videoStage
+            media.onBridgeMessage = { message in
+                if case .dominantSpeakerChange(let change) = message { stage.dominantSpeakerChanged(to: change.dominantSpeakerEndpoint) }
+            }
+            sourceOwners.reset((offer.session.media(.audio)?.sources ?? []) + (offer.session.media(.video)?.sources ?? []))
+            videoStage.reset(offer.session.media(.video)?.sources ?? [])
+            videoStage.attach(media.bridgeChannel)
             try media.start(remote: offer.session)
-            audioOwners.reset(offer.session.media(.audio)?.sources ?? [])
             self.media = media
             apply(session.accept(offer: offer, local: local, now: now))
-            logger.info("call started: answering with \(plan.audio != nil ? "Opus" : "no audio") and \(plan.video != nil ? "VP8" : "no video")",
+            let channel = plan.bridgeChannel ? "with the bridge channel" : "without a bridge channel"
+            logger.info("call started: answering with \(plan.audio != nil ? "Opus" : "no audio") and \(plan.video != nil ? "VP8" : "no video"), \(channel)",
                         metadata: ["event": "call.start"])
         } catch {
+            videoStage.attach(nil)
             logger.error("cannot start the call: \(error)", metadata: ["event": "call.start"])
             apply(session.requestRestart(now: now))
         }
@@ -205,7 +222,11 @@ final class ConferenceRun {
 
     func stopMedia() {
         guard let media else { return }
+        videoStage.attach(nil)
         media.stop()
+        if let link = media.bridgeChannel {
+            logger.info("bridge channel: \(link.summary) (call ended)", metadata: ["event": "bridge_channel.summary"])
+        }
         if media.plan.receivedAudio != nil {
             logger.info("received audio: \(media.playback.summary) (call ended)", metadata: ["event": "audio.receive"])
         }

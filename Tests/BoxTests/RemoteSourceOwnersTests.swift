@@ -3,10 +3,10 @@ import Testing
 @testable import Box
 
 /// Jicofo sends no source-remove when someone leaves the room: the box drops the leaver's
-/// audio sources itself, by `ssrc-info owner`, when its presence goes.
-@Suite struct RemoteAudioOwnersTests {
+/// sources (audio and video) itself, by `ssrc-info owner`, when its presence goes.
+@Suite struct RemoteSourceOwnersTests {
     @Test func aLeaversSourcesGoAndOnlyTheirs() {
-        var owners = RemoteAudioOwners()
+        var owners = RemoteSourceOwners()
         owners.reset([MediaSource(ssrc: 1, owner: "aaaa1111"), MediaSource(ssrc: 2, owner: "room@conference.example/bbbb2222")])
         owners.add([MediaSource(ssrc: 3, owner: "cccc3333")])
         #expect(owners.occupantsChanged(["aaaa1111", "bbbb2222", "cccc3333"]).isEmpty)
@@ -16,7 +16,7 @@ import Testing
     }
 
     @Test func anOwnerNotYetSeenInTheRoomKeepsItsSources() {
-        var owners = RemoteAudioOwners()
+        var owners = RemoteSourceOwners()
         owners.reset([MediaSource(ssrc: 7, owner: "dddd4444"), MediaSource(ssrc: 8, owner: "jvb")])
         // The source-add came before the occupant's presence: nobody left.
         #expect(owners.occupantsChanged(["eeee5555"]).isEmpty)
@@ -25,7 +25,7 @@ import Testing
     }
 
     @Test func removedSourcesAndANewSessionAreForgotten() {
-        var owners = RemoteAudioOwners()
+        var owners = RemoteSourceOwners()
         owners.reset([MediaSource(ssrc: 1, owner: "aaaa1111"), MediaSource(ssrc: 2, owner: "aaaa1111")])
         owners.remove([1])
         #expect(owners.occupantsChanged(["aaaa1111"]).isEmpty)

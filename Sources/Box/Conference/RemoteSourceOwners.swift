@@ -1,14 +1,14 @@
 import Session
 
-/// Whose audio each remote SSRC is, so the box stops playing a participant who left.
+/// Who owns each remote SSRC, so the box stops playing and asking for a participant who left.
 ///
 /// Jicofo sends no source-remove when a member leaves the room (`JitsiMeetConferenceImpl.
 /// onMemberLeft` removes the sources from its own model with `sendSourceRemove = false`);
 /// a browser drops them itself when the occupant's presence goes (lib-jitsi-meet
 /// `JitsiConference.onMemberLeft` → `removeRemoteStreamsOnLeave`). The box does the same:
-/// it remembers the owner (`ssrc-info owner`) of every audio source, and when an endpoint
-/// that was in the room is no longer, its sources go.
-struct RemoteAudioOwners {
+/// it remembers the owner (`ssrc-info owner`) of every audio and video source, and when an
+/// endpoint that was in the room is no longer, its sources go.
+struct RemoteSourceOwners {
     private var owners: [UInt32: String] = [:]
     private var present: Set<String> = []
 

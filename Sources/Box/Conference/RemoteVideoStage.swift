@@ -1,0 +1,116 @@
+import BridgeChannel
+import Runtime
+import Session
+
+/// Where bridge-channel messages go: a call's ``BridgeChannelLink``, which sends them when
+/// the channel is open and again whenever it opens anew.
+protocol BridgeMessageSink: AnyObject, Sendable {
+    func send(_ message: BridgeChannelMessage)
+}
+
+extension BridgeChannelLink: BridgeMessageSink {}
+
+/// The others' video sources and who speaks, and what the box asks the bridge to forward.
+///
+/// A real Videobridge forwards no video to an endpoint before that endpoint has sent its
+/// `ReceiverVideoConstraints` (JVB `initial-max-height-px` is unset in default installs), so
+/// the box sends them as soon as the bridge channel opens, and again whenever the sources
+/// (Jingle source-add/-remove, a participant leaving) or the dominant speaker (bridge
+/// channel) change what the screen shows — ``VideoStagePolicy`` decides, and sends only
+/// changes. Each new call brings a new channel: ``attach(_:)`` sends the current stage on it.
+///
+/// Sources change on the conference thread, speakers on the network thread: one lock orders
+/// them, and a message leaves under it so two changes never overtake each other on the wire.
+final class RemoteVideoStage: @unchecked Sendable {
+    private let lock = Lock()
+    private var policy: VideoStagePolicy
+    /// Every remote video SSRC with its source; a primary and its RTX share one source name.
+    private var entries: [(ssrc: UInt32, source: RemoteVideoSource)] = []
+    private var speaker: String?
+    private var link: (any BridgeMessageSink)?
+
+    init(maxParticipants: Int) {
+        policy = VideoStagePolicy(maxParticipants: maxParticipants)
+    }
+
+    /// The sources on stage or in tiles, once each, in the order they came.
+    var sources: [RemoteVideoSource] {
+        lock.withLock { uniqueSources }
+    }
+
+    var dominantSpeaker: String? {
+        lock.withLock { speaker }
+    }
+
+    /// A new call's bridge channel (nil: the call has none, or ended): what the screen wants
+    /// is sent on it when it opens.
+    func attach(_ link: (any BridgeMessageSink)?) {
+        lock.withLock {
+            self.link = link
+            policy.reset()
+            publish()
+        }
+    }
+
+    /// A new session: its sources replace all known ones.
+    func reset(_ sources: [MediaSource]) {
+        lock.withLock {
+            entries = []
+            insert(sources)
+            publish()
+        }
+    }
+
+    func add(_ sources: [MediaSource]) {
+        lock.withLock {
+            insert(sources)
+            publish()
+        }
+    }
+
+    func remove(_ ssrcs: [UInt32]) {
+        let gone = Set(ssrcs)
+        lock.withLock {
+            let before = entries.count
+            entries.removeAll { gone.contains($0.ssrc) }
+            if entries.count != before { publish() }
+        }
+    }
+
+    /// The bridge says who speaks (its endpoint id).
+    func dominantSpeakerChanged(to endpoint: String) {
+        lock.withLock {
+            speaker = endpoint
+            publish()
+        }
+    }
+
+    /// Under the lock.
+    private func insert(_ sources: [MediaSource]) {
+        for source in sources where !entries.contains(where: { $0.ssrc == source.ssrc }) {
+            guard let video = Self.remoteVideoSource(source) else { continue }
+            entries.append((source.ssrc, video))
+        }
+    }
+
+    /// Under the lock.
+    private var uniqueSources: [RemoteVideoSource] {
+        var seen = Set<String>()
+        return entries.map(\.source).filter { seen.insert($0.name).inserted }
+    }
+
+    /// Under the lock.
+    private func publish() {
+        guard let link, let constraints = policy.next(sources: uniqueSources, dominantSpeaker: speaker) else { return }
+        link.send(.receiverVideoConstraints(constraints))
+    }
+
+    /// A signalled video source as the bridge names it. The bridge's own (`jvb`) source and
+    /// sources without an owner are not anybody's picture; a source without a name (older
+    /// Jicofo) gets the name Jitsi gives every camera, `<endpoint>-v0`.
+    static func remoteVideoSource(_ source: MediaSource) -> RemoteVideoSource? {
+        guard let owner = source.owner.map(RemoteSourceOwners.endpoint), owner != "jvb", !owner.isEmpty else { return nil }
+        let videoType = source.videoType.flatMap { VideoType(rawValue: $0.lowercased()) } ?? .camera
+        return RemoteVideoSource(name: source.name ?? "\(owner)-v0", owner: owner, videoType: videoType)
+    }
+}

@@ -1,0 +1,66 @@
+import BridgeChannel
+import Runtime
+import Session
+import Testing
+@testable import Box
+
+/// What the box asks the bridge to forward follows the sources and the speaker, and every new
+/// channel hears it once: a real bridge forwards nothing to an endpoint before it.
+@Suite struct RemoteVideoStageTests {
+    final class RecordingSink: BridgeMessageSink, @unchecked Sendable {
+        private let lock = Lock()
+        private var messages: [BridgeChannelMessage] = []
+        func send(_ message: BridgeChannelMessage) { lock.withLock { messages.append(message) } }
+        var constraints: [ReceiverVideoConstraints] {
+            lock.withLock {
+                messages.compactMap { if case .receiverVideoConstraints(let c) = $0 { c } else { nil } }
+            }
+        }
+    }
+
+    static func camera(_ ssrc: UInt32, _ owner: String, type: String? = "camera") -> MediaSource {
+        MediaSource(ssrc: ssrc, name: "\(owner)-v0", owner: owner, videoType: type)
+    }
+
+    @Test func everyChannelHearsTheStageAndChangesOnly() throws {
+        let stage = RemoteVideoStage(maxParticipants: 6)
+        stage.reset([Self.camera(10, "aaaa1111"), Self.camera(11, "aaaa1111"), MediaSource(ssrc: 1, name: "jvb-v0", owner: "jvb")])
+        let first = RecordingSink()
+        stage.attach(first)
+        #expect(first.constraints.count == 1, "sent as soon as a channel is attached")
+        #expect(stage.sources.map(\.name) == ["aaaa1111-v0"], "the bridge's own source and the RTX SSRC are not pictures of their own")
+        let initial = try #require(first.constraints.first)
+        #expect(initial.lastN == 6 && initial.defaultConstraints?.maxHeight == 180 && initial.onStageSources == [])
+
+        stage.add([Self.camera(10, "aaaa1111")])  // already known: nothing new to say
+        #expect(first.constraints.count == 1)
+        stage.dominantSpeakerChanged(to: "aaaa1111")
+        #expect(first.constraints.last?.onStageSources == ["aaaa1111-v0"])
+        #expect(first.constraints.last?.constraints?.first?.constraints.maxHeight == 720)
+        stage.dominantSpeakerChanged(to: "aaaa1111")
+        #expect(first.constraints.count == 2, "the same speaker again changes nothing")
+
+        // A new call: its channel hears the current stage, the old one nothing more.
+        let second = RecordingSink()
+        stage.attach(second)
+        #expect(second.constraints.count == 1 && second.constraints.first?.onStageSources == ["aaaa1111-v0"])
+        stage.add([MediaSource(ssrc: 20, name: "bbbb2222-v1", owner: "room@conference.example/bbbb2222", videoType: "desktop")])
+        #expect(second.constraints.last?.onStageSources == ["bbbb2222-v1"], "a screen share takes the stage")
+        #expect(second.constraints.last?.constraints?.first?.constraints.maxHeight == 1080)
+        #expect(first.constraints.count == 2)
+
+        stage.remove([20])
+        #expect(second.constraints.last?.onStageSources == ["aaaa1111-v0"], "the share ended: the speaker is back")
+        stage.remove([10, 11])
+        #expect(second.constraints.last?.onStageSources == [] && stage.sources.isEmpty)
+        stage.attach(nil)
+        stage.add([Self.camera(30, "cccc3333")])
+        #expect(second.constraints.count == 4, "a detached channel hears nothing")
+    }
+
+    @Test func sourcesWithoutNameOrOwnerAreNamedOrLeftOut() {
+        #expect(RemoteVideoStage.remoteVideoSource(MediaSource(ssrc: 1, owner: "dddd4444"))?.name == "dddd4444-v0")
+        #expect(RemoteVideoStage.remoteVideoSource(MediaSource(ssrc: 1, name: "x-v0")) == nil)
+        #expect(RemoteVideoStage.remoteVideoSource(MediaSource(ssrc: 1, name: "e-v0", owner: "e", videoType: "DESKTOP"))?.videoType == .desktop)
+    }
+}

@@ -1,0 +1,74 @@
+import ClassboxTestSupport
+import Foundation
+import Testing
+
+extension RealPeers.ConferenceTests {
+    /// The bridge channel between the real box and the videobridge double (aiortc's SCTP on the
+    /// session's DTLS, JVB's allocation rules): the box opens it, asks for video as the
+    /// screen's stage needs it, and obeys what the others want of its camera.
+    @Test func theBridgeChannelStagesTheSpeakerAndPausesTheUnwatchedCamera() throws {
+        // Two others; participant 0 speaks from the start, participant 1 from 5 s. The others
+        // watch the box at 720 lines, then nobody from 9 s, then 720 again from 14 s.
+        let server = try LocalConferenceServer(options: ["--participants", "2", "--speakers", "0@0,1@5",
+                                                         "--sender-max-height", "720,0@9,720@14"])
+        let box = try Box(config: try server.boxConfig())
+        #expect(server.wait(timeout: 30) { _ in !Self.sessions(server).isEmpty }, "the box accepted a session: \(box.log.suffix(3000))")
+        let sid = try #require(Self.sessions(server).first)
+        let accept = try #require(server.events("session-accept").first { $0["sid"] as? String == sid })
+        #expect(accept["valid"] as? Bool == true, "Jicofo's checks pass with the data content: \(accept)")
+        func ofBox(_ name: String) -> [[String: Any]] { server.events(name).filter { $0["sid"] as? String == sid } }
+        #expect(server.wait(timeout: 15) { _ in !ofBox("bridge_channel.open").isEmpty },
+                "the channel opened: \(server.events.filter { ($0["event"] as? String ?? "").hasPrefix("bridge_channel") }) \(box.log.suffix(2000))")
+        let open = try #require(ofBox("bridge_channel.open").first)
+        #expect(open["label"] as? String == "JVB data channel" && (open["stream_id"] as? Int).map { $0 % 2 == 0 } == true,
+                "opened as lib-jitsi-meet opens it (DTLS client, even stream): \(open)")
+        let openedAt = try #require(open["t"] as? Double)
+        try box.openSwitch()
+        #expect(server.wait(timeout: 25) { _ in server.events.last.flatMap { $0["t"] as? Double }.map { $0 > openedAt + 19 } == true })
+
+        // What the box asked for: constraints right behind the OPEN, then the speaker on stage.
+        func constraints() -> [(t: Double, message: [String: Any])] {
+            ofBox("bridge_channel.received").filter { $0["colibriClass"] as? String == "ReceiverVideoConstraints" }
+                .compactMap { event in (event["message"] as? [String: Any]).map { (event["t"] as? Double ?? 0, $0) } }
+        }
+        let asked = constraints()
+        #expect(ofBox("bridge_channel.received").allSatisfy { $0["valid"] as? Bool != false }, "the bridge understood every message")
+        let first = try #require(asked.first, "the box sent its constraints")
+        #expect(first.t - openedAt < 1, "constraints within 1 s of the channel opening: \(first.t - openedAt) s")
+        #expect(first.message["lastN"] as? Int == 6 && (first.message["defaultConstraints"] as? [String: Any])?["maxHeight"] as? Int == 180)
+        let forwarding = ofBox("video.forwarding")
+        let firstForwarded = try #require(forwarding.first { !(($0["forwarded"] as? [String]) ?? []).isEmpty }, "video was forwarded to the box")
+        #expect((firstForwarded["t"] as? Double ?? 0) >= first.t, "no video forwarded before the box's constraints (JVB's rule)")
+        let speakers = ofBox("bridge_channel.sent").filter { $0["colibriClass"] as? String == "DominantSpeakerEndpointChangeEvent" }
+        #expect(speakers.count >= 2, "two speaker changes were sent")
+        for change in speakers {
+            let endpoint = try #require((change["message"] as? [String: Any])?["dominantSpeakerEndpoint"] as? String)
+            let t = change["t"] as? Double ?? 0
+            let followed = asked.first { $0.t >= t && ($0.message["onStageSources"] as? [String]) == ["\(endpoint)-v0"] }
+            #expect(followed.map { $0.t - t < 1 } == true, "\(endpoint) on stage within 1 s of speaking: \(asked.map { ($0.t, $0.message["onStageSources"] ?? "-") })")
+            let height = ((followed?.message["constraints"] as? [String: Any])?["\(endpoint)-v0"] as? [String: Any])?["maxHeight"] as? Int
+            #expect(height == 720, "the speaker at 720 lines")
+        }
+
+        // Nobody watches the box from 9 s: no video within 1 s, the camera still live in presence.
+        let media = server.events("media").filter { $0["sid"] as? String == sid }
+        func videoFrames(at t: Double) -> Int { media.last { ($0["t"] as? Double ?? 0) <= t }?["video_frames"] as? Int ?? 0 }
+        let pause = try #require(ofBox("bridge_channel.sent").first {
+            $0["colibriClass"] as? String == "SenderSourceConstraints" && ($0["message"] as? [String: Any])?["maxHeight"] as? Int == 0
+        })
+        let pausedAt = try #require(pause["t"] as? Double)
+        #expect(videoFrames(at: pausedAt) > 30, "video flowed before: \(videoFrames(at: pausedAt)) frames")
+        let stillArriving = videoFrames(at: pausedAt + 4.5) - videoFrames(at: pausedAt + 1.5)
+        #expect(stillArriving == 0, "no video from 1 s after nobody watches: \(stillArriving) frames in 3 s")
+        let resumedFrames = videoFrames(at: pausedAt + 10) - videoFrames(at: pausedAt + 5.5)
+        #expect(resumedFrames > 20, "video again once watched: \(resumedFrames) frames")
+        let result = box.stop()
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("nobody watches our video") && result.stderr.contains("bridge channel: opened 1x"),
+                "the log says so: \(result.stderr.suffix(2000))")
+        #expect(server.wait(timeout: 10) { _ in !ofBox("session-ended").isEmpty })
+        let decoded = (ofBox("session-ended").first?["numbers"] as? [Any] ?? []).compactMap { $0 as? Int }
+        #expect(decoded == decoded.sorted() && decoded.count > 60, "the box's video decodes across the pause: \(decoded.count) frames")
+        print("bridge channel: constraints \(String(format: "%.2f", first.t - openedAt)) s after open, \(asked.count) sent; paused video \(stillArriving) frames after 1 s, \(resumedFrames) frames in 4.5 s once watched again")
+    }
+}
