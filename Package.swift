@@ -36,6 +36,7 @@ let package = Package(
         cLibrary("CLinux", pkgConfig: nil, apt: ["linux-libc-dev"]),
         cLibrary("CUsrSCTP", pkgConfig: "usrsctp", apt: ["libusrsctp-dev"]),
         cLibrary("CSpeexDSP", pkgConfig: "speexdsp", apt: ["libspeexdsp-dev"]),
+        cLibrary("CYUV", pkgConfig: nil, apt: ["libyuv-dev"]),
         // The one C++ shim: an extern "C" API over webrtc-audio-processing 0.3 (C++ only).
         .target(name: "CWebRTCAudioProcessing",
                 cxxSettings: [.define("WEBRTC_POSIX"), .define("WEBRTC_AUDIO_PROCESSING_ONLY_BUILD"),
@@ -54,6 +55,8 @@ let package = Package(
         .target(name: "Media"),
         // VP8 and Opus through libvpx and libopus.
         .target(name: "Codecs", dependencies: ["CVPX", "COpus", "Media"]),
+        // Pictures scaled down with libyuv (the camera for a bridge that asks fewer lines).
+        .target(name: "VideoScaling", dependencies: ["CYUV", "Media"]),
         // Digests and randomness on the system's libcrypto (STUN integrity, fingerprints).
         .target(name: "Crypto", dependencies: ["COpenSSL"]),
         // STUN messages (RFC 8489) with integrity and fingerprint (no I/O).
@@ -103,7 +106,7 @@ let package = Package(
         .target(name: "Box", dependencies: [
             "Provisioning", "Capture", "Device", "Codecs", "Media", "RTP", "RTCP", "Transport", "Wire", "Runtime", "Session", "ICE", "DTLS",
             "Signaling", "XML", "JSON", "WebSocket", "SecureSocket", "Privacy", "Updater", "AudioProcessing", "AudioMixing", "JitterBuffer",
-            "BridgeChannel", "DataChannel", "SCTP",
+            "BridgeChannel", "DataChannel", "SCTP", "VideoScaling",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -124,7 +127,7 @@ let package = Package(
         .testTarget(name: "RTPTests", dependencies: ["RTP", "Wire"]),
         .testTarget(name: "RTCPTests", dependencies: ["RTCP", "Wire"]),
         .testTarget(name: "JitterBufferTests", dependencies: ["JitterBuffer"]),
-        .testTarget(name: "CodecsTests", dependencies: ["Codecs", "Media"]),
+        .testTarget(name: "CodecsTests", dependencies: ["Codecs", "Media", "VideoScaling"]),
         .testTarget(name: "AudioMixingTests", dependencies: ["AudioMixing"]),
         // The echo canceller measured in a synthetic room (espeak-ng speech, sox): both libraries.
         .testTarget(name: "AudioProcessingTests", dependencies: ["AudioProcessing"]),

@@ -33,7 +33,7 @@ PACKAGES=(systemd systemd-sysv systemd-resolved udev dbus kmod iproute2 ca-certi
           linux-image-amd64 initramfs-tools zstd
           rauc rauc-service grub-common e2fsprogs openssh-server
           libvpx7 libopus0 libsrtp2-1 libssl3 libasound2 libv4l-0 libspeexdsp1 libwebrtc-audio-processing1
-          libusrsctp2)
+          libusrsctp2 libyuv0)
 
 # Kernel module trees a classroom box never loads (GPUs, wireless, InfiniBand, ...).
 PRUNE_MODULES=(drivers/gpu drivers/net/wireless drivers/infiniband drivers/staging drivers/isdn

@@ -8,9 +8,10 @@ extension RealPeers.ConferenceTests {
     /// screen's stage needs it, and obeys what the others want of its camera.
     @Test func theBridgeChannelStagesTheSpeakerAndPausesTheUnwatchedCamera() throws {
         // Two others; participant 0 speaks from the start, participant 1 from 5 s. The others
-        // watch the box at 720 lines, then nobody from 9 s, then 720 again from 14 s.
+        // watch the box at 720 lines (more than its 360-line camera), at 180 from 8 s, then
+        // nobody from 12 s, then 720 again from 16 s.
         let server = try LocalConferenceServer(options: ["--participants", "2", "--speakers", "0@0,1@5",
-                                                         "--sender-max-height", "720,0@9,720@14"])
+                                                         "--sender-max-height", "720,180@8,0@12,720@16"])
         let box = try Box(config: try server.boxConfig())
         #expect(server.wait(timeout: 30) { _ in !Self.sessions(server).isEmpty }, "the box accepted a session: \(box.log.suffix(3000))")
         let sid = try #require(Self.sessions(server).first)
@@ -24,7 +25,7 @@ extension RealPeers.ConferenceTests {
                 "opened as lib-jitsi-meet opens it (DTLS client, even stream): \(open)")
         let openedAt = try #require(open["t"] as? Double)
         try box.openSwitch()
-        #expect(server.wait(timeout: 25) { _ in server.events.last.flatMap { $0["t"] as? Double }.map { $0 > openedAt + 19 } == true })
+        #expect(server.wait(timeout: 25) { _ in server.events.last.flatMap { $0["t"] as? Double }.map { $0 > openedAt + 22 } == true })
 
         // What the box asked for: constraints right behind the OPEN, then the speaker on stage.
         func constraints() -> [(t: Double, message: [String: Any])] {
@@ -41,34 +42,50 @@ extension RealPeers.ConferenceTests {
         #expect((firstForwarded["t"] as? Double ?? 0) >= first.t, "no video forwarded before the box's constraints (JVB's rule)")
         let speakers = ofBox("bridge_channel.sent").filter { $0["colibriClass"] as? String == "DominantSpeakerEndpointChangeEvent" }
         #expect(speakers.count >= 2, "two speaker changes were sent")
+        var stageDelays: [Double] = []
         for change in speakers {
             let endpoint = try #require((change["message"] as? [String: Any])?["dominantSpeakerEndpoint"] as? String)
             let t = change["t"] as? Double ?? 0
             let followed = asked.first { $0.t >= t && ($0.message["onStageSources"] as? [String]) == ["\(endpoint)-v0"] }
-            #expect(followed.map { $0.t - t < 1 } == true, "\(endpoint) on stage within 1 s of speaking: \(asked.map { ($0.t, $0.message["onStageSources"] ?? "-") })")
+            #expect(followed.map { $0.t - t < 0.2 } == true,
+                    "\(endpoint) on stage within 200 ms of speaking (at \(t)): \(asked.map { ($0.t, $0.message["onStageSources"] ?? "-") })")
+            stageDelays.append(((followed?.t ?? .infinity) - t) * 1000)
             let height = ((followed?.message["constraints"] as? [String: Any])?["\(endpoint)-v0"] as? [String: Any])?["maxHeight"] as? Int
             #expect(height == 720, "the speaker at 720 lines")
         }
 
-        // Nobody watches the box from 9 s: no video within 1 s, the camera still live in presence.
+        // What the others want of the box's camera, read at the receiver (the double decodes it).
         let media = server.events("media").filter { $0["sid"] as? String == sid }
         func videoFrames(at t: Double) -> Int { media.last { ($0["t"] as? Double ?? 0) <= t }?["video_frames"] as? Int ?? 0 }
-        let pause = try #require(ofBox("bridge_channel.sent").first {
-            $0["colibriClass"] as? String == "SenderSourceConstraints" && ($0["message"] as? [String: Any])?["maxHeight"] as? Int == 0
-        })
-        let pausedAt = try #require(pause["t"] as? Double)
+        /// The height of the newest picture decoded at the first report from `t` on.
+        func lines(from t: Double) -> Int? { (media.first { ($0["t"] as? Double ?? 0) >= t }?["video_size"] as? [Int])?.last }
+        func askedOfBox(_ height: Int) throws -> Double {
+            let sent = try #require(ofBox("bridge_channel.sent").first {
+                $0["colibriClass"] as? String == "SenderSourceConstraints" && ($0["message"] as? [String: Any])?["maxHeight"] as? Int == height
+            }, "SenderSourceConstraints \(height) sent")
+            return try #require(sent["t"] as? Double)
+        }
+        let smallAt = try askedOfBox(180), pausedAt = try askedOfBox(0), watchedAt = try #require(ofBox("bridge_channel.sent").last {
+            $0["colibriClass"] as? String == "SenderSourceConstraints" && ($0["message"] as? [String: Any])?["maxHeight"] as? Int == 720
+        }?["t"] as? Double)
+        #expect(lines(from: smallAt - 0.5) == 360, "the camera's 360 lines while watched at up to 720")
+        #expect(lines(from: smallAt + 1) == 180, "≤ 180 lines within 1 s of being asked: \(lines(from: smallAt + 1) ?? -1)")
+        #expect(lines(from: watchedAt + 1) == 360, "the camera's full 360 lines again within 1 s: \(lines(from: watchedAt + 1) ?? -1)")
+        // Nobody watches the box from 12 s: no video within 1 s, the camera still live in presence.
         #expect(videoFrames(at: pausedAt) > 30, "video flowed before: \(videoFrames(at: pausedAt)) frames")
-        let stillArriving = videoFrames(at: pausedAt + 4.5) - videoFrames(at: pausedAt + 1.5)
-        #expect(stillArriving == 0, "no video from 1 s after nobody watches: \(stillArriving) frames in 3 s")
-        let resumedFrames = videoFrames(at: pausedAt + 10) - videoFrames(at: pausedAt + 5.5)
-        #expect(resumedFrames > 20, "video again once watched: \(resumedFrames) frames")
+        let fromOneSecond = media.first { ($0["t"] as? Double ?? 0) >= pausedAt + 1 }?["video_frames"] as? Int ?? -1
+        let stillArriving = videoFrames(at: watchedAt) - fromOneSecond
+        #expect(stillArriving == 0, "no video from 1 s after nobody watches until watched again: \(stillArriving) frames")
+        let resumedFrames = videoFrames(at: watchedAt + 5) - videoFrames(at: watchedAt + 1)
+        #expect(resumedFrames > 20, "video again once watched: \(resumedFrames) frames in 4 s")
         let result = box.stop()
         #expect(result.status == 0)
-        #expect(result.stderr.contains("nobody watches our video") && result.stderr.contains("bridge channel: opened 1x"),
+        #expect(result.stderr.contains("nobody watches our video") && result.stderr.contains("bridge channel: opened 1x")
+                && result.stderr.contains("video: sending 320x180"),
                 "the log says so: \(result.stderr.suffix(2000))")
         #expect(server.wait(timeout: 10) { _ in !ofBox("session-ended").isEmpty })
         let decoded = (ofBox("session-ended").first?["numbers"] as? [Any] ?? []).compactMap { $0 as? Int }
         #expect(decoded == decoded.sorted() && decoded.count > 60, "the box's video decodes across the pause: \(decoded.count) frames")
-        print("bridge channel: constraints \(String(format: "%.2f", first.t - openedAt)) s after open, \(asked.count) sent; paused video \(stillArriving) frames after 1 s, \(resumedFrames) frames in 4.5 s once watched again")
+        print("bridge channel: constraints \(String(format: "%.2f", first.t - openedAt)) s after open, \(asked.count) sent, speaker on stage after \(stageDelays.map { Int($0) }) ms; 180 lines \(lines(from: smallAt + 1) ?? -1) at +1 s; paused video \(stillArriving) frames after 1 s, \(resumedFrames) frames in 4 s once watched again")
     }
 }

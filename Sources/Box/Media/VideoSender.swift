@@ -9,6 +9,7 @@ import Media
 import RTP
 import Synchronization
 import Transport
+import VideoScaling
 import Wire
 
 /// Where sent packets go: a UDP socket now, the ICE/DTLS transport later.
@@ -70,6 +71,8 @@ final class VideoSender {
     private let timestampOffset = UInt32.random(in: 0...UInt32.max)
     /// The bridge said nobody watches: frames are dropped before the encoder.
     private var unwatched = false
+    /// Pictures scaled down to what the bridge asks for; made for the camera's size when first needed.
+    private var scaler: VideoScaler?
 
     init(plan: VideoSendPlan, output: VideoPacketOutput, control: SendControl, logger: Logger, permits: (any CameraPermits)? = nil) throws {
         self.plan = plan
@@ -141,16 +144,7 @@ final class VideoSender {
             }
             lastProblem = nil
             logger.info("camera \(path): \(camera.width)x\(camera.height) \(camera.format) at \(camera.fps) fps")
-            if camera.width != encoder.settings.width || camera.height != encoder.settings.height {
-                var settings = encoder.settings
-                (settings.width, settings.height) = (camera.width, camera.height)
-                do { encoder = try VP8Encoder(settings) } catch {
-                    logger.error("video stopped: \(error)")
-                    control.videoStopped.store(true, ordering: .relaxed)
-                    return
-                }
-            }
-            encoder.requestKeyframe()
+            encoder.requestKeyframe()  // the encoder follows the camera's size in `send`
             var droppedBefore = 0
             var nextShutterCheck = Monotonic.nanoseconds()
             while !control.isStopping && control.isCameraLive {
@@ -194,8 +188,9 @@ final class VideoSender {
             logger.info("video: watched again; sending from a keyframe")
             encoder.requestKeyframe()
         }
+        guard let picture = fitted(picture) else { return }
         if control.keyframeRequested.exchange(false, ordering: .relaxed) { encoder.requestKeyframe() }
-        let target = control.videoBitrateKbps.load(ordering: .relaxed)
+        let target = min(control.videoBitrateKbps.load(ordering: .relaxed), Self.bitrateCap(height: picture.height, configured: plan.encoder.bitrateKbps))
         if target != encoder.settings.bitrateKbps {
             do { try encoder.setBitrate(kbps: target) } catch { logger.warning("bitrate change failed: \(error)") }
         }
@@ -221,6 +216,46 @@ final class VideoSender {
         }
     }
 
+    /// The picture at the size to send — the camera's, or scaled down to the lines the bridge
+    /// asks for (SenderSourceConstraints) — with the encoder made for that size. A new size
+    /// makes a new encoder, which starts with a keyframe; that happens only when the camera
+    /// or the constraint changes. Nil (counted) when the picture cannot be sent.
+    private func fitted(_ picture: VideoFrameLayout) -> VideoFrameLayout? {
+        let maxHeight = control.bridgeMaxHeight.load(ordering: .relaxed)
+        let size = VideoScaler.sendSize(width: picture.width, height: picture.height, maxHeight: maxHeight)
+        if size.width != encoder.settings.width || size.height != encoder.settings.height {
+            var settings = encoder.settings
+            (settings.width, settings.height) = size
+            settings.bitrateKbps = min(settings.bitrateKbps, Self.bitrateCap(height: size.height, configured: plan.encoder.bitrateKbps))
+            do {
+                encoder = try VP8Encoder(settings)
+            } catch {
+                control.count(control.sendErrors)
+                logger.warning("video: no encoder for \(size.width)x\(size.height): \(error)")
+                return nil
+            }
+            let reason = size.height < picture.height ? " (the others watch at most \(maxHeight) lines)" : ""
+            logger.info("video: sending \(size.width)x\(size.height)\(reason)", metadata: ["event": "video.size"])
+        }
+        guard size.width != picture.width || size.height != picture.height else { return picture }
+        let needed = VideoFrameLayout.packedSize(width: picture.width, height: picture.height)
+        if scaler.map({ $0.capacity < needed }) ?? true { scaler = VideoScaler(maxWidth: picture.width, maxHeight: picture.height) }
+        guard let scaled = scaler?.scale(picture, width: size.width, height: size.height) else {
+            control.count(control.sendErrors)
+            return nil
+        }
+        return scaled
+    }
+
+    /// The bitrate a picture of `height` lines needs at most: lib-jitsi-meet's VP8 defaults
+    /// for its simulcast layers (200 kbit/s at 180 lines, 500 at 360), the configured rate above.
+    static func bitrateCap(height: Int, configured: Int) -> Int {
+        switch height {
+        case ...180: min(configured, 200)
+        case ...360: min(configured, 500)
+        default: configured
+        }
+    }
 }
 
 /// Sleeps in 100 ms steps so a stop request is noticed quickly.
