@@ -22,12 +22,13 @@ struct ConfigDecoder {
         let network = decodeNetwork(policy: policy)
         let update = decodeUpdate()
         let log = decodeLog()
+        let display = decodeDisplay()
         reader.reportUnknownKeys()
-        guard !reader.hasErrors, let network, let server, let room, let camera, let audio, let privacy, let update, let log else {
+        guard !reader.hasErrors, let network, let server, let room, let camera, let audio, let privacy, let update, let log, let display else {
             return nil
         }
         return ProvisioningConfig(server: server, room: room, camera: camera, audio: audio, privacy: privacy,
-                                  network: network, update: update, log: log)
+                                  network: network, update: update, log: log, display: display)
     }
 
     /// The allow-list from the well-formed entries of `network.district_domains`, read ahead
@@ -64,6 +65,12 @@ struct ConfigDecoder {
             ProvisioningConfig.Log.Level(rawValue: $0) == nil ? "unknown level \"\($0)\"" : nil
         }
         return level.flatMap(ProvisioningConfig.Log.Level.init(rawValue:)).map { .init(level: $0) }
+    }
+
+    func decodeDisplay() -> ProvisioningConfig.Display? {
+        let section = reader.section("display")
+        let participants = reader.integer("max_participants", in: section, default: 6, range: 1...16, unit: " videos")
+        return participants.map { .init(maxParticipants: $0) }
     }
 
     // MARK: Shared checks

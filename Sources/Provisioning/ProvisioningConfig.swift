@@ -15,6 +15,7 @@ public struct ProvisioningConfig: Sendable, Equatable {
     public var network: Network
     public var update: Update
     public var log: Log
+    public var display: Display
 
     /// The district's Jitsi Meet deployment.
     public struct Server: Sendable, Equatable {
@@ -140,6 +141,17 @@ public struct ProvisioningConfig: Sendable, Equatable {
 
         public init(authorizedKeys: [String], allowFrom: [IPNetwork], trialSeconds: Int = 300) {
             (self.authorizedKeys, self.allowFrom, self.trialSeconds) = (authorizedKeys, allowFrom, trialSeconds)
+        }
+    }
+
+    /// The classroom screen.
+    public struct Display: Sendable, Equatable {
+        /// How many of the others' videos the screen shows at once (the speaker or a share
+        /// on stage, the rest in tiles): the `lastN` the box asks the bridge for.
+        public var maxParticipants: Int
+
+        public init(maxParticipants: Int = 6) {
+            self.maxParticipants = maxParticipants
         }
     }
 

@@ -25,7 +25,7 @@ final class ConferenceRun {
     var lastStatsUpdate: UInt64 = 0
     var sourceOwners = RemoteSourceOwners()
     /// What the box asks the bridge to forward; lives across calls, each call's channel attached.
-    let videoStage = RemoteVideoStage(maxParticipants: 6)
+    lazy var videoStage = RemoteVideoStage(maxParticipants: client.config.display.maxParticipants)
     var lastReceiveLog: UInt64 = 0
 
     init(client: ConferenceClient, connection: SignalingConnection, session: ConferenceSession) {
