@@ -231,7 +231,11 @@ final class ConferenceRun {
             logger.info("received audio: \(media.playback.summary) (call ended)", metadata: ["event": "audio.receive"])
         }
         self.media = nil
-        client.status.update { $0.mediaConnected = false }
+        client.status.update {
+            $0.mediaConnected = false
+            $0.bridgeChannelOpen = nil
+            $0.watchedLines = -1
+        }
     }
 
     func updateMediaStatus() {
@@ -252,6 +256,8 @@ final class ConferenceRun {
             $0.heardSources = media.playback.heardSources.load(ordering: .relaxed)
             let level = media.playback.levelDeciBel.load(ordering: .relaxed)
             $0.playbackLevel = level <= -900 ? nil : Int((Double(level) / 10).rounded())
+            $0.bridgeChannelOpen = media.bridgeChannel?.isOpen
+            $0.watchedLines = control.bridgeMaxHeight.load(ordering: .relaxed)
         }
     }
 }

@@ -20,6 +20,11 @@ struct ConferenceSnapshot: Sendable, Equatable {
     /// over SSH, without saying who.
     var heardSources = 0
     var playbackLevel: Int?
+    /// The bridge channel of this call: nil without one, else whether it is open.
+    var bridgeChannelOpen: Bool?
+    /// The most lines anybody watches the camera at (SenderSourceConstraints; −1: not said,
+    /// 0: nobody — the camera is live but nothing is sent): why a live camera sends nothing.
+    var watchedLines = -1
     /// How often the box had to join again (connection lost, server restarted).
     var rejoins = 0
     /// The last attempt failed in a way that needs a person (password, TLS, server gone).
@@ -54,6 +59,9 @@ final class ConferenceStatus: Sendable {
             parts.append("sent \(now.videoPackets + now.audioPackets) packets, received \(now.receivedPackets)")
             parts.append(now.heardSources == 0 ? "hearing nobody"
                          : "hearing \(now.heardSources) at \(now.playbackLevel.map { "\($0) dBFS" } ?? "silence")")
+            if let open = now.bridgeChannelOpen { parts.append(open ? "bridge channel open" : "bridge channel not open") }
+            if now.cameraLive && now.watchedLines == 0 { parts.append("nobody watches the camera, so it sends nothing") }
+            if now.cameraLive && now.watchedLines > 0 { parts.append("watched at up to \(now.watchedLines) lines") }
         }
         if now.rejoins > 0 { parts.append("rejoined \(now.rejoins)×") }
         return parts.joined(separator: " · ")

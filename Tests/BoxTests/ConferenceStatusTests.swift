@@ -1,0 +1,21 @@
+@testable import Box
+import Testing
+
+/// The status line answers IT's questions about the bridge channel: is it open, and why does
+/// a live camera send nothing.
+@Suite struct ConferenceStatusTests {
+    @Test func theLineSaysWhetherTheChannelIsOpenAndWhetherAnybodyWatches() {
+        var snapshot = ConferenceSnapshot(state: "in call", inRoom: true, others: 2, cameraLive: true, mediaConnected: true)
+        #expect(!ConferenceStatus.line(snapshot, since: nil, seconds: 0).contains("bridge channel"), "no channel, nothing said")
+        snapshot.bridgeChannelOpen = false
+        #expect(ConferenceStatus.line(snapshot, since: nil, seconds: 0).contains("bridge channel not open"))
+        snapshot.bridgeChannelOpen = true
+        snapshot.watchedLines = 0
+        let unwatched = ConferenceStatus.line(snapshot, since: nil, seconds: 0)
+        #expect(unwatched.contains("bridge channel open") && unwatched.contains("nobody watches the camera, so it sends nothing"))
+        snapshot.watchedLines = 180
+        #expect(ConferenceStatus.line(snapshot, since: nil, seconds: 0).contains("watched at up to 180 lines"))
+        snapshot.cameraLive = false
+        #expect(!ConferenceStatus.line(snapshot, since: nil, seconds: 0).contains("watched"), "a private camera is nobody's to watch")
+    }
+}
