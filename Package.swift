@@ -49,8 +49,9 @@ let package = Package(
         .target(name: "Wire"),
         // RTP packets, header extensions, VP8/Opus payloads, send history (no I/O).
         .target(name: "RTP", dependencies: ["Wire"]),
-        // Per-source audio jitter buffer: NetEq-like target delay, FEC/PLC playout decisions (no I/O).
-        .target(name: "JitterBuffer", dependencies: ["Wire"], swiftSettings: realTimeDSP),
+        // Per-source jitter buffers (no I/O): audio with a NetEq-like target delay and FEC/PLC
+        // playout decisions; video frames' decodability and keyframe requests (VP8Frame from RTP).
+        .target(name: "JitterBuffer", dependencies: ["Wire", "RTP"], swiftSettings: realTimeDSP),
         // Raw media descriptions shared by capture and codecs (picture layouts).
         .target(name: "Media"),
         // VP8 and Opus through libvpx and libopus.
@@ -126,7 +127,7 @@ let package = Package(
         .testTarget(name: "UpdaterTests", dependencies: ["Updater", "Provisioning"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "Wire"]),
         .testTarget(name: "RTCPTests", dependencies: ["RTCP", "Wire"]),
-        .testTarget(name: "JitterBufferTests", dependencies: ["JitterBuffer"]),
+        .testTarget(name: "JitterBufferTests", dependencies: ["JitterBuffer", "RTP"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs", "Media", "VideoScaling"]),
         .testTarget(name: "AudioMixingTests", dependencies: ["AudioMixing"]),
         // The echo canceller measured in a synthetic room (espeak-ng speech, sox): both libraries.

@@ -79,35 +79,44 @@ public struct VP8PayloadDescriptor: Sendable, Equatable {
         }
     }
 
-    /// Parses the descriptor at the start of a VP8 RTP payload; nil when truncated.
-    public static func parse(_ reader: inout ByteReader) -> VP8PayloadDescriptor? {
-        guard let first = reader.readUInt8() else { return nil }
-        var descriptor = VP8PayloadDescriptor(nonReference: first & 0x20 != 0, startOfPartition: first & 0x10 != 0,
-                                              partitionIndex: first & 0x0F)
-        guard first & 0x80 != 0 else { return descriptor }
-        guard let flags = reader.readUInt8() else { return nil }
+    /// Parses the descriptor at the start of a VP8 RTP payload (layout above). The reader is
+    /// left just after it, so the reader's offset is the descriptor's length (which can be one
+    /// more than `length`: X=1 with no optional field is legal). Every field the flags announce
+    /// must be present; the R bits are ignored, as RFC 7741 §4.2 asks of receivers.
+    public init(parsing reader: inout ByteReader) throws(VP8ReceiveError) {
+        let available = reader.remaining
+        guard let first = reader.readUInt8() else { throw .truncatedDescriptor(available: available) }
+        self.init(nonReference: first & 0x20 != 0, startOfPartition: first & 0x10 != 0, partitionIndex: first & 0x0F)
+        guard first & 0x80 != 0 else { return }
+        guard let flags = reader.readUInt8() else { throw .truncatedDescriptor(available: available) }
         if flags & 0x80 != 0 {
-            guard let high = reader.readUInt8() else { return nil }
+            // M=1: a 15-bit PictureID over two bytes; M=0: 7 bits in one.
+            guard let high = reader.readUInt8() else { throw .truncatedDescriptor(available: available) }
             if high & 0x80 != 0 {
-                guard let low = reader.readUInt8() else { return nil }
-                descriptor.pictureID = UInt16(high & 0x7F) << 8 | UInt16(low)
+                guard let low = reader.readUInt8() else { throw .truncatedDescriptor(available: available) }
+                pictureID = UInt16(high & 0x7F) << 8 | UInt16(low)
             } else {
-                descriptor.pictureID = UInt16(high)
-                descriptor.pictureIDIs15Bit = false
+                pictureID = UInt16(high)
+                pictureIDIs15Bit = false
             }
         }
         if flags & 0x40 != 0 {
-            guard let index = reader.readUInt8() else { return nil }
-            descriptor.tl0PictureIndex = index
+            guard let index = reader.readUInt8() else { throw .truncatedDescriptor(available: available) }
+            tl0PictureIndex = index
         }
+        // T and K share one byte: present when either is set.
         if flags & 0x30 != 0 {
-            guard let byte = reader.readUInt8() else { return nil }
+            guard let byte = reader.readUInt8() else { throw .truncatedDescriptor(available: available) }
             if flags & 0x20 != 0 {
-                descriptor.temporalLayer = byte >> 6
-                descriptor.layerSync = byte & 0x20 != 0
+                temporalLayer = byte >> 6
+                layerSync = byte & 0x20 != 0
             }
-            if flags & 0x10 != 0 { descriptor.keyIndex = byte & 0x1F }
+            if flags & 0x10 != 0 { keyIndex = byte & 0x1F }
         }
-        return descriptor
+    }
+
+    /// Parses the descriptor at the start of a VP8 RTP payload; nil when truncated.
+    public static func parse(_ reader: inout ByteReader) -> VP8PayloadDescriptor? {
+        try? VP8PayloadDescriptor(parsing: &reader)
     }
 }
