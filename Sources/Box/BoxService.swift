@@ -100,7 +100,7 @@ final class MainLoop: @unchecked Sendable {
         }
         let changed = lastPrinted.map { $0.snapshot.state != snapshot.state || $0.snapshot.inRoom != snapshot.inRoom
             || $0.snapshot.cameraLive != snapshot.cameraLive || $0.snapshot.micMuted != snapshot.micMuted || $0.snapshot.others != snapshot.others || $0.snapshot.mediaConnected != snapshot.mediaConnected
-            || $0.snapshot.heardSources != snapshot.heardSources || $0.snapshot.bridgeChannelOpen != snapshot.bridgeChannelOpen
+            || $0.snapshot.heardSources != snapshot.heardSources || $0.snapshot.seenSources != snapshot.seenSources || $0.snapshot.bridgeChannelOpen != snapshot.bridgeChannelOpen
             || ($0.snapshot.watchedLines == 0) != (snapshot.watchedLines == 0) } ?? true
         if changed || now >= (lastPrinted?.at ?? 0) + service.statusInterval {
             let seconds = lastPrinted.map { Double(now - $0.at) / 1e9 } ?? 0

@@ -94,7 +94,7 @@ public final class TestPattern {
     public static func readFrameNumber(luma: UnsafePointer<UInt8>, stride: Int, width: Int, height: Int) -> Int? {
         let blockSize = max(4, min(height / 15, (width - 8) / (bitsPerRow + 2)))
         let margin = blockSize / 2
-        var rows = [0, 0]
+        var rows = (0, 0)  // a tuple, not an array: the receive path reads this for every picture
         for row in 0..<2 {
             for bit in 0..<bitsPerRow {
                 // Average the block's central quarter, away from edges blurred by coding.
@@ -108,11 +108,13 @@ public final class TestPattern {
                         count += 1
                     }
                 }
-                if sum / count > 128 { rows[row] |= 1 << bit }
+                if sum / count > 128 {
+                    if row == 0 { rows.0 |= 1 << bit } else { rows.1 |= 1 << bit }
+                }
             }
         }
-        let number = rows[0] | (rows[1] & 0xFF) << 16
-        return rows[1] >> 8 == checkByte(number) ? number : nil
+        let number = rows.0 | (rows.1 & 0xFF) << 16
+        return rows.1 >> 8 == checkByte(number) ? number : nil
     }
 }
 

@@ -143,6 +143,13 @@ public struct VideoFrameBuffer: Sendable {
         }
     }
 
+    /// The decoder refused a frame handed out (corrupt data that still assembled): its chain
+    /// cannot go on, so it breaks as after an unrepaired gap and a key frame is asked for.
+    public mutating func decodingFailed(now: UInt64, _ act: (VideoFrameBufferAction) -> Void) {
+        guard decoding else { return }
+        breakChain(now: now, act)
+    }
+
     // MARK: - The chain
 
     private var requestInterval: UInt64 {

@@ -18,4 +18,16 @@ import Testing
         snapshot.cameraLive = false
         #expect(!ConferenceStatus.line(snapshot, since: nil, seconds: 0).contains("watched"), "a private camera is nobody's to watch")
     }
+
+    @Test func theLineSaysHowManyVideosAreSeenAndAtWhatFrameRate() {
+        var before = ConferenceSnapshot(state: "in call", inRoom: true, others: 3, mediaConnected: true)
+        #expect(ConferenceStatus.line(before, since: nil, seconds: 0).contains("seeing no video"))
+        before.decodedFrames = 100
+        var now = before
+        now.seenSources = 2
+        now.decodedFrames = 400
+        #expect(ConferenceStatus.line(now, since: before, seconds: 5).contains("seeing 2 videos at 60 frames/s"))
+        now.seenSources = 1
+        #expect(ConferenceStatus.line(now, since: before, seconds: 5).contains("seeing 1 video at"))
+    }
 }

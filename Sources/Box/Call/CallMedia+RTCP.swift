@@ -60,10 +60,20 @@ extension CallMedia {
         updateReceived(view.header.ssrc, clockRate: clockRate) {
             $0.received(sequence: view.header.sequenceNumber, rtpTimestamp: view.header.timestamp, now: now)
         }
-        if clockRate == 90000 { updateNACK(view.header.ssrc) { $0.received(sequence: view.header.sequenceNumber, now: now) } }
         if let audio = plan.receivedAudio, view.header.payloadType == audio.payloadType {
             remoteAudio.accept(view, audioLevelID: audio.audioLevelID, now: now)
+        } else if let video = plan.receivedVideo, view.header.payloadType == video.payloadType || view.header.payloadType == video.rtxPayloadType {
+            receiveVideo(view, video, now: now)
         }
+    }
+
+    /// The others' video: RTX unwrapped, loss tracked on the source's own sequence numbers
+    /// (NACK), then to the receive thread.
+    private func receiveVideo(_ view: RTPPacketView, _ video: CallPlan.ReceivedVideo, now: UInt64) {
+        guard let (ssrc, sequence, payload) = remoteVideo.unwrap(view, rtxPayloadType: video.rtxPayloadType) else { return }
+        updateNACK(ssrc) { $0.received(sequence: sequence, now: now) }
+        remoteVideo.accept(ssrc: ssrc, sequence: sequence, timestamp: view.header.timestamp, marker: view.header.marker, payload: payload,
+                           retransmitted: ssrc != view.header.ssrc, now: now)
     }
 
     /// Every 100 ms (network thread): NACKs for what is missing; about every second, sender
@@ -72,6 +82,11 @@ extension CallMedia {
         let sender = plan.video?.ssrc ?? plan.audio?.ssrc ?? 1
         for (ssrc, missing) in dueNACKs(now: now) where !missing.isEmpty {
             transport.sendRTCP { TransportLayerNACK(sender: sender, media: ssrc, lostSequenceNumbers: missing).write(into: &$0) }
+        }
+        // The receive thread's key frame requests: at a source's start and after loss beyond repair.
+        for ssrc in remoteVideo.takeKeyframeRequests() {
+            keyframeRequestsSent.wrappingAdd(1, ordering: .relaxed)
+            transport.sendRTCP { PayloadFeedback.writePictureLossIndication(sender: sender, media: ssrc, into: &$0) }
         }
         guard now >= nextReportTime else { return }
         scheduleReport(now: now)

@@ -1,7 +1,9 @@
 import AudioProcessing
 import BridgeChannel
 import Codecs
+import JitterBuffer
 import Logging
+import Media
 import RTCP
 import RTP
 import Runtime
@@ -56,8 +58,15 @@ final class CallMedia: @unchecked Sendable {
     /// The others' audio on its way to the audio thread, and what that thread plays.
     let remoteAudio = RemoteAudioIntake()
     let playback = PlaybackMonitor()
+    /// The others' video on its way to the video receive thread, and what that thread decodes.
+    let remoteVideo = RemoteVideoIntake()
+    let videoReceived = VideoReceiveMonitor()
+    /// Where decoded pictures go; set before `start`.
+    var videoSink: any VideoSink = DiscardingVideoSink()
     let receivedPackets = Atomic<Int>(0)
     let keyframeRequests = Atomic<Int>(0)
+    /// PLIs the box sent for the others' video.
+    let keyframeRequestsSent = Atomic<Int>(0)
     let nacksReceived = Atomic<Int>(0)
 
     /// Where a real camera's permits come from; nil: the test pattern only.
@@ -87,11 +96,14 @@ final class CallMedia: @unchecked Sendable {
             self?.bridgeChannel?.tick(now: now)
         }
         if let bridgeChannel {
-            transport.onApplicationData = { record, _ in bridgeChannel.input(record) }
+            // Weak: the link holds the transport, and the transport this callback.
+            transport.onApplicationData = { [weak bridgeChannel] record, _ in bridgeChannel?.input(record) }
             bridgeChannel.onMessage = { [weak self] message in self?.bridgeSaid(message) }
         }
         remoteAudio.setOwnSources([plan.audio?.ssrc].compactMap { $0 })
         remoteAudio.setSources(remote.media(.audio)?.sources.map(\.ssrc) ?? [])
+        remoteVideo.setOwnSources([plan.video?.ssrc, plan.video?.rtx?.ssrc].compactMap { $0 })
+        remoteVideo.setSources(remote.media(.video)?.sources ?? [], groups: remote.media(.video)?.sourceGroups ?? [])
         let ssrcs = [plan.audio?.ssrc, plan.video?.ssrc].compactMap { $0 }
         try transport.start(remote: remote, iceRole: plan.iceRole, dtlsRole: plan.dtlsRole, goodbyeSSRCs: ssrcs)
     }
@@ -184,6 +196,14 @@ final class CallMedia: @unchecked Sendable {
                 })
             } catch {
                 logger.error("audio cannot start: \(error)")
+            }
+        }
+        if plan.receivedVideo != nil {
+            let receiver = VideoReceiver(intake: remoteVideo, sink: videoSink, monitor: videoReceived, control: control, logger: logger)
+            do {
+                started.append(try BackgroundThread(name: "classbox-video-rx") { receiver.run() })
+            } catch {
+                logger.error("the others' video cannot be received: \(error)")
             }
         }
         // A stop that came while these started has taken the list already: end them here.

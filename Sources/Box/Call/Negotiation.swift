@@ -26,9 +26,17 @@ struct CallPlan: Sendable {
         var audioLevelID: UInt8?
     }
 
+    /// What the box receives and decodes: the others' VP8 (each source on its own SSRC, the
+    /// bridge's simulcast layers switched onto it), retransmissions in RTX (RFC 4588).
+    struct ReceivedVideo: Sendable {
+        var payloadType: UInt8
+        var rtxPayloadType: UInt8?
+    }
+
     var audio: Audio?
     var video: Video?
     var receivedAudio: ReceivedAudio?
+    var receivedVideo: ReceivedVideo?
     var iceRole: ICEAgent.Role
     var dtlsRole: DTLSConnection.Role
     var cname: String
@@ -62,6 +70,7 @@ enum Negotiation {
         var audioPlan: CallPlan.Audio?
         var videoPlan: CallPlan.Video?
         var receivedAudio: CallPlan.ReceivedAudio?
+        var receivedVideo: CallPlan.ReceivedVideo?
         for offered in offer.media {
             let extensions = offered.extensions.filter { supportedExtensions.contains($0.value) }
             let direction = offered.direction.answer(sends: sends, receives: receives)
@@ -88,6 +97,9 @@ enum Negotiation {
                 answer.codecs = [Codec(payloadType: vp8.payloadType, name: "VP8", clockRate: 90000,
                                        feedback: videoFeedback.filter(vp8.feedback.contains))]
                 let rtxType = offered.rtxPayloadType(for: vp8.payloadType)
+                if direction == .recvonly || direction == .sendrecv {
+                    receivedVideo = .init(payloadType: vp8.payloadType, rtxPayloadType: rtxType)
+                }
                 if let rtxType {
                     answer.codecs.append(Codec(payloadType: rtxType, name: "rtx", clockRate: 90000, parameters: ["apt": "\(vp8.payloadType)"]))
                 }
@@ -110,7 +122,7 @@ enum Negotiation {
         let setup = offer.setup.answer
         let local = MediaSession(ice: transport.localCredentials, candidates: transport.signalledCandidates,
                                  fingerprint: transport.certificate.fingerprint, setup: setup, media: media)
-        let plan = CallPlan(audio: audioPlan, video: videoPlan, receivedAudio: receivedAudio, iceRole: offer.iceLite ? .controlling : .controlled,
+        let plan = CallPlan(audio: audioPlan, video: videoPlan, receivedAudio: receivedAudio, receivedVideo: receivedVideo, iceRole: offer.iceLite ? .controlling : .controlled,
                             dtlsRole: setup == .active ? .client : .server, cname: cname)
         return (local, plan)
     }
@@ -147,6 +159,9 @@ enum Negotiation {
         }
         if let audio = answer.media(.audio), audio.direction == .sendonly || audio.direction == .sendrecv, let opus = audio.codec(named: "opus") {
             plan.receivedAudio = .init(payloadType: opus.payloadType, audioLevelID: audio.extensionID(ExtensionURI.audioLevel))
+        }
+        if let video = answer.media(.video), video.direction == .sendonly || video.direction == .sendrecv, let vp8 = video.codec(named: "VP8") {
+            plan.receivedVideo = .init(payloadType: vp8.payloadType, rtxPayloadType: video.rtxPayloadType(for: vp8.payloadType))
         }
         if let video = answer.media(.video), video.direction == .recvonly || video.direction == .sendrecv,
            let vp8 = video.codec(named: "VP8"), let offered = offer.media(.video), let ssrc = offered.sources.first?.ssrc {

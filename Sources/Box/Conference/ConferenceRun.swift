@@ -122,6 +122,7 @@ final class ConferenceRun {
                 let gone = sourceOwners.occupantsChanged(others.map(\.endpoint))
                 if !gone.isEmpty {
                     media?.remoteAudio.removeSources(gone)
+                    media?.remoteVideo.removeSources(gone)
                     videoStage.remove(gone)
                     logger.debug("a participant left: \(gone.count) source(s) no longer played or asked for")
                 }
@@ -135,13 +136,17 @@ final class ConferenceRun {
                 let audio = updates.filter { $0.kind == .audio }.flatMap(\.sources)
                 sourceOwners.add(updates.flatMap(\.sources))
                 media?.remoteAudio.addSources(audio.map(\.ssrc))
-                videoStage.add(updates.filter { $0.kind == .video }.flatMap(\.sources))
+                let video = updates.filter { $0.kind == .video }
+                media?.remoteVideo.addSources(video.flatMap(\.sources), groups: video.flatMap(\.groups).map { ($0.semantics, $0.ssrcs) })
+                videoStage.add(video.flatMap(\.sources))
                 logger.debug("remote sources added: \(updates.reduce(0) { $0 + $1.sources.count })")
             case .sourcesRemoved(let updates):
                 let audio = updates.filter { $0.kind == .audio }.flatMap(\.sources).map(\.ssrc)
                 sourceOwners.remove(updates.flatMap(\.sources).map(\.ssrc))
                 media?.remoteAudio.removeSources(audio)
-                videoStage.remove(updates.filter { $0.kind == .video }.flatMap(\.sources).map(\.ssrc))
+                let video = updates.filter { $0.kind == .video }.flatMap(\.sources).map(\.ssrc)
+                media?.remoteVideo.removeSources(video)
+                videoStage.remove(video)
                 logger.debug("remote sources removed: \(updates.reduce(0) { $0 + $1.sources.count })")
             case .transportUpdate:
                 break  // Jicofo's in-place ICE restart is not advertised, so not expected
@@ -234,6 +239,7 @@ final class ConferenceRun {
         client.status.update {
             $0.mediaConnected = false
             $0.bridgeChannelOpen = nil
+            $0.seenSources = 0
             $0.watchedLines = -1
         }
     }
@@ -256,6 +262,8 @@ final class ConferenceRun {
             $0.heardSources = media.playback.heardSources.load(ordering: .relaxed)
             let level = media.playback.levelDeciBel.load(ordering: .relaxed)
             $0.playbackLevel = level <= -900 ? nil : Int((Double(level) / 10).rounded())
+            $0.seenSources = media.videoReceived.seenSources.load(ordering: .relaxed)
+            $0.decodedFrames = media.videoReceived.decodedFrames.load(ordering: .relaxed)
             $0.bridgeChannelOpen = media.bridgeChannel?.isOpen
             $0.watchedLines = control.bridgeMaxHeight.load(ordering: .relaxed)
         }

@@ -20,6 +20,10 @@ struct ConferenceSnapshot: Sendable, Equatable {
     /// over SSH, without saying who.
     var heardSources = 0
     var playbackLevel: Int?
+    /// Remote videos decoded in the last second, and all pictures decoded so far (the
+    /// status line's frame rate): "can the class see them?" — counts, no names.
+    var seenSources = 0
+    var decodedFrames = 0
     /// The bridge channel of this call: nil without one, else whether it is open.
     var bridgeChannelOpen: Bool?
     /// The most lines anybody watches the camera at (SenderSourceConstraints; −1: not said,
@@ -59,6 +63,8 @@ final class ConferenceStatus: Sendable {
             parts.append("sent \(now.videoPackets + now.audioPackets) packets, received \(now.receivedPackets)")
             parts.append(now.heardSources == 0 ? "hearing nobody"
                          : "hearing \(now.heardSources) at \(now.playbackLevel.map { "\($0) dBFS" } ?? "silence")")
+            let fps = previous.map { seconds > 0 ? Int((Double(now.decodedFrames - $0.decodedFrames) / seconds).rounded()) : 0 } ?? 0
+            parts.append(now.seenSources == 0 ? "seeing no video" : "seeing \(now.seenSources) video\(now.seenSources == 1 ? "" : "s") at \(max(0, fps)) frames/s")
             if let open = now.bridgeChannelOpen { parts.append(open ? "bridge channel open" : "bridge channel not open") }
             if now.cameraLive && now.watchedLines == 0 { parts.append("nobody watches the camera, so it sends nothing") }
             if now.cameraLive && now.watchedLines > 0 { parts.append("watched at up to \(now.watchedLines) lines") }
