@@ -63,4 +63,23 @@ import Testing
         #expect(RemoteVideoStage.remoteVideoSource(MediaSource(ssrc: 1, name: "x-v0")) == nil)
         #expect(RemoteVideoStage.remoteVideoSource(MediaSource(ssrc: 1, name: "e-v0", owner: "e", videoType: "DESKTOP"))?.videoType == .desktop)
     }
+
+    @Test func theClassNeverWatchesItselfOnStage() throws {
+        let stage = RemoteVideoStage(maxParticipants: 6)
+        stage.setOwnEndpoint("box00001")
+        stage.reset([Self.camera(10, "aaaa1111"), Self.camera(20, "bbbb2222")])
+        let sink = RecordingSink()
+        stage.attach(sink)
+        stage.dominantSpeakerChanged(DominantSpeakerChange(dominantSpeakerEndpoint: "bbbb2222"))
+        #expect(sink.constraints.last?.onStageSources == ["bbbb2222-v0"])
+        // The class speaks: the bridge names the box; the last other speaker stays on stage.
+        stage.dominantSpeakerChanged(DominantSpeakerChange(dominantSpeakerEndpoint: "box00001", previousSpeakers: ["bbbb2222", "aaaa1111"]))
+        #expect(sink.constraints.last?.onStageSources == ["bbbb2222-v0"] && sink.constraints.count == 2, "nothing changes")
+        stage.dominantSpeakerChanged(DominantSpeakerChange(dominantSpeakerEndpoint: "box00001", previousSpeakers: ["aaaa1111"]))
+        #expect(sink.constraints.last?.onStageSources == ["aaaa1111-v0"], "the most recent other speaker")
+        stage.dominantSpeakerChanged(DominantSpeakerChange(dominantSpeakerEndpoint: "bbbb2222", silence: true))
+        #expect(sink.constraints.last?.onStageSources == ["aaaa1111-v0"], "silence keeps the stage")
+        stage.dominantSpeakerChanged(DominantSpeakerChange(dominantSpeakerEndpoint: "box00001"))
+        #expect(sink.constraints.last?.onStageSources == ["aaaa1111-v0"], "only the box speaks: the stage stays")
+    }
 }

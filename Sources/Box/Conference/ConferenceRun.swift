@@ -207,9 +207,10 @@ final class ConferenceRun {
             }
             let stage = videoStage
             media.onBridgeMessage = { message in
-                if case .dominantSpeakerChange(let change) = message { stage.dominantSpeakerChanged(to: change.dominantSpeakerEndpoint) }
+                if case .dominantSpeakerChange(let change) = message { stage.dominantSpeakerChanged(change) }
             }
             sourceOwners.reset((offer.session.media(.audio)?.sources ?? []) + (offer.session.media(.video)?.sources ?? []))
+            videoStage.setOwnEndpoint(session.endpoint)
             videoStage.reset(offer.session.media(.video)?.sources ?? [])
             videoStage.attach(media.bridgeChannel)
             try media.start(remote: offer.session)

@@ -27,6 +27,7 @@ final class RemoteVideoStage: @unchecked Sendable {
     /// Every remote video SSRC with its source; a primary and its RTX share one source name.
     private var entries: [(ssrc: UInt32, source: RemoteVideoSource)] = []
     private var speaker: String?
+    private var ownEndpoint: String?
     private var link: (any BridgeMessageSink)?
 
     init(maxParticipants: Int) {
@@ -77,10 +78,30 @@ final class RemoteVideoStage: @unchecked Sendable {
         }
     }
 
+    /// The box's own endpoint id in this conference, which the bridge names as dominant
+    /// speaker when the class speaks.
+    func setOwnEndpoint(_ endpoint: String?) {
+        lock.withLock { ownEndpoint = endpoint }
+    }
+
     /// The bridge says who speaks (its endpoint id).
     func dominantSpeakerChanged(to endpoint: String) {
+        dominantSpeakerChanged(DominantSpeakerChange(dominantSpeakerEndpoint: endpoint))
+    }
+
+    /// The bridge's DominantSpeakerEndpointChangeEvent. The class never watches itself on
+    /// stage: when the box is the speaker (the bridge names every endpoint, the box's too),
+    /// the most recent other speaker with a picture stays or takes the stage, as
+    /// jitsi-meet's large video never switches to the local participant. `silence` (JVB's
+    /// "nobody speaks") keeps whoever was on stage.
+    func dominantSpeakerChanged(_ change: DominantSpeakerChange) {
         lock.withLock {
-            speaker = endpoint
+            guard !change.silence else { return }
+            var candidates = [change.dominantSpeakerEndpoint] + change.previousSpeakers
+            candidates.removeAll { $0 == ownEndpoint }
+            let sources = uniqueSources
+            guard let next = candidates.first(where: { endpoint in sources.contains { $0.owner == endpoint } }) ?? candidates.first else { return }
+            speaker = next
             publish()
         }
     }
