@@ -4,7 +4,11 @@ internal import CYUV
 /// Scales camera pictures down for the encoder when the bridge asks for fewer lines than the
 /// camera gives (SenderSourceConstraints), with libyuv's box filter — what libwebrtc's
 /// VideoAdapter path uses for the same job. The scaled picture lives in one buffer owned
-/// here, sized at init for the largest picture it will hold: nothing is allocated per frame.
+/// here, sized at init for the largest picture it will hold, so the box allocates nothing per
+/// frame; libyuv itself does for some ratios: its box filter keeps a row buffer on the heap
+/// (malloc/free per call) for ratios other than exact halves and quarters — e.g. 1080 → 720
+/// lines — and for NV12 at a quarter. The ratios the bridge asks of a 720-line camera
+/// (360, 180) are exact halves and quarters of I420 and allocate nothing.
 public final class VideoScaler {
     private let buffer: UnsafeMutableRawBufferPointer
 

@@ -10,10 +10,16 @@ import Transport
 ///
 /// The association starts when DTLS is connected (both ends send INIT, RFC 8831 §6); once
 /// it is up the box opens the channel and sends, right behind the OPEN, the newest message of
-/// each class it was asked to send (its receiver constraints) — again after the association
-/// came back, so a bridge never goes without them. Messages from the bridge are decoded and handed to `onMessage`;
-/// malformed ones and unknown classes are counted. A new call (ICE/DTLS restart, a new
-/// Jingle session) makes a new link, so the channel is re-established with every transport.
+/// each class it was asked to send (its receiver constraints), so a bridge never goes without
+/// them. Messages from the bridge are decoded and handed to `onMessage`; malformed ones and
+/// unknown classes are counted. A new call (ICE/DTLS restart, a new Jingle session) makes a
+/// new link, so the channel is re-established with every transport.
+///
+/// An association that goes down within a call (SCTP ABORT or SHUTDOWN from the bridge) is
+/// logged and counted, and not reopened: JVB allows one data channel per endpoint and never
+/// forgets it (its DataChannelStack answers a second OPEN with "Data channel limit
+/// exceeded."), so only a new session brings the channel back. The bridge keeps forwarding
+/// by the last constraints meanwhile; the status line says the channel is not open.
 ///
 /// Transport callbacks (DTLS records, ticks) come on the network thread; `send` may come
 /// from any thread. One lock keeps the SCTP and channel state consistent; usrsctp's own

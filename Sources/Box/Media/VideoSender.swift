@@ -54,7 +54,8 @@ struct VideoSendPlan: Sendable {
 }
 
 /// The video path, run on its own thread: frame → VP8 (read in place) → RTP packets in one
-/// reusable buffer → send history → SRTP in place → socket. Nothing is allocated per frame.
+/// reusable buffer → send history → SRTP in place → socket. Nothing is allocated per frame (but
+/// libyuv, when the picture is scaled by other ratios than halves and quarters: see VideoScaler).
 ///
 /// A camera that disappears or stalls is closed and opened again every second until it is
 /// back; the audio thread is not affected.
@@ -178,7 +179,10 @@ final class VideoSender {
     func send(_ picture: VideoFrameLayout, timestamp: UInt64, allowed: () -> Bool = { true }) {
         // Nobody watches (the bridge's SenderSourceConstraints said 0 lines): nothing is
         // encoded or sent until somebody does, and then a keyframe starts the picture.
-        guard control.bridgeMaxHeight.load(ordering: .relaxed) != 0 else {
+        // Read once per picture: a change between two reads would encode a full-size keyframe
+        // for a receiver that asked for nothing.
+        let maxHeight = control.bridgeMaxHeight.load(ordering: .relaxed)
+        guard maxHeight != 0 else {
             if !unwatched { logger.info("video: nobody watches; not sending") }
             unwatched = true
             return
@@ -188,7 +192,7 @@ final class VideoSender {
             logger.info("video: watched again; sending from a keyframe")
             encoder.requestKeyframe()
         }
-        guard let picture = fitted(picture) else { return }
+        guard let picture = fitted(picture, maxHeight: maxHeight) else { return }
         if control.keyframeRequested.exchange(false, ordering: .relaxed) { encoder.requestKeyframe() }
         let target = min(control.videoBitrateKbps.load(ordering: .relaxed), Self.bitrateCap(height: picture.height, configured: plan.encoder.bitrateKbps))
         if target != encoder.settings.bitrateKbps {
@@ -220,8 +224,7 @@ final class VideoSender {
     /// asks for (SenderSourceConstraints) — with the encoder made for that size. A new size
     /// makes a new encoder, which starts with a keyframe; that happens only when the camera
     /// or the constraint changes. Nil (counted) when the picture cannot be sent.
-    private func fitted(_ picture: VideoFrameLayout) -> VideoFrameLayout? {
-        let maxHeight = control.bridgeMaxHeight.load(ordering: .relaxed)
+    private func fitted(_ picture: VideoFrameLayout, maxHeight: Int) -> VideoFrameLayout? {
         let size = VideoScaler.sendSize(width: picture.width, height: picture.height, maxHeight: maxHeight)
         if size.width != encoder.settings.width || size.height != encoder.settings.height {
             var settings = encoder.settings
