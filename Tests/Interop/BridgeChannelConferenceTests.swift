@@ -87,9 +87,22 @@ extension RealPeers.ConferenceTests {
                 && result.stderr.contains("video: sending 320x180") && result.stderr.contains("bridge channel open")
                 && result.stderr.contains("nobody watches the camera, so it sends nothing"),
                 "the log says so: \(result.stderr.suffix(2000))")
+        // What the box decoded of the others (its own count per source, logged at the call's end).
+        let seen = BoxLogEvents.fields(of: "video.source", in: result.stderr)
+        var decodedShares: [String] = []
+        for forwarded in Set((forwarding.last?["forwarded"] as? [String]) ?? []) {
+            let source = try #require(seen.first { $0["source"] == forwarded }, "the box decoded \(forwarded): \(seen)")
+            let frames = Int(source["frames"] ?? "") ?? 0, first = Int(source["painted_first"] ?? "") ?? -1
+            let last = Int(source["painted_last"] ?? "") ?? -1
+            let share = Double(frames) / Double(max(1, last - first + 1))
+            decodedShares.append("\(forwarded): \(frames)/\(last - first + 1)")
+            #expect(frames > 300 && share >= 0.95, "≥ 95 % of \(forwarded)'s painted frames decoded: \(source)")
+            #expect(source["out_of_order"] == "0" && source["painted_read"] == source["frames"], "in order, each with its number: \(source)")
+            #expect((Int(source["longest_pause_ms"] ?? "") ?? .max) < 500, "no pause over 500 ms after the first second: \(source)")
+        }
         #expect(server.wait(timeout: 10) { _ in !ofBox("session-ended").isEmpty })
         let decoded = (ofBox("session-ended").first?["numbers"] as? [Any] ?? []).compactMap { $0 as? Int }
         #expect(decoded == decoded.sorted() && decoded.count > 60, "the box's video decodes across the pause: \(decoded.count) frames")
-        print("bridge channel: constraints \(String(format: "%.2f", first.t - openedAt)) s after open, \(asked.count) sent, speaker on stage after \(stageDelays.map { Int($0) }) ms; 180 lines \(lines(from: smallAt + 1) ?? -1) at +1 s; paused video \(stillArriving) frames after 1 s, \(resumedFrames) frames in 4 s once watched again")
+        print("bridge channel: constraints \(String(format: "%.2f", first.t - openedAt)) s after open, \(asked.count) sent, speaker on stage after \(stageDelays.map { Int($0) }) ms; 180 lines \(lines(from: smallAt + 1) ?? -1) at +1 s; paused video \(stillArriving) frames after 1 s, \(resumedFrames) frames in 4 s once watched again; decoded \(decodedShares)")
     }
 }
