@@ -79,7 +79,8 @@ extension RealPeers {
 
         /// 5 % of the datagrams lost both ways, the other sending Opus with in-band FEC: no run
         /// of digital silence over 60 ms, the tone never missing for a 0.1 s window, and lost
-        /// packets rebuilt from the next one's FEC.
+        /// packets rebuilt from the next one's FEC. Its VP8 too: ≥ 95 % of the frames decoded,
+        /// no pause over 500 ms.
         @Test func fivePercentLossIsConcealedAndRepairedWithFEC() throws {
             let call = try Self.call(seconds: 15, lossPercent: 5, options: ["--opus-fec", "10", "--tone-am", "4"])
             let first = call.played.firstTone(660)
@@ -104,6 +105,21 @@ extension RealPeers {
             #expect(lost > 0, "the box counted the losses: \(final ?? "no receive line")")
             let sent = remote?["packets_sent"] as? Int ?? 0, arrived = remote?["received_by_box"] as? Int ?? sent
             #expect(arrived < sent, "the namespace lost some of the other's packets: \(arrived) of \(sent) reported by the box")
+
+            // The same call carries the other's video to the box, through the same 5 % loss:
+            // NACK and RTX repair it, PLI restarts what cannot be repaired.
+            let video = try #require(BoxLogEvents.fields(of: "video.source", in: call.log).first, "the box decoded the other's video")
+            let received = BoxLogEvents.fields(of: "video.received", in: call.log).first ?? [:]
+            let frames = Int(video["frames"] ?? "") ?? 0
+            let painted = (Int(video["painted_last"] ?? "") ?? 0) - (Int(video["painted_first"] ?? "") ?? 0) + 1
+            let pause = Int(video["longest_pause_ms"] ?? "") ?? .max
+            print("video-network 5 % loss: decoded \(frames) of \(painted) painted frames, longest pause \(pause) ms after the first second, "
+                  + "\(video["freezes"] ?? "-") freezes, \(received["keyframe_requests"] ?? "-") key frame requests; "
+                  + "\(call.log.split(separator: "\n").last { $0.contains("video received:") } ?? "no video summary")")
+            #expect(frames > 300 && Double(frames) >= 0.95 * Double(painted), "≥ 95 % of the forwarded frames decoded: \(video)")
+            #expect(pause <= 500, "no pause between decoded frames over 500 ms after the first second: \(video)")
+            #expect(video["out_of_order"] == "0", "in order: \(video)")
+            #expect((Int(received["retransmitted"] ?? "") ?? 0) > 0, "lost packets came back in RTX: \(received)")
         }
 
         /// Every packet to the box delayed by a random 0–80 ms: after 2 s of adaptation no

@@ -105,7 +105,14 @@ final class VideoReceiver: @unchecked Sendable {  // made here, then used on its
         for stream in streams.values { end(stream) }
         streams.removeAll()
         monitor.seenSources.store(0, ordering: .relaxed)
-        logger.info("video received: \(ended.summary)", metadata: ended.metadata)
+        let rtx = intake.retransmissions.load(ordering: .relaxed), unsignalled = intake.unsignalledPackets.load(ordering: .relaxed)
+        let ringFull = intake.droppedPackets.load(ordering: .relaxed)
+        var metadata = ended.metadata
+        metadata["retransmitted"] = "\(rtx)"
+        metadata["unsignalled"] = "\(unsignalled)"
+        metadata["ring_full"] = "\(ringFull)"
+        logger.info("video received: \(ended.summary), \(rtx) packets repaired by retransmission (RTX), \(unsignalled) of unsignalled sources, \(ringFull) dropped at a full ring",
+                    metadata: metadata)
     }
 
     /// Until the earliest frame-buffer deadline, at most 50 ms (the stop flag is read then).
