@@ -220,9 +220,12 @@ extension RealPeers {
             let box = try Box(config: try server.boxConfig())
             try box.openSwitch()
             #expect(server.wait(timeout: 30) { _ in Self.sessions(server).contains { Self.decodedFrames(Self.media(server, sid: $0)) > 30 } })
-            var recoveries: [Double] = []
+            var recoveries: [Double] = [], seeing: [Double] = []
+            /// The box logs the size of each source's first decoded picture in every new call.
+            func picturesDecoded() -> Int { BoxLogEvents.fields(of: "video.size", in: box.log).count }
             for round in 1...5 {
                 let before = Set(Self.sessions(server))
+                let picturesBefore = picturesDecoded()
                 let killedAt = Date()
                 server.restartProsody()
                 let back = server.wait(timeout: 20) { _ in
@@ -234,10 +237,14 @@ extension RealPeers {
                     events.contains { $0["event"] as? String == "bridge_channel.open" && !before.contains($0["sid"] as? String ?? "") }
                 }
                 #expect(channelBack, "round \(round): the bridge channel is open again within 11 s")
+                while picturesDecoded() == picturesBefore && Date().timeIntervalSince(killedAt) < 11 { usleep(50_000) }
+                let sees = Date().timeIntervalSince(killedAt)
+                #expect(picturesDecoded() > picturesBefore, "round \(round): the box decodes the other's video again within 11 s")
+                seeing.append((sees * 10).rounded() / 10)
                 recoveries.append((took * 10).rounded() / 10)
             }
             _ = box.stop()
-            print("server restarts: back in the room with video after \(recoveries) s")
+            print("server restarts: back in the room with video after \(recoveries) s, decoding the other's video again after \(seeing) s")
         }
     }
 }
