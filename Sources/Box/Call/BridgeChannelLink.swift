@@ -42,8 +42,11 @@ final class BridgeChannelLink: @unchecked Sendable {
     /// Called with every message from the bridge the box acts on (under no lock).
     var onMessage: ((BridgeChannelMessage) -> Void)?
 
-    init(transport: MediaTransport, dtlsClient: Bool, logger: Logger) {
+    private let port: UInt16
+
+    init(transport: MediaTransport, dtlsClient: Bool, port: UInt16 = SCTPAssociation.defaultPort, logger: Logger) {
         self.transport = transport
+        self.port = port
         self.dtlsClient = dtlsClient
         self.logger = logger
         channel = DataChannelEndpoint(dtlsClient: dtlsClient)
@@ -55,7 +58,7 @@ final class BridgeChannelLink: @unchecked Sendable {
             guard association == nil else { return }
             do {
                 let transport = self.transport
-                let association = try SCTPAssociation { packet in transport.sendApplicationData(packet) }
+                let association = try SCTPAssociation(port: port) { packet in transport.sendApplicationData(packet) }
                 try association.connect()
                 self.association = association
             } catch {

@@ -82,7 +82,7 @@ final class CallMedia: @unchecked Sendable {
         self.logger = logger
         self.permits = permits
         control = SendControl(videoBitrateKbps: sources.encoder.bitrateKbps, cameraLive: cameraLive, micMuted: micMuted)
-        bridgeChannel = plan.bridgeChannel ? BridgeChannelLink(transport: transport, dtlsClient: plan.dtlsRole == .client, logger: logger) : nil
+        bridgeChannel = plan.bridgeChannel ? BridgeChannelLink(transport: transport, dtlsClient: plan.dtlsRole == .client, port: plan.sctpPort, logger: logger) : nil
         bitrate = LossBasedBitrate(minimumKbps: 100, maximumKbps: sources.encoder.bitrateKbps, startKbps: sources.encoder.bitrateKbps)
     }
 

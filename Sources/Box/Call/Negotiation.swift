@@ -2,6 +2,7 @@ import Codecs
 import DTLS
 import ICE
 import RTP
+import SCTP
 import Session
 import Transport
 
@@ -42,6 +43,8 @@ struct CallPlan: Sendable {
     var cname: String
     /// The bridge channel: SCTP over the session's DTLS (Jicofo's `data` content accepted).
     var bridgeChannel = false
+    /// The SCTP port both ends use (the offer's `sctpmap` number; 5000 as JVB).
+    var sctpPort = SCTPAssociation.defaultPort
     /// The box's video source name (`<endpoint>-v0`), which SenderSourceConstraints name.
     var videoSourceName: String?
 }

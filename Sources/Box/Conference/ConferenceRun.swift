@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Logging
 import Runtime
+import SCTP
 import Session
 import Signaling
 import Synchronization
@@ -195,6 +196,8 @@ final class ConferenceRun {
             // Jicofo offers the data content to clients that advertise dtls-sctp; the box
             // always takes it: without the bridge channel a real bridge forwards no video.
             plan.bridgeChannel = offer.dataContent != nil
+            // The answer repeats the offer's port (JingleWriter), and the association uses it.
+            plan.sctpPort = offer.dataContent?.sctpPort.flatMap { $0 > 0 ? UInt16(exactly: $0) : nil } ?? SCTPAssociation.defaultPort
             plan.videoSourceName = session.endpoint.map { "\($0)-v0" }
             let media = CallMedia(transport: transport, plan: plan, sources: MediaSetup.sources(client.config), logger: logger,
                                   cameraLive: client.privacy.isCameraLive, micMuted: client.privacy.isMicMuted, permits: client.privacy)
