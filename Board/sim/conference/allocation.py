@@ -9,7 +9,25 @@ BitrateController.kt, VideoConstraints.kt, SingleSourceAllocation.kt; reference.
   activity (recent speakers first, then the others in join order; an endpoint's sources in
   their order, camera before share). The first lastN sources (-1: all) whose constraints are
   not disabled (maxHeight 0 or maxFrameRate 0) are forwarded (getEffectiveConstraints).
-* A single-layer camera is forwarded at whatever maxHeight > 0 (its one layer is the lowest).
+* Each forwarded source goes at one layer (SingleSourceAllocation.kt selectLayersForCamera,
+  selectLayersForScreensharing; BandwidthAllocator.kt improve()): the highest layer whose
+  height <= its effective maxHeight (-1: any), or the lowest layer when none is that low. The
+  double has no bandwidth estimation, so every source reaches that layer (the JVB's "within
+  bandwidth" is always true here); maxFrameRate only disables (0), no temporal layers are dropped.
+  For a camera with 30 fps layers selectLayersForCamera's preferred-height/fps rule
+  (onstage-preferred-height-px 360 @ 30 fps) yields the same layer; screen shares keep only
+  layers <= maxHeight, else the lowest.
+* The layers (what a browser sends; lib-jitsi-meet 01daa07c): a camera has 3-layer
+  simulcast 320x180, 640x360, 1280x720 at 30 fps (service/RTC/StandardVideoQualitySettings.ts
+  SIM_LAYERS, scale factors 4, 2, 1 of a 720p capture);
+  a screen share one layer 1920x1080 at 5 fps (ScreenObtainer.ts SS_DEFAULT_FRAME_RATE = 5;
+  TPCUtils.ts calculateEncodingsActiveState keeps only the HD encoding of a low-fps desktop
+  track active), so the JVB forwards it at 1080 whatever maxHeight > 0 the box asks.
+* The JVB forwards the chosen simulcast layer on the source's one (primary) SSRC, rewriting
+  sequence numbers, timestamps and VP8 picture ids (cc/AdaptiveSourceProjection, cc/vp8/
+  VP8AdaptiveSourceProjectionContext, VP8QualityFilter: a switch waits for a keyframe),
+  and it asks the sender for a keyframe of the target layer: the
+  receiver sees one SSRC whose picture size changes with a keyframe (bridge.py applies it).
 """
 
 INITIAL_MAX_HEIGHT = 0  # videobridge.cc.initial-max-height-px
@@ -84,3 +102,25 @@ def forwarded_sources(sources, settings):
         if not disabled(settings.constraints_for(source)):
             result.append(source)
     return result
+
+
+# (width, height) of each layer, lowest first, and frames per second, by videoType.
+LAYERS = {"camera": ((320, 180), (640, 360), (1280, 720)), "desktop": ((1920, 1080),)}
+FRAME_RATES = {"camera": 30, "desktop": 5}
+UNSIGNALLED_LAYER = {"camera": (640, 360), "desktop": (1920, 1080)}  # a box without the bridge channel
+
+
+def select_layer(video_type, constraints):
+    """The (width, height) the JVB forwards of a source for these constraints (see above)."""
+    layers = LAYERS.get(video_type, LAYERS["camera"])
+    max_height = constraints[0]
+    fitting = [layer for layer in layers if max_height < 0 or layer[1] <= max_height]
+    return fitting[-1] if fitting else layers[0]
+
+
+def allocate(sources, settings):
+    """sources: [(name, videoType)] in speech-activity order. The forwarded ones in priority
+    order (forwarded_sources) with the layer each is sent at: {name: (width, height)}."""
+    types = dict(sources)
+    return {name: select_layer(types[name], settings.constraints_for(name))
+            for name in forwarded_sources([name for name, _ in sources], settings)}

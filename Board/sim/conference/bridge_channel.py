@@ -44,7 +44,7 @@ from struct import unpack_from
 
 from aiortc.rtcsctptransport import DATA_CHANNEL_ACK, DATA_CHANNEL_OPEN, WEBRTC_DCEP, RTCSctpTransport
 
-from allocation import AllocationSettings, forwarded_sources
+from allocation import AllocationSettings, allocate
 from bridge_messages import CLIENT_CLASSES, KNOWN_CLASSES, InvalidMessage, class_of, parse_message, text_of, validate
 
 SCTP_PORT = 5000  # DcSctpTransport.DEFAULT_SCTP_PORT, Jingle sctpmap number
@@ -152,7 +152,8 @@ class BridgeChannel:
     """The bridge channel and the video allocation of one box endpoint (one BridgeSession).
 
     The session provides nick, sid, events, remotes (endpoint -> RemoteStream with index and
-    state), box_video_sources() and set_forwarded(endpoints)."""
+    state), video_sources(endpoint), box_video_sources(), set_layers(layers, reason, max_heights)
+    and channel_opened()."""
 
     def __init__(self, session):
         self.session = session
@@ -270,6 +271,7 @@ class BridgeChannel:
         speakers = self.recent_speakers()
         if speakers:
             self._send_dominant_speaker(speakers)
+        self.session.channel_opened()  # the origin of --share (focus.py)
 
     def _send(self, message):
         """EndpointMessageTransport.sendMessage: dropped and counted while no channel is open."""
@@ -327,26 +329,30 @@ class BridgeChannel:
         present = [e for e, s in self.session.remotes.items() if s.state != "stopped"]
         return [e for e in self.promoted if e in present] + [e for e in present if e not in self.promoted]
 
-    def forwards(self, endpoint):
-        return f"{endpoint}-v0" in self.forwarded
+    def video_sources(self):
+        """[(name, videoType)] of the participants' video sources in speech-activity order (an
+        endpoint's sources in their order: camera, then a share)."""
+        return [source for endpoint in self.present_endpoints() for source in self.session.video_sources(endpoint)]
 
     def update_forwarding(self, reason, send=True):
-        """Run the allocation; on a new forwarded set apply it to the senders and tell the box
-        (BitrateController.forwardedSourcesChanged -> Endpoint.sendForwardedSourcesMessage)."""
-        names = forwarded_sources([f"{e}-v0" for e in self.present_endpoints()], self.settings)
+        """Run the allocation and apply it to the senders (which sources, at which layer); on a
+        new forwarded set tell the box (BitrateController.forwardedSourcesChanged ->
+        Endpoint.sendForwardedSourcesMessage)."""
+        layers = allocate(self.video_sources(), self.settings)
+        names = list(layers)
         changed = set(names) != set(self.forwarded)
         self.forwarded = names
-        if not changed:
-            return
-        endpoints = [n[:-3] for n in names]
-        self.session.set_forwarded(set(endpoints))
-        self._emit("video.forwarding", forwarded=names, endpoints=endpoints, reason=reason,
-                   settings=self.settings.describe())
-        if send:
+        if changed:
+            endpoints = list(dict.fromkeys(n.rsplit("-", 1)[0] for n in names))
+            self._emit("video.forwarding", forwarded=names, endpoints=endpoints, reason=reason,
+                       settings=self.settings.describe())
+        self.session.set_layers(layers, reason, {n: self.settings.constraints_for(n)[0] for n in names})
+        if changed and send:
             self._send({"colibriClass": "ForwardedSources", "forwardedSources": list(names)})
 
     def remotes_changed(self, reason):
-        """A simulated participant joined or left this session (Conference.endpointsChanged)."""
+        """A simulated participant joined or left this session (Conference.endpointsChanged), or
+        its sources changed (a share's source-add/-remove: Endpoint.setMediaSources)."""
         present = set(self.present_endpoints())
         speakers_before = self.recent_speakers()
         self.promoted = [e for e in self.promoted if e in present]
