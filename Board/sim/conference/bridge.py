@@ -25,7 +25,6 @@ box's first ReceiverVideoConstraints and picks the simulcast layer each source i
 Without it every participant's video is forwarded from the start (cameras at 640x360).
 """
 import asyncio
-import random
 
 import aioice.ice
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
@@ -34,6 +33,7 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.rtcrtpparameters import (RTCRtcpFeedback, RTCRtcpParameters, RTCRtpCodecParameters,
                                      RTCRtpHeaderExtensionParameters, RTCRtpSendParameters)
 
+import bridge_transport
 import jingle
 import media
 from bridge_channel import BridgeChannel
@@ -68,11 +68,6 @@ async def _no_rtcp(_packets):
 DOWNLINK_JITTER_MS = 0.0
 
 
-def _percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else None
-
-
 class BridgeSession:
     """One box endpoint on the bridge: offer, answer from the box's session-accept, media checks."""
 
@@ -103,12 +98,13 @@ class BridgeSession:
         for transceiver in (audio, video):
             if transceiver.kind in self.feedback_ssrcs:
                 transceiver.receiver._set_rtcp_ssrc(self.feedback_ssrcs[transceiver.kind])
-        self._filter_unsignalled(audio.receiver.transport)
+        dtls = audio.receiver.transport
+        bridge_transport.filter_unsignalled(dtls, lambda: self.allowed_ssrcs, self._count_unsignalled)
         self.applied_delays_ms = []
         if DOWNLINK_JITTER_MS > 0:
-            self._delay_downlink(audio.receiver.transport)
+            bridge_transport.delay_downlink(dtls, DOWNLINK_JITTER_MS, self.applied_delays_ms)
         # Outermost, so the markers follow the order the senders produced the packets in.
-        self._browser_audio_markers(audio.receiver.transport)
+        bridge_transport.browser_audio_markers(dtls, CODECS["audio"][0].payloadType)
         offer = await self.pc.createOffer()
         await self.pc.setLocalDescription(RTCSessionDescription(sdp=self._name_mids(offer.sdp), type="offer"))
         self.offer_sdp = self.pc.localDescription.sdp
@@ -316,64 +312,12 @@ class BridgeSession:
             video.append(v)
         return audio, video
 
-    @staticmethod
-    def _browser_audio_markers(dtls_transport):
-        """The RTP marker on Opus packets as a browser sets it: only on the first packet of a
-        talkspurt (libwebrtc; RFC 3551 section 4.1), which without DTX is a stream's first packet.
-        aiortc 1.16 (rtcrtpsender.py _run_rtp) marks every packet of a one-packet frame, so a
-        receiver would take every lost packet for a silence gap. The bridge forwards markers as
-        they come. Rewritten here, before SRTP; video (end of frame) is left alone."""
-        send = dtls_transport._send_rtp
-        started = set()
-
-        async def send_rtp(data):
-            if len(data) >= 12 and data[1] & 0x7F == CODECS["audio"][0].payloadType:
-                ssrc = int.from_bytes(data[8:12], "big")
-                if ssrc in started:
-                    data = data[:1] + bytes([data[1] & 0x7F]) + data[2:]
-                else:
-                    started.add(ssrc)
-            return await send(data)
-
-        dtls_transport._send_rtp = send_rtp
-
-    def _delay_downlink(self, dtls_transport):
-        """--downlink-jitter: every RTP packet to the box (the one bundled DTLS transport) leaves
-        after its own random delay, so later packets may overtake earlier ones, as on a jittery
-        path; SRTP protection happens when it leaves (libsrtp takes any order)."""
-        send = dtls_transport._send_rtp
-        loop = asyncio.get_event_loop()
-
-        async def send_later(data, delay):
-            await asyncio.sleep(delay)
-            try:
-                await send(data)
-            except Exception:  # the transport closed meanwhile
-                pass
-
-        async def send_delayed(data):
-            delay_ms = random.uniform(0, DOWNLINK_JITTER_MS)
-            self.applied_delays_ms.append(delay_ms)
-            loop.create_task(send_later(data, delay_ms / 1000))
-
-        dtls_transport._send_rtp = send_delayed
-
-    def _filter_unsignalled(self, dtls_transport):
-        """Replace aiortc's routing-by-payload-type fallback: unknown SSRCs are dropped."""
-        router = dtls_transport._rtp_router
-        route = router.route_rtp
-
-        def route_signalled_only(packet):
-            if packet.ssrc in self.allowed_ssrcs:
-                return route(packet)
-            count = self.unsignalled.get(packet.ssrc, 0) + 1
-            self.unsignalled[packet.ssrc] = count
-            if count == 1:
-                self.events.emit("unsignalled-ssrc", nick=self.nick, sid=self.sid, ssrc=packet.ssrc,
-                                 payload_type=packet.payload_type, count=count)
-            return None
-
-        router.route_rtp = route_signalled_only
+    def _count_unsignalled(self, packet):
+        count = self.unsignalled.get(packet.ssrc, 0) + 1
+        self.unsignalled[packet.ssrc] = count
+        if count == 1:
+            self.events.emit("unsignalled-ssrc", nick=self.nick, sid=self.sid, ssrc=packet.ssrc,
+                             payload_type=packet.payload_type, count=count)
 
     async def accept(self, transport, box_sources):
         """Apply the box's session-accept: its transport and the SSRCs the bridge will accept."""
@@ -433,8 +377,7 @@ class BridgeSession:
         summary["remote_audio"], summary["remote_video"] = await self.remote_report()
         delays = getattr(self, "applied_delays_ms", [])
         if delays:
-            summary["downlink_jitter"] = {"packets": len(delays), "p50_ms": round(_percentile(delays, 0.5), 1),
-                                          "p95_ms": round(_percentile(delays, 0.95), 1), "max_ms": round(max(delays), 1)}
+            summary["downlink_jitter"] = bridge_transport.jitter_summary(delays)
         if self.channel:
             summary["bridge_channel"] = self.channel.summary()
         if full:
