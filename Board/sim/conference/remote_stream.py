@@ -142,6 +142,14 @@ class RemoteStream:
         self.counts = None  # frozen when its senders stop: {"audio": (sent, received), "fec_packets": n}
 
     def add_video(self, spec):
+        """A new source, or one that was removed and comes again (a second share by the same
+        participant: same name and SSRCs; its record goes on, a new track counts from 0)."""
+        video = self.videos.get(spec[0])
+        if video is not None and video.removed:
+            video.removed, video.track, video.sender, video.counts = False, None, None, None
+            video.ssrc, video.rtx_ssrc = spec[2], spec[3]
+            video.layer = None if self.held_back else UNSIGNALLED_LAYER.get(video.video_type, UNSIGNALLED_LAYER["camera"])
+            return video
         video = VideoSource(self.endpoint, spec, self.report, self.held_back)
         self.videos[video.name] = video
         return video
