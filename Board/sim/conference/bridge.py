@@ -12,18 +12,19 @@ an unknown SSRC"; audio is only routed for sources Jicofo signalled over colibri
 It is not a router: media of the simulated participants is generated here, and the box's media
 is decoded and measured, never forwarded. Like the JVB, every remote speaker reaches the box
 unmixed on its own SSRC over the one BUNDLEd transport (Opus 111 with ssrc-audio-level id 1,
-VP8 100 + rtx 96): one aiortc RTCRtpSender per participant and kind, created on the session's
+VP8 100 + rtx 96): one aiortc RTCRtpSender per participant and source (audio, camera, a screen
+share while it shares; remote_stream.py), created on the session's
 DTLS transport outside SDP negotiation and started by hand with the negotiated parameters of
 the audio/video transceiver (which itself only receives). The bridge's own RTCP (receiver
 reports, NACK, PLI) goes out from its feedback SSRCs jvb-a0/jvb-v0, which Jicofo signals.
 
 When Jicofo offered the box the `data` content, the session also runs the bridge channel
 (bridge_channel.py): SCTP on the same DTLS transport, the data channel the box opens, and the
-JVB's video allocation, which holds the participants' video back until the box's first
-ReceiverVideoConstraints. Without it every participant's video is forwarded from the start.
+JVB's video allocation (allocation.py), which holds the participants' video back until the
+box's first ReceiverVideoConstraints and picks the simulcast layer each source is forwarded at.
+Without it every participant's video is forwarded from the start (cameras at 640x360).
 """
 import asyncio
-import random
 
 import aioice.ice
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
@@ -32,9 +33,11 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.rtcrtpparameters import (RTCRtcpFeedback, RTCRtcpParameters, RTCRtpCodecParameters,
                                      RTCRtpHeaderExtensionParameters, RTCRtpSendParameters)
 
+import bridge_transport
 import jingle
 import media
 from bridge_channel import BridgeChannel
+from remote_stream import RemoteStream
 from events import now as events_now
 
 # aioice never offers loopback addresses (test-rig.md part E): the rig lives on 127.0.0.1.
@@ -59,43 +62,10 @@ async def _no_rtcp(_packets):
     endpoint (the bridge terminates RTCP; it does not invent a BYE)."""
 
 
-class RemoteStream:
-    """One simulated participant's audio + video senders on one box session."""
-
-    def __init__(self, endpoint, remote):
-        self.endpoint, self.index, self.tone_hz = endpoint, remote.index, remote.tone_hz
-        self.audio_ssrc, self.video_ssrc, self.rtx_ssrc = remote.audio_ssrc, remote.video_ssrc, remote.rtx_ssrc
-        self.cname = remote.cname
-        self.modulation_hz = remote.modulation_hz
-        self.senders = {}  # kind -> RTCRtpSender
-        self.video_track = None
-        self.forwarded = True  # its video goes to the box (see BridgeSession.set_forwarded)
-        self.state = "waiting"  # waiting (for the transport), sending, stopped
-        self.started_t = self.stopped_t = None
-        self.counts = None  # frozen when its senders stop
-
-    def describe(self, counts):
-        """counts: kind -> (packets sent, packets the box received per its last RR or None)."""
-        base = {"index": self.index, "endpoint": self.endpoint, "sending": self.state == "sending",
-                "started_t": self.started_t, "stopped_t": self.stopped_t}
-        audio_sent, audio_received = counts.get("audio", (0, None))
-        video_sent, video_received = counts.get("video", (0, None))
-        audio = dict(base, ssrc=self.audio_ssrc, tone_hz=self.tone_hz, packets_sent=audio_sent,
-                     received_by_box=audio_received, fec_packets=counts.get("fec_packets"))
-        video = dict(base, ssrc=self.video_ssrc, rtx_ssrc=self.rtx_ssrc, packets_sent=video_sent,
-                     received_by_box=video_received, forwarded=self.forwarded)
-        return audio, video
-
-
 # --downlink-jitter: the simulated network between this bridge and a box delays each RTP
 # packet to the box by a uniform random 0..DOWNLINK_JITTER_MS ms (a userspace relay inside the
 # double: netem is not in the host kernel). 0 = sent at once.
 DOWNLINK_JITTER_MS = 0.0
-
-
-def _percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else None
 
 
 class BridgeSession:
@@ -116,6 +86,7 @@ class BridgeSession:
         self.remotes = {}  # endpoint -> RemoteStream, in the order they were added
         self.box_sources = None  # EndpointSources of the box once accepted
         self.channel = BridgeChannel(self) if bridge_channel else None
+        self.on_channel_open = None  # callable: the box opened its bridge channel (conference.py)
         self.pc.on("track", self._on_track)
         self.pc.on("connectionstatechange", self._on_connection_state)
 
@@ -127,12 +98,13 @@ class BridgeSession:
         for transceiver in (audio, video):
             if transceiver.kind in self.feedback_ssrcs:
                 transceiver.receiver._set_rtcp_ssrc(self.feedback_ssrcs[transceiver.kind])
-        self._filter_unsignalled(audio.receiver.transport)
+        dtls = audio.receiver.transport
+        bridge_transport.filter_unsignalled(dtls, lambda: self.allowed_ssrcs, self._count_unsignalled)
         self.applied_delays_ms = []
         if DOWNLINK_JITTER_MS > 0:
-            self._delay_downlink(audio.receiver.transport)
+            bridge_transport.delay_downlink(dtls, DOWNLINK_JITTER_MS, self.applied_delays_ms)
         # Outermost, so the markers follow the order the senders produced the packets in.
-        self._browser_audio_markers(audio.receiver.transport)
+        bridge_transport.browser_audio_markers(dtls, CODECS["audio"][0].payloadType)
         offer = await self.pc.createOffer()
         await self.pc.setLocalDescription(RTCSessionDescription(sdp=self._name_mids(offer.sdp), type="offer"))
         self.offer_sdp = self.pc.localDescription.sdp
@@ -158,9 +130,8 @@ class BridgeSession:
         on its SSRCs from when the transport is up until remove_remote()."""
         if self._closed or endpoint in self.remotes:
             return
-        self.remotes[endpoint] = RemoteStream(endpoint, remote)
+        self.remotes[endpoint] = RemoteStream(endpoint, remote, self._report, held_back=self.channel is not None)
         if self.channel:
-            self.remotes[endpoint].forwarded = False
             self.channel.remotes_changed("participant joined")
         if self.pc.connectionState == "connected":
             asyncio.ensure_future(self._start_remote(self.remotes[endpoint]))
@@ -169,24 +140,58 @@ class BridgeSession:
         """Its endpoint expired (left, or terminated): no more RTP or RTCP on its SSRCs."""
         stream = self.remotes.get(endpoint)
         if stream is not None and self._mark_stopped(stream):
+            for video in stream.videos.values():
+                video.remove("participant left")
             asyncio.ensure_future(self._stop_senders(stream))
             if self.channel:
                 self.channel.remotes_changed("participant left")
 
-    def set_forwarded(self, endpoints):
-        """The bridge channel's allocation: only these participants' video goes to the box. A
-        held-back camera pauses (PatternVideoTrack); when it is forwarded again the sender makes
-        a keyframe, as the JVB asks the source for one before it forwards a resumed stream."""
-        for endpoint, stream in self.remotes.items():
-            on = endpoint in endpoints
-            if on == stream.forwarded:
-                continue
-            stream.forwarded = on
-            if stream.video_track is not None:
-                stream.video_track.set_forwarding(on)
-            sender = stream.senders.get("video")
-            if on and sender is not None:
-                sender._send_keyframe()
+    def add_remote_source(self, endpoint, spec):
+        """A participant's new video source (a screen share's source-add; colibri2 tells the JVB
+        of the endpoint's new source): the allocation may forward it from now on."""
+        stream = self.remotes.get(endpoint)
+        if stream is None or stream.state == "stopped" or self._closed:
+            return
+        video = stream.videos.get(spec[0])
+        if video is not None and not video.removed:
+            return
+        video = stream.add_video(spec)
+        if self.channel:
+            self.channel.remotes_changed("sources changed")
+        if stream.state == "sending":
+            asyncio.ensure_future(self._start_video(stream, video))
+
+    def remove_remote_source(self, endpoint, name):
+        """A participant's source-remove (the share ended): its RTP stops at once."""
+        stream = self.remotes.get(endpoint)
+        video = stream.videos.get(name) if stream is not None else None
+        if video is None or not video.remove("source removed"):
+            return
+        asyncio.ensure_future(self._stop_video(video))
+        if self.channel:
+            self.channel.remotes_changed("sources changed")
+
+    def video_sources(self, endpoint):
+        """[(name, videoType)] of a participant's current video sources, for the allocation."""
+        stream = self.remotes.get(endpoint)
+        return [(v.name, v.video_type) for v in stream.active_videos()] if stream is not None else []
+
+    def set_layers(self, layers, reason, max_heights):
+        """The bridge channel's allocation: only these sources go to the box, each at its layer
+        {name: (width, height)}. A held-back source's track pauses (PatternVideoTrack); when it
+        is forwarded again the sender makes a keyframe, as the JVB asks the source for one before
+        it forwards a resumed stream; a new layer is a new picture size, which aiortc's encoder
+        starts with a keyframe (see media.PatternVideoTrack)."""
+        for stream in self.remotes.values():
+            for video in stream.active_videos():
+                video.set_layer(layers.get(video.name), reason, max_heights.get(video.name))
+
+    def channel_opened(self):
+        if self.on_channel_open is not None:
+            self.on_channel_open()
+
+    def _report(self, event, **fields):
+        self.events.emit(event, nick=self.nick, sid=self.sid, **fields)
 
     def box_video_sources(self):
         """Names of the box's video sources (normally <nick>-v0)."""
@@ -217,120 +222,102 @@ class BridgeSession:
         return RTCRtpSendParameters(codecs=transceiver._codecs, headerExtensions=transceiver._headerExtensions,
                                     muxId=transceiver.mid, rtcp=RTCRtcpParameters(cname=cname, ssrc=ssrc, mux=True))
 
+    def _transceiver(self, kind):
+        return next((t for t in self.pc.getTransceivers() if t.kind == kind and t._codecs), None)
+
     async def _start_remote(self, stream):
         """Only once DTLS is up: an aiortc sender that sends before gives up for good."""
         if stream.state != "waiting" or self._closed:
             return
         stream.state = "sending"
         stream.started_t = events_now()
-        stream.video_track = media.PatternVideoTrack(forwarding=stream.forwarded)
-        tracks = {"audio": media.ToneAudioTrack(stream.tone_hz, modulation_hz=stream.modulation_hz),
-                  "video": stream.video_track}
-        for transceiver in self.pc.getTransceivers():
-            if not transceiver._codecs or stream.state != "sending":
-                continue
-            sender = RTCRtpSender(tracks[transceiver.kind], transceiver.receiver.transport)
-            sender._ssrc = stream.audio_ssrc if transceiver.kind == "audio" else stream.video_ssrc
-            sender._rtx_ssrc = stream.rtx_ssrc
-            stream.senders[transceiver.kind] = sender
-            await sender.send(self._send_parameters(transceiver, sender._ssrc, stream.cname))
+        audio = self._transceiver("audio")
+        if audio is not None:
+            track = media.ToneAudioTrack(stream.tone_hz, modulation_hz=stream.modulation_hz)
+            stream.audio_sender = sender = RTCRtpSender(track, audio.receiver.transport)
+            sender._ssrc = stream.audio_ssrc
+            await sender.send(self._send_parameters(audio, sender._ssrc, stream.cname))
+        for video in list(stream.videos.values()):
+            await self._start_video(stream, video)
         if stream.state == "stopped":
             await self._stop_senders(stream)
 
+    async def _start_video(self, stream, video):
+        """A sender for one video source on its SSRC + RTX SSRC; its track paints at the layer."""
+        transceiver = self._transceiver("video")
+        if transceiver is None or video.sender is not None or video.removed or stream.state != "sending":
+            return
+        width, height = video.track_size()
+        video.track = media.PatternVideoTrack(width, height, forwarding=video.forwarded, fps=video.fps,
+                                              on_frame=video.on_frame)
+        video.sender = sender = RTCRtpSender(video.track, transceiver.receiver.transport)
+        sender._ssrc, sender._rtx_ssrc = video.ssrc, video.rtx_ssrc
+        await sender.send(self._send_parameters(transceiver, sender._ssrc, stream.cname))
+        if video.removed:
+            await self._stop_video(video)
+
     async def _stop_senders(self, stream):
         stream.counts = await self._sent_counts(stream)
-        for sender in stream.senders.values():
-            sender._send_rtcp = _no_rtcp
-            try:
-                await asyncio.wait_for(sender.stop(), 2)
-            except Exception as error:
-                self.events.info(f"stopping sender {sender._ssrc} of {stream.endpoint}: {error!r}")
+        for video in stream.videos.values():
+            await self._stop_video(video)
+        if stream.audio_sender is not None:
+            await self._stop_sender(stream.audio_sender, stream.endpoint)
+
+    async def _stop_video(self, video):
+        if video.sender is None or video.counts is not None:
+            return
+        video.counts = await self._video_counts(video)
+        await self._stop_sender(video.sender, video.endpoint)
+
+    async def _stop_sender(self, sender, endpoint):
+        sender._send_rtcp = _no_rtcp
+        try:
+            await asyncio.wait_for(sender.stop(), 2)
+        except Exception as error:
+            self.events.info(f"stopping sender {sender._ssrc} of {endpoint}: {error!r}")
 
     @staticmethod
-    async def _sent_counts(stream):
+    async def _counts_of(sender):
+        sent, received = 0, None
+        for stat in (await sender.getStats()).values():
+            if stat.type == "outbound-rtp":
+                sent = stat.packetsSent
+            elif stat.type == "remote-inbound-rtp":
+                received = stat.packetsReceived
+        return sent, received
+
+    async def _video_counts(self, video):
+        if video.counts is not None:
+            return video.counts
+        return await self._counts_of(video.sender) if video.sender is not None else (0, None)
+
+    async def _sent_counts(self, stream):
         if stream.counts is not None:
             return stream.counts
         counts = {}
-        encoder = getattr(stream.senders.get("audio"), "_RTCRtpSender__encoder", None)  # None once stopped
+        encoder = getattr(stream.audio_sender, "_RTCRtpSender__encoder", None)  # None once stopped
         if encoder is not None and hasattr(encoder, "fec_packets"):
             counts["fec_packets"] = encoder.fec_packets
-        for kind, sender in stream.senders.items():
-            sent, received = 0, None
-            for stat in (await sender.getStats()).values():
-                if stat.type == "outbound-rtp":
-                    sent = stat.packetsSent
-                elif stat.type == "remote-inbound-rtp":
-                    received = stat.packetsReceived
-            counts[kind] = (sent, received)
+        if stream.audio_sender is not None:
+            counts["audio"] = await self._counts_of(stream.audio_sender)
         return counts
 
     async def remote_report(self):
         """Which participant sent which SSRC and tone on this session (media/session-ended)."""
         audio, video = [], []
         for stream in sorted(self.remotes.values(), key=lambda s: (s.index, s.started_t or 0)):
-            a, v = stream.describe(await self._sent_counts(stream))
+            video_counts = {v.name: await self._video_counts(v) for v in stream.videos.values()}
+            a, v = stream.describe(await self._sent_counts(stream), video_counts)
             audio.append(a)
             video.append(v)
         return audio, video
 
-    @staticmethod
-    def _browser_audio_markers(dtls_transport):
-        """The RTP marker on Opus packets as a browser sets it: only on the first packet of a
-        talkspurt (libwebrtc; RFC 3551 section 4.1), which without DTX is a stream's first packet.
-        aiortc 1.16 (rtcrtpsender.py _run_rtp) marks every packet of a one-packet frame, so a
-        receiver would take every lost packet for a silence gap. The bridge forwards markers as
-        they come. Rewritten here, before SRTP; video (end of frame) is left alone."""
-        send = dtls_transport._send_rtp
-        started = set()
-
-        async def send_rtp(data):
-            if len(data) >= 12 and data[1] & 0x7F == CODECS["audio"][0].payloadType:
-                ssrc = int.from_bytes(data[8:12], "big")
-                if ssrc in started:
-                    data = data[:1] + bytes([data[1] & 0x7F]) + data[2:]
-                else:
-                    started.add(ssrc)
-            return await send(data)
-
-        dtls_transport._send_rtp = send_rtp
-
-    def _delay_downlink(self, dtls_transport):
-        """--downlink-jitter: every RTP packet to the box (the one bundled DTLS transport) leaves
-        after its own random delay, so later packets may overtake earlier ones, as on a jittery
-        path; SRTP protection happens when it leaves (libsrtp takes any order)."""
-        send = dtls_transport._send_rtp
-        loop = asyncio.get_event_loop()
-
-        async def send_later(data, delay):
-            await asyncio.sleep(delay)
-            try:
-                await send(data)
-            except Exception:  # the transport closed meanwhile
-                pass
-
-        async def send_delayed(data):
-            delay_ms = random.uniform(0, DOWNLINK_JITTER_MS)
-            self.applied_delays_ms.append(delay_ms)
-            loop.create_task(send_later(data, delay_ms / 1000))
-
-        dtls_transport._send_rtp = send_delayed
-
-    def _filter_unsignalled(self, dtls_transport):
-        """Replace aiortc's routing-by-payload-type fallback: unknown SSRCs are dropped."""
-        router = dtls_transport._rtp_router
-        route = router.route_rtp
-
-        def route_signalled_only(packet):
-            if packet.ssrc in self.allowed_ssrcs:
-                return route(packet)
-            count = self.unsignalled.get(packet.ssrc, 0) + 1
-            self.unsignalled[packet.ssrc] = count
-            if count == 1:
-                self.events.emit("unsignalled-ssrc", nick=self.nick, sid=self.sid, ssrc=packet.ssrc,
-                                 payload_type=packet.payload_type, count=count)
-            return None
-
-        router.route_rtp = route_signalled_only
+    def _count_unsignalled(self, packet):
+        count = self.unsignalled.get(packet.ssrc, 0) + 1
+        self.unsignalled[packet.ssrc] = count
+        if count == 1:
+            self.events.emit("unsignalled-ssrc", nick=self.nick, sid=self.sid, ssrc=packet.ssrc,
+                             payload_type=packet.payload_type, count=count)
 
     async def accept(self, transport, box_sources):
         """Apply the box's session-accept: its transport and the SSRCs the bridge will accept."""
@@ -372,7 +359,7 @@ class BridgeSession:
         for stream in self.remotes.values():
             if stream.state != "sending":
                 continue
-            for sender in stream.senders.values():
+            for sender in stream.senders():
                 for stat in (await sender.getStats()).values():
                     if stat.type == "outbound-rtp":
                         sent += stat.packetsSent
@@ -390,8 +377,7 @@ class BridgeSession:
         summary["remote_audio"], summary["remote_video"] = await self.remote_report()
         delays = getattr(self, "applied_delays_ms", [])
         if delays:
-            summary["downlink_jitter"] = {"packets": len(delays), "p50_ms": round(_percentile(delays, 0.5), 1),
-                                          "p95_ms": round(_percentile(delays, 0.95), 1), "max_ms": round(max(delays), 1)}
+            summary["downlink_jitter"] = bridge_transport.jitter_summary(delays)
         if self.channel:
             summary["bridge_channel"] = self.channel.summary()
         if full:
@@ -411,6 +397,9 @@ class BridgeSession:
         self._closed = True
         for task in self._tasks:
             task.cancel()
+        for stream in self.remotes.values():
+            for video in stream.videos.values():
+                video.remove("session ended")
         summary = await self.report(full=True) if self.accepted else None
         for stream in self.remotes.values():
             if self._mark_stopped(stream):

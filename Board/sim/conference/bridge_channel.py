@@ -27,23 +27,11 @@ Messages (message/BridgeChannelMessage.kt, EndpointMessageTransport.java):
   LastNChangedEvent -> lastN. The other client classes EndpointMessageTransport handles
   (EndpointStats, EndpointMessage, SourceVideoTypeMessage, VideoTypeMessage,
   ReceiverAudioSubscription) are accepted and have no effect here (nothing is relayed).
-* Parsing is Jackson's (BridgeChannelMessage.parse, STRICT_DUPLICATE_DETECTION, unknown
-  properties fail): invalid JSON, duplicate keys, an unknown colibriClass, an unknown field in a
-  message without a catch-all, a missing or malformed required field -> "Invalid message
-  received", ignored. Known classes the endpoint does not handle: "Received a message with an
-  unexpected type", ignored.
+  Parsing and the JVB's texts: bridge_messages.py.
 
-Allocation (cc/allocation/AllocationSettings.kt, Prioritize.kt, BandwidthAllocator.kt,
-BitrateController.kt, VideoConstraints.kt, SingleSourceAllocation.kt; reference.conf cc):
-* Before the first ReceiverVideoConstraints every source has initial-max-height-px = 0: no
-  video is forwarded. A first message without defaultConstraints sets default-max-height-px =
-  180. Omitted fields keep their value; `constraints` replaces the whole map.
-* Sources are ordered on-stage first, then selected (in the order given), then by speech
-  activity (recent speakers first, then the others in join order). The first lastN sources
-  (-1: all) whose constraints are not disabled (maxHeight 0 or maxFrameRate 0) are forwarded.
-  A single-layer camera is forwarded at whatever maxHeight > 0 (its one layer is the lowest).
-* ForwardedSources goes out when the forwarded set changes (BitrateController), not before
-  the channel is open (EndpointMessageTransport drops and counts such messages).
+Allocation (which sources, at which layer): allocation.py. ForwardedSources goes out when the
+forwarded set changes (BitrateController), not before the channel is open
+(EndpointMessageTransport drops and counts such messages).
 
 Sender constraints (AbstractEndpoint.kt addReceiver/removeReceiver, ReceiverConstraintsMap.kt):
 the box's own video source gets SenderSourceConstraints with the highest maxHeight its
@@ -51,31 +39,19 @@ receivers ask for, when that changes; no receivers left -> 0. Here the receivers
 simulated participants (browsers the double imagines), who ask for --sender-max-height.
 """
 import asyncio
-import json
 import time
 from struct import unpack_from
 
 from aiortc.rtcsctptransport import DATA_CHANNEL_ACK, DATA_CHANNEL_OPEN, WEBRTC_DCEP, RTCSctpTransport
 
+from allocation import AllocationSettings, allocate
+from bridge_messages import CLIENT_CLASSES, KNOWN_CLASSES, InvalidMessage, class_of, parse_message, text_of, validate
+
 SCTP_PORT = 5000  # DcSctpTransport.DEFAULT_SCTP_PORT, Jingle sctpmap number
 MAX_CHANNELS = 1  # videobridge.sctp.max-channels
-INITIAL_MAX_HEIGHT = 0  # videobridge.cc.initial-max-height-px
-DEFAULT_MAX_HEIGHT = 180  # videobridge.cc.default-max-height-px
-INITIAL_LAST_N = -1  # videobridge.cc.initial-last-n
 RECENT_SPEAKERS = 10 + 1  # speech-activity.recent-speakers-count + 1 (ConferenceSpeechActivity)
 NOT_CONNECTED_AFTER = 30  # seconds, Endpoint.scheduleEndpointMessageTransportTimeout
 DEFAULT_SENDER_MAX_HEIGHT = 720  # the double's choice: a browser showing the box on stage
-
-# Classes a client may send that EndpointMessageTransport handles.
-CLIENT_CLASSES = {"ClientHello", "ReceiverVideoConstraints", "LastNChangedEvent", "EndpointStats",
-                  "EndpointMessage", "SourceVideoTypeMessage", "VideoTypeMessage", "ReceiverAudioSubscription"}
-# Every class BridgeChannelMessage knows (JsonSubTypes); the others fail to parse.
-KNOWN_CLASSES = CLIENT_CLASSES | {"ServerHello", "DominantSpeakerEndpointChangeEvent",
-                                  "EndpointConnectivityStatusChangeEvent", "ForwardedSources", "VideoSourcesMap",
-                                  "AudioSourcesMap", "SenderSourceConstraints", "AddReceiver", "RemoveReceiver",
-                                  "ConnectionStats", "SyntheticSourceSendingChangeEvent"}
-RVC_FIELDS = {"lastN", "selectedSources", "onStageSources", "defaultConstraints", "constraints",
-              "assumedBandwidthBps"}
 
 # The double's script, set by conference_server.py (like bridge.DOWNLINK_JITTER_MS):
 # [(seconds after the channel opened, value)], sorted by time.
@@ -102,168 +78,6 @@ def parse_schedule(text, minimum=None):
     if not entries:
         raise ValueError("empty schedule")
     return sorted(entries, key=lambda e: e[0])
-
-
-# ----- messages -----
-
-class InvalidMessage(ValueError):
-    """What makes Jackson's parse fail: the JVB logs 'Invalid message received' and ignores it."""
-
-
-def _no_duplicates(pairs):
-    keys = [k for k, _ in pairs]
-    duplicate = next((k for k in keys if keys.count(k) > 1), None)
-    if duplicate is not None:
-        raise InvalidMessage(f"Duplicate field '{duplicate}'")  # JsonParser.Feature.STRICT_DUPLICATE_DETECTION
-    return dict(pairs)
-
-
-def parse_message(text):
-    """The message as a dict with a string colibriClass; InvalidMessage otherwise."""
-    try:
-        message = json.loads(text, object_pairs_hook=_no_duplicates)
-    except InvalidMessage:
-        raise
-    except ValueError as error:
-        raise InvalidMessage(f"invalid JSON: {error}")
-    if not isinstance(message, dict) or not isinstance(message.get("colibriClass"), str):
-        raise InvalidMessage("missing type id property 'colibriClass'")
-    return message
-
-
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _string_list(value, name):
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidMessage(f"{name} must be a list of strings")
-    return list(value)
-
-
-def video_constraints(value, name):
-    """VideoConstraints(maxHeight: Int, maxFrameRate: Double = -1.0), unknown fields ignored."""
-    if not isinstance(value, dict):
-        raise InvalidMessage(f"{name} must be an object")
-    height, rate = value.get("maxHeight"), value.get("maxFrameRate", -1.0)
-    if not _is_int(height):
-        raise InvalidMessage(f"{name}.maxHeight missing or not an integer")
-    if height != -1 and height < 0:
-        raise InvalidMessage(f"{name}: maxHeight must be either -1, 0, or positive.")
-    if rate is None:
-        rate = -1.0
-    if not _is_number(rate) or (rate != -1 and rate < 0):
-        raise InvalidMessage(f"{name}: maxFrameRate must be either -1, or >= 0")
-    return height, float(rate)
-
-
-def disabled(constraints):
-    """VideoConstraints.isDisabled."""
-    return constraints[0] == 0 or constraints[1] == 0.0
-
-
-def constraints_json(constraints):
-    return {"maxHeight": constraints[0], "maxFrameRate": constraints[1]}
-
-
-def parse_receiver_video_constraints(message):
-    """ReceiverVideoConstraintsMessage: the fields present (null = absent)."""
-    unknown = sorted(set(message) - RVC_FIELDS - {"colibriClass"})
-    if unknown:
-        raise InvalidMessage(f"Unrecognized field '{unknown[0]}'")  # FAIL_ON_UNKNOWN_PROPERTIES
-    fields = {}
-    if message.get("lastN") is not None:
-        if not _is_int(message["lastN"]):
-            raise InvalidMessage("lastN must be an integer")
-        fields["lastN"] = message["lastN"]
-    for name in ("selectedSources", "onStageSources"):
-        if message.get(name) is not None:
-            fields[name] = _string_list(message[name], name)
-    if message.get("defaultConstraints") is not None:
-        fields["defaultConstraints"] = video_constraints(message["defaultConstraints"], "defaultConstraints")
-    if message.get("constraints") is not None:
-        if not isinstance(message["constraints"], dict):
-            raise InvalidMessage("constraints must be an object")
-        fields["constraints"] = {source: video_constraints(value, f"constraints.{source}")
-                                 for source, value in message["constraints"].items()}
-    if message.get("assumedBandwidthBps") is not None:
-        if not _is_int(message["assumedBandwidthBps"]):
-            raise InvalidMessage("assumedBandwidthBps must be an integer")
-        fields["assumedBandwidthBps"] = message["assumedBandwidthBps"]
-    return fields
-
-
-class AllocationSettings:
-    """AllocationSettingsWrapper: the receiver's settings, each field kept until sent again."""
-
-    def __init__(self):
-        self.last_n = INITIAL_LAST_N
-        self.selected, self.on_stage = [], []
-        self.default = (INITIAL_MAX_HEIGHT, -1.0)
-        self.constraints = {}
-        self.ever_set = False
-
-    def update(self, fields):
-        """setBandwidthAllocationSettings: True when something changed. assumedBandwidthBps is
-        ignored (no assumed-bandwidth-limit configured)."""
-        changed = False
-        for key, attribute in (("lastN", "last_n"), ("selectedSources", "selected"), ("onStageSources", "on_stage"),
-                               ("constraints", "constraints")):
-            if key in fields and getattr(self, attribute) != fields[key]:
-                setattr(self, attribute, fields[key])
-                changed = True
-        default = fields.get("defaultConstraints")
-        if default is None and not self.ever_set:
-            default = (DEFAULT_MAX_HEIGHT, -1.0)
-        if default is not None and default != self.default:
-            self.default = default
-            changed = True
-        self.ever_set = True
-        return changed
-
-    def set_last_n(self, last_n):
-        if last_n == self.last_n:
-            return False
-        self.last_n = last_n
-        return True
-
-    def constraints_for(self, source):
-        return self.constraints.get(source, self.default)
-
-    def describe(self):
-        return {"lastN": self.last_n, "selectedSources": self.selected, "onStageSources": self.on_stage,
-                "defaultConstraints": constraints_json(self.default),
-                "constraints": {s: constraints_json(c) for s, c in self.constraints.items()}}
-
-
-def forwarded_sources(sources, settings):
-    """The video sources (names, in the conference's speech-activity order) the bridge forwards:
-    prioritize() (on-stage, then selected, then the rest) and getEffectiveConstraints() (only
-    the first lastN sources with enabled constraints). No bandwidth limit in the double."""
-    selected = list(settings.on_stage) + [s for s in settings.selected if s not in settings.on_stage]
-    ordered = sorted((s for s in sources if s in selected), key=selected.index) + \
-        [s for s in sources if s not in selected]
-    limit = settings.last_n if settings.last_n >= 0 else len(ordered)
-    result = []
-    for source in ordered:
-        if len(result) >= limit:
-            break
-        if not disabled(settings.constraints_for(source)):
-            result.append(source)
-    return result
-
-
-def text_of(message):
-    """The JSON text the JVB writes: SenderSourceConstraintsMessage.createJson has its own
-    format (with blanks), ServerHello its constant; the rest is Jackson, compact."""
-    if message.get("colibriClass") == "SenderSourceConstraints":
-        return (f'{{"colibriClass":"SenderSourceConstraints", "sourceName":"{message["sourceName"]}", '
-                f'"maxHeight":{message["maxHeight"]}}}')
-    return json.dumps(message, separators=(",", ":"))
 
 
 # ----- SCTP -----
@@ -338,7 +152,8 @@ class BridgeChannel:
     """The bridge channel and the video allocation of one box endpoint (one BridgeSession).
 
     The session provides nick, sid, events, remotes (endpoint -> RemoteStream with index and
-    state), box_video_sources() and set_forwarded(endpoints)."""
+    state), video_sources(endpoint), box_video_sources(), set_layers(layers, reason, max_heights)
+    and channel_opened()."""
 
     def __init__(self, session):
         self.session = session
@@ -456,6 +271,7 @@ class BridgeChannel:
         speakers = self.recent_speakers()
         if speakers:
             self._send_dominant_speaker(speakers)
+        self.session.channel_opened()  # the origin of --share (focus.py)
 
     def _send(self, message):
         """EndpointMessageTransport.sendMessage: dropped and counted while no channel is open."""
@@ -486,11 +302,11 @@ class BridgeChannel:
                            handled=False, unknown_count=sum(self.unknown.values()),
                            error=f"Could not resolve type id '{name}'")
                 return
-            fields = self._validate(name, message)
+            fields = validate(name, message)
         except InvalidMessage as error:
             self.invalid += 1
-            self._emit("bridge_channel.received", colibriClass=_class_of(data), message=None, text=data[:500],
-                       known=_class_of(data) in KNOWN_CLASSES, valid=False, handled=False, error=str(error))
+            self._emit("bridge_channel.received", colibriClass=class_of(data), message=None, text=data[:500],
+                       known=class_of(data) in KNOWN_CLASSES, valid=False, handled=False, error=str(error))
             return
         self.received[name] = self.received.get(name, 0) + 1
         handled = name in CLIENT_CLASSES
@@ -506,20 +322,6 @@ class BridgeChannel:
             if self.settings.set_last_n(fields["lastN"]):
                 self.update_forwarding("LastNChangedEvent")
 
-    @staticmethod
-    def _validate(name, message):
-        if name == "ReceiverVideoConstraints":
-            return parse_receiver_video_constraints(message)
-        if name == "ClientHello":
-            extra = sorted(set(message) - {"colibriClass"})
-            if extra:
-                raise InvalidMessage(f"Unrecognized field '{extra[0]}'")
-        if name == "LastNChangedEvent":
-            if not _is_int(message.get("lastN")):
-                raise InvalidMessage("lastN missing or not an integer")
-            return {"lastN": message["lastN"]}
-        return {}
-
     # ----- forwarding -----
 
     def present_endpoints(self):
@@ -527,26 +329,30 @@ class BridgeChannel:
         present = [e for e, s in self.session.remotes.items() if s.state != "stopped"]
         return [e for e in self.promoted if e in present] + [e for e in present if e not in self.promoted]
 
-    def forwards(self, endpoint):
-        return f"{endpoint}-v0" in self.forwarded
+    def video_sources(self):
+        """[(name, videoType)] of the participants' video sources in speech-activity order (an
+        endpoint's sources in their order: camera, then a share)."""
+        return [source for endpoint in self.present_endpoints() for source in self.session.video_sources(endpoint)]
 
     def update_forwarding(self, reason, send=True):
-        """Run the allocation; on a new forwarded set apply it to the senders and tell the box
-        (BitrateController.forwardedSourcesChanged -> Endpoint.sendForwardedSourcesMessage)."""
-        names = forwarded_sources([f"{e}-v0" for e in self.present_endpoints()], self.settings)
+        """Run the allocation and apply it to the senders (which sources, at which layer); on a
+        new forwarded set tell the box (BitrateController.forwardedSourcesChanged ->
+        Endpoint.sendForwardedSourcesMessage)."""
+        layers = allocate(self.video_sources(), self.settings)
+        names = list(layers)
         changed = set(names) != set(self.forwarded)
         self.forwarded = names
-        if not changed:
-            return
-        endpoints = [n[:-3] for n in names]
-        self.session.set_forwarded(set(endpoints))
-        self._emit("video.forwarding", forwarded=names, endpoints=endpoints, reason=reason,
-                   settings=self.settings.describe())
-        if send:
+        if changed:
+            endpoints = list(dict.fromkeys(n.rsplit("-", 1)[0] for n in names))
+            self._emit("video.forwarding", forwarded=names, endpoints=endpoints, reason=reason,
+                       settings=self.settings.describe())
+        self.session.set_layers(layers, reason, {n: self.settings.constraints_for(n)[0] for n in names})
+        if changed and send:
             self._send({"colibriClass": "ForwardedSources", "forwardedSources": list(names)})
 
     def remotes_changed(self, reason):
-        """A simulated participant joined or left this session (Conference.endpointsChanged)."""
+        """A simulated participant joined or left this session (Conference.endpointsChanged), or
+        its sources changed (a share's source-add/-remove: Endpoint.setMediaSources)."""
         present = set(self.present_endpoints())
         speakers_before = self.recent_speakers()
         self.promoted = [e for e in self.promoted if e in present]
@@ -614,12 +420,3 @@ class BridgeChannel:
                 self.sender_max_height[source] = height
                 if send:
                     self._send({"colibriClass": "SenderSourceConstraints", "sourceName": source, "maxHeight": height})
-
-
-def _class_of(text):
-    """Best effort colibriClass of a message that did not parse, for the event."""
-    try:
-        value = json.loads(text)
-        return value.get("colibriClass") if isinstance(value, dict) else None
-    except ValueError:
-        return None

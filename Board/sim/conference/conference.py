@@ -274,6 +274,10 @@ class Conference:
             Source(r.video_ssrc, "video", f"{r.endpoint}-v0", r.video_msid, "camera"),
             Source(r.rtx_ssrc, "video", f"{r.endpoint}-v0", r.video_msid, "camera")},
             {SsrcGroup("FID", (r.video_ssrc, r.rtx_ssrc), "video")})
+        if r.sharing:
+            share = _share_sources(r)
+            sources.sources |= share.sources
+            sources.groups |= share.groups
         try:
             self.sources.try_add(participant.nick, sources)
         except ValidationError as error:
@@ -284,6 +288,37 @@ class Conference:
         for p in self.participants.values():
             if p.bridge:
                 p.bridge.add_remote(participant.nick, r)
+
+    async def simulated_share(self, nick, on):
+        """--share: a simulated participant starts (on) or stops a screen share, as a browser
+        does by Jingle source-add / source-remove of its `<ep>-v1` desktop source (with its own
+        SSRC + RTX, msid, name, videoType). Jicofo validates it (Participant.onAddSource /
+        onRemoveSource, ValidatingConferenceSourceMap), tells the bridge (colibri2: the
+        endpoint's sources change) and propagates it to every other participant. True when done."""
+        async with self.lock:
+            participant = self.participants.get(nick)
+            r = self.focus.remote_media_of(nick)
+            if self.stopped or participant is None or r is None or participant.state != "active" or r.sharing == on:
+                return False
+            share = _share_sources(r)
+            try:
+                done = self.sources.try_add(nick, share) if on else self.sources.try_remove(nick, share)
+            except ValidationError as error:
+                self.events.error(f"share of {nick} rejected: {error}")
+                return False
+            r.share = "on" if on else "off"
+            name, _, ssrc, rtx_ssrc = r.share_source()
+            self.events.emit("participant-share", room=self.room, nick=nick, endpoint=nick, index=r.index,
+                             state="started" if on else "stopped", source=name, video_type="desktop",
+                             ssrc=ssrc, rtx_ssrc=rtx_ssrc, msid=r.share_msid)
+            self._propagate("source-add" if on else "source-remove", participant, {nick: done})
+            for p in self.participants.values():
+                if p.bridge:
+                    if on:
+                        p.bridge.add_remote_source(nick, r.share_source())
+                    else:
+                        p.bridge.remove_remote_source(nick, name)
+            return True
 
     def _simulated_in_conference(self):
         """(endpoint, RemoteMedia) of the simulated participants whose sources are in the conference."""
@@ -299,6 +334,7 @@ class Conference:
         sid = secrets.token_hex(6)
         bridge = BridgeSession(participant.nick, sid, self.jvb_sources, self.events,
                                bridge_channel=jingle.offers_data(participant.options))
+        bridge.on_channel_open = lambda: self.focus.share_origin(self.room)
         try:
             transport = await bridge.create_offer()
         except Exception as error:
@@ -375,6 +411,8 @@ class Conference:
         self._emit_accept(participant, accepted, transport, problem is None, problem, contents)
         if problem is None:
             self.focus.session_accepted(self.room)  # starts the --leave timers
+            if participant.bridge.channel is None:
+                self.focus.share_origin(self.room)  # without the bridge channel --share counts from here
             try:
                 await participant.bridge.accept(transport, self.sources.endpoints.get(participant.nick,
                                                                                       EndpointSources()))
@@ -513,3 +551,12 @@ def from_jingle_safe(contents):
         return from_jingle(contents)
     except ValidationError:
         return EndpointSources()
+
+
+def _share_sources(r):
+    """The screen share of a simulated participant as its browser signals it: `<ep>-v1`,
+    videoType desktop, primary + RTX in a FID group, one msid."""
+    name, video_type, ssrc, rtx_ssrc = r.share_source()
+    return EndpointSources({Source(ssrc, "video", name, r.share_msid, video_type),
+                            Source(rtx_ssrc, "video", name, r.share_msid, video_type)},
+                           {SsrcGroup("FID", (ssrc, rtx_ssrc), "video")})

@@ -8,7 +8,8 @@ See README.md in this directory for the CLI, the events and what is (not) mirror
         [--https-port 15281] [--c2s-port 15222] [--component-port 15347] [--events FILE]
         [--room-secret ROOM=SECRET ...] [--participant before-box|after-box|never[,...]]
         [--participants N] [--tones HZ,HZ,...] [--leave INDEX@SECONDS ...] [--opus-fec [PERCENT]]
-        [--tone-am HZ] [--sender-max-height H[@T],...] [--speakers INDEX[@T],...] [--quiet]
+        [--tone-am HZ] [--sender-max-height H[@T],...] [--speakers INDEX[@T],...]
+        [--share INDEX@T[-T2],...] [--quiet]
 """
 import argparse
 import asyncio
@@ -75,6 +76,10 @@ def parse_args(argv=None):
                         help="bridge channel: participant INDEX becomes dominant speaker T seconds after the "
                              "channel opened (DominantSpeakerEndpointChangeEvent), e.g. 0@0,2@6; 'none': never. "
                              "Default with two or more participants: 0 from the start")
+    parser.add_argument("--share", action="append", default=[], metavar="INDEX@T[-T2],...",
+                        help="participant INDEX starts a screen share (source <endpoint>-v1, videoType desktop, "
+                             "1920x1080 at 5 fps) T seconds after the first box's bridge channel opened (without "
+                             "one: after its session-accept) and stops it at T2 (source-remove); e.g. 2@8-14")
     parser.add_argument("--quiet", action="store_true", help="only errors on stderr")
     args = parser.parse_args(argv)
     _participant_args(parser, args)
@@ -161,6 +166,20 @@ def _bridge_channel_args(parser, args):
         parser.error("--speakers needs participants")
     args.speaker_schedule = schedule("--speakers", args.speakers, [(0.0, 0)] if count > 1 else [], 0,
                                      max(count - 1, 0))
+    args.share_plan = []
+    for item in ",".join(args.share).split(","):
+        item = item.strip()
+        if not item:
+            continue
+        index, sep, times = item.partition("@")
+        start, dash, stop = times.partition("-")
+        try:
+            index, start, stop = int(index), float(start), float(stop) if dash else None
+        except ValueError:
+            sep = ""
+        if not sep or not 0 <= index < count or start < 0 or (stop is not None and stop <= start):
+            parser.error(f"--share expects INDEX@T[-T2] with INDEX 0..{count - 1} and T2 > T >= 0, got {item!r}")
+        args.share_plan.append((index, start, stop))
 
 
 def participant_label(index):
@@ -203,7 +222,7 @@ class Server:
                 RemoteMedia(index, tone, self.args.tone_am), join_delay=delay,
                 stats_id="Fernunterricht-sim" if index == 0 else f"Fernunterricht-sim-{index}"))
         self.focus = Focus(secret, self.ports["component"], self.events, self.args.room_secrets,
-                           self.participants, self.args.leave_plan)
+                           self.participants, self.args.leave_plan, self.args.share_plan)
         self.focus.start()
         waits = [self.focus.connected_once]
         for participant in self.participants:
@@ -280,7 +299,8 @@ async def run(args):
                            leave={str(k): v for k, v in args.leave_plan.items()}, opus_fec=args.opus_fec,
                            tone_am=args.tone_am,
                            sender_max_height=[{"t": t, "max_height": h} for t, h in args.sender_schedule],
-                           speakers=[{"t": t, "index": i} for t, i in args.speaker_schedule])
+                           speakers=[{"t": t, "index": i} for t, i in args.speaker_schedule],
+                           share=[{"index": i, "t": t, "until": u} for i, t, u in args.share_plan])
         await server.stop_requested.wait()
     finally:
         await server.shutdown()

@@ -65,12 +65,13 @@ def caps_ver(query):
 
 
 class Focus(ComponentXMPP, Reconnecting):
-    def __init__(self, secret, port, events, room_secrets, simulated, leave_plan=None):
+    def __init__(self, secret, port, events, room_secrets, simulated, leave_plan=None, share_plan=None):
         ComponentXMPP.__init__(self, FOCUS_DOMAIN, secret, "127.0.0.1", port)
         self.setup_reconnect("127.0.0.1", port, events)
         self.events, self.room_secrets = events, room_secrets
         self.simulated = list(simulated)  # the simulated participants (maybe none), to tell their nicks apart
         self.leave_plan = dict(leave_plan or {})  # --leave: participant index -> seconds after session-accept
+        self.share_plan = list(share_plan or [])  # --share: [(index, start, stop or None)] (share_origin)
         self.focus_jid = f"{FOCUS_JID}/focus"
         self.conferences = {}
         self._starting = {}
@@ -120,6 +121,29 @@ class Focus(ComponentXMPP, Reconnecting):
         for index, delay in plan.items():
             simulated = self.simulated[index]
             asyncio.get_event_loop().call_later(delay, simulated.leave, room)
+
+    def share_origin(self, room):
+        """--share INDEX@T[-T2]: the times count from the opening of the first box session's bridge
+        channel in this run (the origin of --speakers and --sender-max-height for that session),
+        or from its valid session-accept when it has no bridge channel. Once per run, like
+        --leave: a share is a participant's act in the conference (Jingle source-add to every
+        box), not replayed per session; a box session that starts later gets the share in its
+        session-initiate while it lasts."""
+        plan, self.share_plan = self.share_plan, []
+        loop = asyncio.get_event_loop()
+        for index, start, stop in plan:
+            loop.call_later(start, lambda i=index: asyncio.ensure_future(self._share(room, i, True)))
+            if stop is not None:
+                loop.call_later(stop, lambda i=index: asyncio.ensure_future(self._share(room, i, False)))
+
+    async def _share(self, room, index, on):
+        simulated = self.simulated[index]
+        conference = self.conferences.get(room)
+        if conference is None or conference.stopped or simulated.endpoint not in conference.participants:
+            self.events.info(f"--share: participant {index} is not in the conference {room}")
+            return
+        if await conference.simulated_share(simulated.endpoint, on):
+            simulated.send_presence_update(room)  # after the source-add/-remove, as lib-jitsi-meet does
 
     def conference_stopped(self, conference):
         if self.conferences.get(conference.room) is conference:

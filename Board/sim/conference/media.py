@@ -70,19 +70,33 @@ def paint_frame(number, width, height):
 
 
 class PatternVideoTrack(MediaStreamTrack):
-    """The participant's camera: 30 fps test pattern with the frame counter painted in.
+    """A participant's camera or screen share: the test pattern with the frame counter painted in,
+    at `fps` (30 for a camera, 5 for a share), at the size of the layer the bridge forwards.
 
     forwarding=False holds the frames back (the bridge does not forward this source to the box,
-    see bridge_channel.py): recv() waits until set_forwarding(True). The camera keeps running
+    see allocation.py): recv() waits until set_forwarding(True). The camera keeps running
     meanwhile, so the first frame after a pause carries the number (and pts) of the current
     time: the RTP timestamp jumps by the pause, the sequence numbers stay contiguous, as the
-    JVB's forwarding of a resumed source looks to a receiver."""
+    JVB's forwarding of a resumed source looks to a receiver.
+
+    set_size(): the bridge switches to another simulcast layer (allocation.py). All layers of a
+    browser's simulcast carry the same pictures, so the counter runs on; only the size changes.
+    aiortc 1.16's Vp8Encoder.encode (aiortc/codecs/vpx.py) drops its libvpx context when a
+    frame's width or height differs from the context's and opens a new one, whose first frame
+    libvpx always codes as a keyframe; the encoder object and its VP8 picture id run on. So the
+    box sees, on the same SSRC, a keyframe at the new size and continuous picture ids, as the
+    JVB's switch to another layer looks (it waits for the target layer's keyframe).
+
+    on_frame(number, width, height), when given, is called for every picture handed to the
+    encoder (the bridge's record of what it sent)."""
 
     kind = "video"
 
-    def __init__(self, width=640, height=360, forwarding=True):
+    def __init__(self, width=640, height=360, forwarding=True, fps=VIDEO_FPS, on_frame=None):
         super().__init__()
         self.width, self.height = width, height
+        self.fps = fps
+        self.on_frame = on_frame
         self.number = 0
         self._start = None
         self._forwarding = asyncio.Event()
@@ -99,23 +113,30 @@ class PatternVideoTrack(MediaStreamTrack):
         else:
             self._forwarding.clear()
 
+    def set_size(self, width, height):
+        """The next picture has this size (the forwarded layer changed)."""
+        self.width, self.height = width, height
+
     async def recv(self):
         while True:
             if not self._forwarding.is_set():
                 await self._forwarding.wait()
                 if self._start is not None:  # skip the frames the camera made while held back
-                    self.number = max(self.number, int((time.monotonic() - self._start) * VIDEO_FPS))
+                    self.number = max(self.number, int((time.monotonic() - self._start) * self.fps))
             if self._start is None:
                 self._start = time.monotonic()
             else:
-                wait = self._start + self.number / VIDEO_FPS - time.monotonic()
+                wait = self._start + self.number / self.fps - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
             if self._forwarding.is_set():  # not held back while waiting for the frame time
                 break
-        frame = av.VideoFrame.from_ndarray(paint_frame(self.number, self.width, self.height), format="yuv420p")
-        frame.pts = int(self.number * VIDEO_CLOCK / VIDEO_FPS)
+        width, height = self.width, self.height
+        frame = av.VideoFrame.from_ndarray(paint_frame(self.number, width, height), format="yuv420p")
+        frame.pts = int(self.number * VIDEO_CLOCK / self.fps)
         frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        if self.on_frame is not None:
+            self.on_frame(self.number, width, height)
         self.number += 1
         return frame
 

@@ -45,6 +45,26 @@ class RemoteMedia:
         self.audio_msid = f"{endpoint}-audio-0-1 {uuid.uuid4()}"
         self.video_msid = f"{endpoint}-video-0-1 {uuid.uuid4()}"
         self.cname = str(uuid.uuid4())  # one RTCP CNAME per browser peer connection
+        # --share: the second video source a browser adds for a screen share. Name <ep>-v1
+        # (lib-jitsi-meet SignalingLayer getSourceNameForJitsiTrack: endpoint, media letter, index
+        # among the local video tracks) and msid <ep>-video-1-<pc> (LocalSdpMunger.ts
+        # <endpoint_id>-<mediaType>-<trackIndex>-<tpcId>), own SSRC + RTX (a low-fps share sends
+        # one encoding, which is what Jicofo forwards of a simulcast group anyway).
+        self.share_ssrc, self.share_rtx_ssrc = (secrets.randbits(31) + 1 for _ in range(2))
+        self.share_msid = f"{endpoint}-video-1-1 {uuid.uuid4()}"
+        self.share = None  # None: never shared in this XMPP session, "on", "off" (stopped)
+
+    @property
+    def sharing(self):
+        return self.share == "on"
+
+    def video_sources(self):
+        """[(name, videoType, ssrc, rtx_ssrc)] of its video sources now: camera, share while on."""
+        camera = [(f"{self.endpoint}-v0", "camera", self.video_ssrc, self.rtx_ssrc)]
+        return camera + ([self.share_source()] if self.sharing else [])
+
+    def share_source(self):
+        return (f"{self.endpoint}-v1", "desktop", self.share_ssrc, self.share_rtx_ssrc)
 
     def describe(self):
         return {"index": self.index, "endpoint": self.endpoint, "tone_hz": self.tone_hz,
@@ -130,6 +150,16 @@ class SimulatedParticipant(ClientXMPP, Reconnecting):
         self.make_presence(pto=f"{room}/{self.endpoint}", ptype="unavailable").send()
         return True
 
+    def send_presence_update(self, room):
+        """Its presence again with the current SourceInfo (lib-jitsi-meet ChatRoom.sendPresence
+        after JitsiConference._updateRoomPresence), e.g. when a share starts or stops."""
+        if self.rooms.get(room) != "joined" or not self.transport:
+            return False
+        presence = self.make_presence(pto=f"{room}/{self.endpoint}")
+        self._browser_extensions(presence.xml)
+        presence.send()
+        return True
+
     def room_gone(self, room):
         """The conference ended (destroyed, emptied, or the server restarted): join again once it exists."""
         self.rooms.pop(room, None)
@@ -160,9 +190,13 @@ class SimulatedParticipant(ClientXMPP, Reconnecting):
         ET.SubElement(xml, f"{{{ns}}}stats-id").text = self.stats_id
         ET.SubElement(xml, f"{{{ns}}}jitsi_participant_codecList").text = "vp8"
         ep = self.endpoint
-        ET.SubElement(xml, f"{{{ns}}}SourceInfo").text = json.dumps(
-            {f"{ep}-a0": {"muted": False}, f"{ep}-v0": {"muted": False, "videoType": "camera"}},
-            separators=(",", ":"))
+        sources = {f"{ep}-a0": {"muted": False}, f"{ep}-v0": {"muted": False, "videoType": "camera"}}
+        if self.remote_media.share is not None:
+            # lib-jitsi-meet SignalingLayerImpl.setTrackVideoType/setTrackMuteStatus: the share's
+            # entry carries videoType desktop; when the share stops, JitsiConference.replaceTrack
+            # sends muted true for it (_sendMuteStatus) and the entry stays.
+            sources[f"{ep}-v1"] = {"muted": not self.remote_media.sharing, "videoType": "desktop"}
+        ET.SubElement(xml, f"{{{ns}}}SourceInfo").text = json.dumps(sources, separators=(",", ":"))
         ET.SubElement(xml, f"{{{ns}}}audiomuted").text = "false"
         ET.SubElement(xml, f"{{{ns}}}videomuted").text = "false"
 
