@@ -136,7 +136,10 @@ public enum VideoReceiveBenchmark {
         /// (CallMedia.receiveVideo, NACK tracking aside), then lets the receiver take its turn
         /// as its thread does after a wake-up. The headers are rewritten in place.
         mutating func clip(_ clip: Clip, into intake: RemoteVideoIntake, receiver: VideoReceiver) throws {
-            for packets in clip.frames {
+            // By index: a for-in over the array allocates per step in unoptimised builds (its
+            // iterator reads through the generic subscript coroutine).
+            for frameIndex in 0..<clip.frames.count {
+                let packets = clip.frames[frameIndex]
                 let timestamp = UInt32(truncatingIfNeeded: frame * (90_000 / fps))
                 frame += 1
                 for index in packets {
