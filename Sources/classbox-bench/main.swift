@@ -47,6 +47,26 @@ if arguments.count >= 2 && arguments[1] == "receive-audio" {
     print("receive-audio: " + parts.joined(separator: " "))
     exit(0)
 }
+// `classbox-bench receive-video [SECONDS]`: one remote camera's 360p and 720p layers through
+// the video receive path, against libvpx decoding the same frames alone.
+if arguments.count >= 2 && arguments[1] == "receive-video" {
+    let seconds = arguments.count >= 3 ? Double(arguments[2]) ?? 20 : 20
+    var parts: [String] = []
+    for layer in [VideoReceiveBenchmark.Layer.p360, .p720] {
+        do {
+            let result = try VideoReceiveBenchmark.run(layer: layer, seconds: seconds, allocations: cmalloc_counter_allocations)
+            let allocations = result.allocationsPerFrame
+            parts.append("\(layer.label) \(fixed(result.microsecondsPerFrame, 1)) µs CPU per frame (libvpx alone "
+                         + "\(fixed(result.decodeOnlyMicrosecondsPerFrame, 1)) µs, ×\(fixed(result.microsecondsPerFrame / result.decodeOnlyMicrosecondsPerFrame, 2))), "
+                         + "\(fixed(allocations, allocations == allocations.rounded() ? 0 : 2)) allocations per frame")
+        } catch {
+            print("classbox-bench: \(error)")
+            exit(1)
+        }
+    }
+    print("receive-video: " + parts.joined(separator: "; "))
+    exit(0)
+}
 guard arguments.count == 5, let frames = Int(arguments[2]), let port = UInt16(arguments[3]),
       let destination = SocketAddress(host: "127.0.0.1", port: port) else {
     print("usage: classbox-bench INPUT.i420 FRAMES UDP_PORT SRTP_KEY_HEX")
