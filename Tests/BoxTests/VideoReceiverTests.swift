@@ -164,10 +164,11 @@ import Testing
         intake.setSources([MediaSource(ssrc: 1, name: "a-v0", owner: "r/a")], groups: [("FID", [1, 2])])
         intake.addSources([MediaSource(ssrc: 5, name: "b-v1", owner: "r/b", videoType: "desktop"), MediaSource(ssrc: 6, owner: "r/b")],
                           groups: [("FID", [5, 6])])
-        #expect(intake.sourceName(of: 5) == .some("b-v1") && intake.sourceName(of: 6) == nil, "an RTX SSRC is no source of its own")
+        #expect(intake.source(of: 5) == RemoteVideoIntake.Source(name: "b-v1", isScreenShare: true) && intake.source(of: 6) == nil,
+                "an RTX SSRC is no source of its own")
         #expect(intake.sourceCount == 2)
         intake.removeSources([5, 6])
-        #expect(intake.sourceCount == 1 && intake.sourceName(of: 5) == nil)
+        #expect(intake.sourceCount == 1 && intake.source(of: 5) == nil)
         let jvb = RemoteVideoIntake.sources([MediaSource(ssrc: 9, name: "jvb-v0", owner: "jvb")], groups: [], excluding: [])
         #expect(jvb.primary.isEmpty, "the bridge's own feedback SSRC is nobody's picture")
     }

@@ -107,15 +107,19 @@ extension RealPeers.ConferenceTests {
         var summary: [String] = []
         #expect(sent.count == 4, "three cameras and a share were sent: \(sent.map { $0["source"] ?? "-" })")
         for source in sent {
+            // The box's log names no participant: its lines carry the SSRC, the double's too.
             let name = try #require(source["source"] as? String), frames = source["frames"] as? Int ?? 0
-            let box = try #require(decoded.first { $0["source"] == name }, "the box decoded \(name): \(decoded)")
+            let ssrc = "\(try #require(source["ssrc"] as? Int))"
+            let owner = String(name.prefix { $0 != "-" })
+            #expect(!owner.isEmpty && !boxLog.contains(owner), "the box's log never names the participant \(owner)")
+            let box = try #require(decoded.first { $0["ssrc"] == ssrc }, "the box decoded \(name): \(decoded)")
             let boxFrames = Int(box["frames"] ?? "") ?? 0
             summary.append("\(name) \(boxFrames)/\(frames)")
             #expect(frames > 20 && Double(boxFrames) >= 0.95 * Double(frames), "≥ 95 % of \(name)'s \(frames) frames: \(box)")
             #expect(box["out_of_order"] == "0" && box["painted_read"] == box["frames"], "in order, each with its number: \(box)")
             // Every size the double sent at for a while was decoded at that size.
             let sentSizes = Set(((source["sizes"] as? [[Any]]) ?? []).compactMap { ($0.last as? Int).flatMap { $0 > 0 ? $0 : nil } })
-            let boxSizes = Set(sizes.filter { $0["source"] == name }.compactMap { Int($0["height"] ?? "") })
+            let boxSizes = Set(sizes.filter { $0["ssrc"] == ssrc }.compactMap { Int($0["height"] ?? "") })
             #expect(sentSizes.isSubset(of: boxSizes), "\(name) decoded at every forwarded size: sent \(sentSizes), decoded \(boxSizes)")
             if source["video_type"] as? String == "desktop" {
                 #expect(boxSizes == [1080], "the share at 1080 lines: \(boxSizes)")
@@ -133,7 +137,8 @@ extension RealPeers.ConferenceTests {
             let interval = try #require((source["intervals"] as? [[String: Any]])?.first)
             let start = interval["started_t"] as? Double ?? 0, firstNumber = interval["first_number"] as? Int ?? 0
             let numberAtChange = firstNumber + Int((t - start) * 30)
-            let large = sizes.first { $0["source"] == "\(endpoint)-v0" && $0["height"] == "720" && (Int($0["painted"] ?? "") ?? -1) >= numberAtChange }
+            let ssrc = "\(source["ssrc"] as? Int ?? -1)"
+            let large = sizes.first { $0["ssrc"] == ssrc && $0["height"] == "720" && (Int($0["painted"] ?? "") ?? -1) >= numberAtChange }
             let painted = try #require(large.flatMap { Int($0["painted"] ?? "") }, "\(endpoint) decoded at 720 lines after speaking: \(sizes)")
             let delay = Double(painted - numberAtChange) / 30
             delays.append(Int(delay * 1000))

@@ -31,10 +31,19 @@ final class RemoteVideoIntake: Sendable {
     /// Wakes the receive thread when a packet is in the ring.
     let wake = Wakeup()
 
+    /// A signalled video source. Its name holds its owner's endpoint id: it goes to the
+    /// screen (which shows whose picture it is) and never into the log, which says the kind
+    /// and the SSRC.
+    struct Source: Sendable, Equatable {
+        /// Jitsi's source name (`<endpoint>-v0`, `-v1` for a share; nil from a plain peer).
+        var name: String?
+        /// Jitsi's `videoType` desktop: a screen share.
+        var isScreenShare: Bool
+    }
+
     struct Sources: Sendable {
-        /// Primary SSRC → source name (`<endpoint>-v0`, `-v1` for a share; nil for a peer
-        /// without Jitsi's names).
-        var primary: [UInt32: String?] = [:]
+        /// Primary SSRC → the source.
+        var primary: [UInt32: Source] = [:]
         /// RTX SSRC → its primary.
         var rtx: [UInt32: UInt32] = [:]
     }
@@ -82,8 +91,8 @@ final class RemoteVideoIntake: Sendable {
 
     var sourceCount: Int { signalled.withLock { $0.primary.count } }
 
-    /// The source name of a signalled primary SSRC; nil when it is not (or no longer) one.
-    func sourceName(of ssrc: UInt32) -> String?? { signalled.withLock { $0.primary[ssrc] } }
+    /// The source of a signalled primary SSRC; nil when it is not (or no longer) one.
+    func source(of ssrc: UInt32) -> Source? { signalled.withLock { $0.primary[ssrc] } }
 
     /// Network thread: the primary SSRC and sequence number of a video packet, unwrapping RTX
     /// (its payload then starts after the original sequence number); nil for packets of no
@@ -136,7 +145,7 @@ final class RemoteVideoIntake: Sendable {
         }
         for source in sources where !own.contains(source.ssrc) && result.rtx[source.ssrc] == nil {
             guard RemoteSourceOwners.endpoint(source.owner ?? "") != "jvb" else { continue }  // the bridge's own feedback SSRC
-            result.primary[source.ssrc] = source.name
+            result.primary[source.ssrc] = Source(name: source.name, isScreenShare: source.videoType?.lowercased() == "desktop")
         }
         return result
     }

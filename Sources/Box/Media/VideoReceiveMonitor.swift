@@ -7,7 +7,8 @@ import Runtime
 import Synchronization
 
 /// What the video receive thread tells the rest of the box: atomics for the status line, and
-/// per source what was decoded — counts, sizes, and the frame numbers a test pattern painted
+/// per source (by kind and SSRC, never its owner's name) what was decoded — counts, sizes,
+/// and the frame numbers a test pattern painted
 /// into the pictures (the simulated participants paint them as the box's own test pattern
 /// does). Counts and sizes only: no picture is kept.
 ///
@@ -75,8 +76,8 @@ final class VideoReceiveMonitor: @unchecked Sendable {
             if record.width != 0 { record.sizeChanges += 1 }
             record.width = picture.width
             record.height = picture.height
-            logger.info("video: \(stream.name ?? "source \(stream.ssrc)") decoded at \(picture.width)x\(picture.height)",
-                        metadata: ["event": "video.size", "source": "\(stream.name ?? "\(stream.ssrc)")", "width": "\(picture.width)",
+            logger.info("video: \(stream.label) decoded at \(picture.width)x\(picture.height)",
+                        metadata: ["event": "video.size", "ssrc": "\(stream.ssrc)", "width": "\(picture.width)",
                                    "height": "\(picture.height)", "painted": "\(painted.map { "\($0)" } ?? "-")"])
         }
         records[stream.ssrc] = record
@@ -92,10 +93,10 @@ final class VideoReceiveMonitor: @unchecked Sendable {
     /// Receive thread: the source's chain ended; its record goes to the log.
     func sourceEnded(_ stream: RemoteVideoStream, logger: Logger) {
         let record = records.removeValue(forKey: stream.ssrc) ?? SourceRecord()
-        let name = stream.name ?? "source \(stream.ssrc)"
+        let name = stream.label
         let painted = record.firstPainted.map { "painted \($0)…\(record.lastPainted ?? $0) (\(record.paintedMissing) skipped, \(record.outOfOrder) out of order)" } ?? "nothing painted read"
         logger.info("video from \(name): \(record.frames) frames decoded (\(record.keyframes) key frames) at \(record.width)x\(record.height), \(painted), longest pause \(record.longestInterval / 1_000_000) ms, \(stream.buffer.statistics.freezes) freezes",
-                    metadata: ["event": "video.source", "source": "\(stream.name ?? "\(stream.ssrc)")", "frames": "\(record.frames)",
+                    metadata: ["event": "video.source", "ssrc": "\(stream.ssrc)", "frames": "\(record.frames)",
                                "keyframes": "\(record.keyframes)", "width": "\(record.width)", "height": "\(record.height)",
                                "size_changes": "\(record.sizeChanges)", "painted_first": "\(record.firstPainted ?? -1)",
                                "painted_last": "\(record.lastPainted ?? -1)", "painted_read": "\(record.paintedRead)",

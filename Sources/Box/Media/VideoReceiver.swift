@@ -13,14 +13,17 @@ import Runtime
 final class RemoteVideoStream {
     let ssrc: UInt32
     let name: String?
+    /// For the log, which names no participant: "camera 1234" or "screen share 1234" (SSRC).
+    let label: String
     var assembler = VP8FrameAssembler()
     var buffer = VideoFrameBuffer()
     let decoder: VP8Decoder
     var decodeErrors = 0
 
-    init(ssrc: UInt32, name: String?) throws {
+    init(ssrc: UInt32, source: RemoteVideoIntake.Source) throws {
         self.ssrc = ssrc
-        self.name = name
+        name = source.name
+        label = "\(source.isScreenShare ? "screen share" : "camera") \(ssrc)"
         decoder = try VP8Decoder()
     }
 }
@@ -166,12 +169,12 @@ final class VideoReceiver: @unchecked Sendable {  // made here, then used on its
     /// The stream of a signalled source, made at its first packet.
     private func stream(for ssrc: UInt32) -> RemoteVideoStream? {
         if let stream = streams[ssrc] { return stream }
-        guard let name = intake.sourceName(of: ssrc), streams.count < Self.maximumStreams else {
+        guard let source = intake.source(of: ssrc), streams.count < Self.maximumStreams else {
             monitor.packetsWithoutStream.wrappingAdd(1, ordering: .relaxed)
             return nil
         }
         do {
-            let stream = try RemoteVideoStream(ssrc: ssrc, name: name)
+            let stream = try RemoteVideoStream(ssrc: ssrc, source: source)
             streams[ssrc] = stream
             monitor.streams.store(streams.count, ordering: .relaxed)
             return stream
@@ -182,7 +185,7 @@ final class VideoReceiver: @unchecked Sendable {  // made here, then used on its
     }
 
     private func endStreamsOfLeftSources() {
-        for (ssrc, stream) in streams where intake.sourceName(of: ssrc) == nil {
+        for (ssrc, stream) in streams where intake.source(of: ssrc) == nil {
             end(stream)
             streams[ssrc] = nil
         }
