@@ -13,14 +13,17 @@
 typedef int (*cusrsctp_output_fn)(void *address, void *buffer, size_t length, uint8_t tos, uint8_t set_df);
 
 /* Once per process. Timers are driven by cusrsctp_advance; RTO and heartbeat as
-   libdatachannel sets them for WebRTC (RTO 1–10 s, heartbeat 10 s, delayed SACK 20 ms). */
+   libdatachannel sets them for WebRTC (RTO from 1 s, heartbeat 10 s, delayed SACK 20 ms),
+   the backoff capped at 3 s as libwebrtc's dcsctp transport caps it (kMaxTimerBackoffDuration):
+   on a lossy school link an INIT or OPEN lost three times in a row would otherwise wait
+   1 + 2 + 4 + 8 s, and a real videobridge forwards no video until the channel is open. */
 static inline void cusrsctp_init(cusrsctp_output_fn output) {
     usrsctp_init_nothreads(0, output, NULL);
     usrsctp_sysctl_set_sctp_ecn_enable(0);
     usrsctp_sysctl_set_sctp_rto_min_default(1000);
     usrsctp_sysctl_set_sctp_rto_initial_default(1000);
-    usrsctp_sysctl_set_sctp_rto_max_default(10000);
-    usrsctp_sysctl_set_sctp_init_rto_max_default(10000);
+    usrsctp_sysctl_set_sctp_rto_max_default(3000);
+    usrsctp_sysctl_set_sctp_init_rto_max_default(3000);
     usrsctp_sysctl_set_sctp_heartbeat_interval_default(10000);
     usrsctp_sysctl_set_sctp_delayed_sack_time_default(20);
 }

@@ -113,10 +113,18 @@ extension RealPeers {
             let frames = Int(video["frames"] ?? "") ?? 0
             let painted = (Int(video["painted_last"] ?? "") ?? 0) - (Int(video["painted_first"] ?? "") ?? 0) + 1
             let pause = Int(video["longest_pause_ms"] ?? "") ?? .max
-            print("video-network 5 % loss: decoded \(frames) of \(painted) painted frames, longest pause \(pause) ms after the first second, "
+            func at(_ event: String) -> Double? {
+                call.server.events(event).first { $0["sid"] as? String == call.sid }?["t"] as? Double
+            }
+            let accepted = at("session-accept") ?? 0, opened = at("bridge_channel.open").map { $0 - accepted }
+            let forwarded = call.server.events("video.forwarding").first { $0["sid"] as? String == call.sid && !(($0["forwarded"] as? [Any]) ?? []).isEmpty }
+            let forwardedAfter = (forwarded?["t"] as? Double).map { $0 - accepted }
+            print("video-network 5 % loss: channel open \(opened.map { String(format: "%.1f", $0) } ?? "never") s and video forwarded \(forwardedAfter.map { String(format: "%.1f", $0) } ?? "never") s after the session-accept; "
+                  + "decoded \(frames) of \(painted) painted frames, longest pause \(pause) ms after the first second, "
                   + "\(video["freezes"] ?? "-") freezes, \(received["keyframe_requests"] ?? "-") key frame requests; "
                   + "\(call.log.split(separator: "\n").last { $0.contains("video received:") } ?? "no video summary")")
-            #expect(frames > 300 && Double(frames) >= 0.95 * Double(painted), "≥ 95 % of the forwarded frames decoded: \(video)")
+            #expect(frames > 300 && Double(frames) >= 0.95 * Double(painted),
+                    "≥ 95 % of the forwarded frames decoded: \(video); channel open after \(opened ?? -1) s, forwarded after \(forwardedAfter ?? -1) s")
             #expect(pause <= 500, "no pause between decoded frames over 500 ms after the first second: \(video)")
             #expect(video["out_of_order"] == "0", "in order: \(video)")
             #expect((Int(received["retransmitted"] ?? "") ?? 0) > 0, "lost packets came back in RTX: \(received)")
