@@ -54,6 +54,8 @@ let package = Package(
         .target(name: "JitterBuffer", dependencies: ["Wire", "RTP"], swiftSettings: realTimeDSP),
         // Raw media descriptions shared by capture and codecs (picture layouts).
         .target(name: "Media"),
+        // The classroom screen's layout: stage, tiles, self view for any screen size (no I/O).
+        .target(name: "Layout"),
         // VP8 and Opus through libvpx and libopus.
         .target(name: "Codecs", dependencies: ["CVPX", "COpus", "Media"]),
         // Pictures scaled down with libyuv (the camera for a bridge that asks fewer lines).
@@ -126,6 +128,7 @@ let package = Package(
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning"]),
         .testTarget(name: "UpdaterTests", dependencies: ["Updater", "Provisioning"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "Wire"]),
+        .testTarget(name: "LayoutTests", dependencies: ["Layout"]),
         .testTarget(name: "RTCPTests", dependencies: ["RTCP", "Wire"]),
         .testTarget(name: "JitterBufferTests", dependencies: ["JitterBuffer", "RTP"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs", "Media", "VideoScaling"]),
