@@ -123,7 +123,9 @@ extension RealPeers {
                   + "decoded \(frames) of \(painted) painted frames, longest pause \(pause) ms after the first second, "
                   + "\(video["freezes"] ?? "-") freezes, \(received["keyframe_requests"] ?? "-") key frame requests; "
                   + "\(call.log.split(separator: "\n").last { $0.contains("video received:") } ?? "no video summary")")
-            #expect(frames > 300 && Double(frames) >= 0.95 * Double(painted),
+            // Forwarding starts when the bridge channel is open, which the loss may delay by a
+            // retransmission or two (1-3 s each): at least 5 s of the 15 s call must be video.
+            #expect(frames > 150 && Double(frames) >= 0.95 * Double(painted),
                     "≥ 95 % of the forwarded frames decoded: \(video); channel open after \(opened ?? -1) s, forwarded after \(forwardedAfter ?? -1) s")
             #expect(pause <= 500, "no pause between decoded frames over 500 ms after the first second: \(video)")
             #expect(video["out_of_order"] == "0", "in order: \(video)")
