@@ -47,6 +47,7 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
     private var inSilence = false
     private(set) var filteredDelay: Double?
     private var blocksFarAboveTarget = 0
+    private var blocksFarBelowTarget = 0
 
     public init(decoder: Decoder, configuration: JitterBufferConfiguration = JitterBufferConfiguration()) {
         self.configuration = configuration
@@ -75,6 +76,7 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
         emptyConcealment = 0
         filteredDelay = nil
         blocksFarAboveTarget = 0
+        blocksFarBelowTarget = 0
     }
 
     /// The buffer restarted (or was reused): decoded samples and decoder state belong to the
@@ -113,8 +115,16 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
         let block = Double(configuration.blockSamples / configuration.samplesPerMillisecond)
         let delay = filteredDelay ?? target
 
-        // Grow in a quiet moment, at a packet boundary so PLC continues the last frame.
-        if fifoCount == 0 && fifoQuiet && buffer.storedCount > 0 && delay < target - Double(configuration.expandMarginMilliseconds) {
+        // Grow in a quiet moment, at a packet boundary so PLC continues the last frame; in
+        // speech too when far below target for a while (NetEq's preemptive expand, here one
+        // concealed block at a packet boundary, at most one per 100 ms): a speaker who never
+        // pauses would otherwise keep the delay the stream started with and run dry on every
+        // packet later than that — each an unplanned concealment instead of a planned one.
+        blocksFarBelowTarget = delay < target - Double(configuration.forcedExpandMarginMilliseconds) ? blocksFarBelowTarget + 1 : 0
+        let farTooShort = blocksFarBelowTarget * Int(block) >= configuration.forcedExpandAfterMilliseconds
+        let quietAndShort = fifoQuiet && delay < target - Double(configuration.expandMarginMilliseconds)
+        if fifoCount == 0 && (quietAndShort || farTooShort) && buffer.storedCount > 0 {
+            if !fifoQuiet { blocksFarBelowTarget -= 100 / Int(block) }
             conceal(into: output, samples: output.count)
             buffer.statistics.expandedBlocks += 1
             filteredDelay = delay + block
@@ -150,9 +160,13 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
 
     private var fifoCount: Int { fifoEnd - fifoStart }
 
-    /// Buffering (NetEq "postpone decoding"): wait until the stored span reaches the target.
-    /// Packets older than needed for it are dropped, so playback restarts at the target delay
-    /// after a long silence instead of replaying stale DTX frames.
+    /// Buffering (NetEq "postpone decoding"): wait until the media stored *after* the first
+    /// packet reaches the target — on a steady stream that is when the first packet has waited
+    /// the target, so playback starts at a playout delay equal to the target (counting the
+    /// first packet's own 20 ms would start one packet short of it, and every packet as late
+    /// as the target allows would run the buffer dry). Packets older than needed for it are
+    /// dropped, so playback restarts at the target delay after a long silence instead of
+    /// replaying stale DTX frames.
     /// Starts once the stored span reaches the target, or once the oldest packet has waited
     /// the target: a talkspurt shorter than the target (a DTX sender's "yes") is played then,
     /// instead of waiting for the next talkspurt and being dropped as too old.
@@ -162,8 +176,9 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
             let slot = buffer.slots[index]
             let span = buffer.storedSpanSamples(from: index)
             let waited = now >= slot.arrival && now - slot.arrival >= UInt64(buffer.targetDelayMilliseconds) * 1_000_000
-            guard span >= target || waited else { return false }
-            if span - slot.duration >= target {
+            let ahead = span - slot.duration
+            guard ahead >= target || waited else { return false }
+            if ahead - slot.duration >= target {
                 buffer.consume(at: index)
                 buffer.setPosition(sequence: slot.sequence &+ 1, timestamp: slot.timestamp &+ UInt32(slot.duration))
                 continue
@@ -345,6 +360,7 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
         let buffered = state == .playing ? fifoCount + buffer.bufferedSamples
             : (buffer.firstStoredIndex().map { buffer.storedSpanSamples(from: $0) } ?? 0)
         buffer.statistics.bufferedDelayMilliseconds = buffered / configuration.samplesPerMillisecond
+        buffer.statistics.playoutDelayMilliseconds = state == .playing ? Int((filteredDelay ?? 0).rounded()) : 0
     }
 }
 

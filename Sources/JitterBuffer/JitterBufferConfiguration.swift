@@ -47,14 +47,26 @@ public struct JitterBufferConfiguration: Sendable, Equatable {
     /// A payload this short is an Opus DTX frame (RFC 6716 §3.2.1: 1–2 bytes, no audio).
     public var dtxMaximumBytes: Int = 2
 
+    /// The playout delay is kept in [target − expand margin, target + accelerate margin]: the
+    /// target is the upper edge of the 20 ms bucket holding the 95th percentile, so at the
+    /// target itself a packet as late as that percentile is still on time; 15 ms above it
+    /// leaves room for one 10 ms move without bouncing between the edges.
     /// Shrink when the filtered level exceeds target + this, in a quiet block.
-    public var accelerateMarginMilliseconds: Int = 40
+    public var accelerateMarginMilliseconds: Int = 15
     /// Grow when the filtered level is below target − this, in a quiet block.
-    public var expandMarginMilliseconds: Int = 20
-    /// Drop even in speech (with a cross-fade) when above target + this ...
-    public var forcedAccelerateMarginMilliseconds: Int = 200
-    /// ... for this long.
-    public var forcedAccelerateAfterMilliseconds: Int = 2000
+    public var expandMarginMilliseconds: Int = 5
+    /// Grow even in speech (one concealed block at a packet boundary) when below target − this ...
+    public var forcedExpandMarginMilliseconds: Int = 5
+    /// ... for this long (then at most one block per 100 ms). NetEq's preemptive expand acts
+    /// at once below its low limit; the box waits a little because its expansion is a
+    /// concealed block, not a time-stretch: a speaker who never pauses would otherwise keep
+    /// the delay the stream started with, and every packet later than it would run dry.
+    public var forcedExpandAfterMilliseconds: Int = 200
+    /// Drop even in speech (with a cross-fade) when above target + this (NetEq accelerates in
+    /// speech above its target too) ...
+    public var forcedAccelerateMarginMilliseconds: Int = 15
+    /// ... for this long (then at most one block per 100 ms).
+    public var forcedAccelerateAfterMilliseconds: Int = 1000
     /// Length of the raised-cosine cross-fade over a forced drop (2.5 ms at 48 kHz).
     public var crossFadeSamples: Int = 120
     /// Concealment with an empty buffer stops after this and playout returns to buffering
@@ -140,6 +152,9 @@ public struct JitterBufferStatistics: Sendable, Equatable {
     public var crossFadedBlocks = 0
     public var targetDelayMilliseconds = 0
     public var bufferedDelayMilliseconds = 0
+    /// NetEq's playout delay now (filtered): how long after the earliest-arriving packet of
+    /// the last 2 s would have delivered it a sample is played — what the target steers.
+    public var playoutDelayMilliseconds = 0
 
     public init() {}
 }

@@ -116,7 +116,10 @@ extension RealPeers.ConferenceTests {
             let boxFrames = Int(box["frames"] ?? "") ?? 0
             summary.append("\(name) \(boxFrames)/\(frames)")
             #expect(frames > 20 && Double(boxFrames) >= 0.95 * Double(frames), "≥ 95 % of \(name)'s \(frames) frames: \(box)")
-            #expect(box["out_of_order"] == "0" && box["painted_read"] == box["frames"], "in order, each with its number: \(box)")
+            // The painted number is read back from the decoded picture; at 180 lines, right after
+            // a layer switch, a picture's digits can be too blurred to read (a CI run misread one).
+            let read = Int(box["painted_read"] ?? "") ?? 0
+            #expect(box["out_of_order"] == "0" && read >= boxFrames - 2, "in order, each but at most two with its number read: \(box)")
             // Every size the double sent at for a while was decoded at that size.
             let sentSizes = Set(((source["sizes"] as? [[Any]]) ?? []).compactMap { ($0.last as? Int).flatMap { $0 > 0 ? $0 : nil } })
             let boxSizes = Set(sizes.filter { $0["ssrc"] == ssrc }.compactMap { Int($0["height"] ?? "") })

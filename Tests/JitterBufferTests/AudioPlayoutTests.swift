@@ -17,8 +17,8 @@ func twoBlocksEach(_ sequences: [UInt16]) -> [Float] {
         var harness = PlayoutHarness()
         harness.schedule(regularPackets(count: 50, firstSequence: 100))
         harness.run(until: 1100 * ms)
-        // Start at 80 ms of stored span: packet 3 arrives at 60 ms.
-        #expect(harness.blocks.prefix { $0.kind == .buffering }.count == 6)
+        // Start once 80 ms are stored after the first packet: packet 4 arrives at 80 ms.
+        #expect(harness.blocks.prefix { $0.kind == .buffering }.count == 8)
         #expect(Array(harness.playedValues.prefix(100)) == twoBlocksEach(Array(100..<150)))
         let statistics = harness.playout.statistics
         #expect(statistics.received == 50 && statistics.lost == 0 && concealedBlocks(in: harness, firstPlayed: 100) == 0)
@@ -151,7 +151,8 @@ func twoBlocksEach(_ sequences: [UInt16]) -> [Float] {
     }
 
     @Test func sequenceNumbersAndTimestampsWrapAround() {
-        var harness = PlayoutHarness()
+        // A steady stream's target falls to 40 ms; no drops here, to see every packet.
+        var harness = PlayoutHarness(configuration: .withoutDrops)
         harness.schedule(regularPackets(count: 80, firstSequence: 65_500, firstTimestamp: UInt32.max - 960 * 10 + 1))
         harness.run(until: 1800 * ms)
         let sequences = (0..<80).map { UInt16(65_500) &+ UInt16($0) }
@@ -194,7 +195,7 @@ func twoBlocksEach(_ sequences: [UInt16]) -> [Float] {
         harness.blocks.removeAll()
         harness.schedule(regularPackets(count: 50, firstSequence: 40_000, firstTimestamp: 77_777, start: 3000 * ms))
         harness.run(until: 4100 * ms)
-        #expect(harness.blocks.prefix { $0.kind == .buffering }.count == 6, "buffers its start target, as a new playout")
+        #expect(harness.blocks.prefix { $0.kind == .buffering }.count == 8, "buffers its start target, as a new playout")
         #expect(Array(harness.playedValues.prefix(100)) == twoBlocksEach(Array(40_000..<40_050)))
         #expect(harness.playout.statistics.lost == 0 && harness.playout.statistics.late == 0)
     }

@@ -129,3 +129,14 @@ struct SeededGenerator: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+extension JitterBufferConfiguration {
+    /// The defaults without drops (only beyond 10 s too long), for tests that follow every
+    /// packet through the playout: the fake decoder's sample values can be quiet.
+    static var withoutDrops: JitterBufferConfiguration {
+        var configuration = JitterBufferConfiguration()
+        configuration.forcedAccelerateMarginMilliseconds = 10_000
+        configuration.accelerateMarginMilliseconds = 10_000
+        return configuration
+    }
+}

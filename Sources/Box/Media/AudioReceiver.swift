@@ -218,17 +218,19 @@ final class AudioReceiver {
         }
         guard blocks % 10 == 0 else { return }
         var total = retired
-        var target = 0, buffered = 0
+        var target = 0, buffered = 0, playout = 0
         for slot in slots {
             let statistics = slot.playout.statistics
             total.add(statistics)
             target = max(target, statistics.targetDelayMilliseconds)
             buffered = max(buffered, statistics.bufferedDelayMilliseconds)
+            playout = max(playout, statistics.playoutDelayMilliseconds)
         }
         monitor.concealedBlocks.store(total.concealedBlocks, ordering: .relaxed)
         monitor.fecRecoveries.store(total.fecRecovered, ordering: .relaxed)
         monitor.targetDelayMilliseconds.store(target, ordering: .relaxed)
         monitor.bufferedDelayMilliseconds.store(buffered, ordering: .relaxed)
+        monitor.playoutDelayMilliseconds.store(playout, ordering: .relaxed)
         monitor.lostPackets.store(total.lost, ordering: .relaxed)
         // Delay grown in quiet blocks, and in speech while a late packet was waited for.
         monitor.expandedBlocks.store(total.expandedBlocks + total.expandedSamples / AudioLoop.blockSamples, ordering: .relaxed)

@@ -107,8 +107,10 @@ final class PlaybackMonitor: Sendable {
     let droppedBlocks = Atomic<Int>(0)
     /// The largest target delay among the sources, in ms.
     let targetDelayMilliseconds = Atomic<Int>(0)
-    /// The largest playout delay among the sources now (what is buffered), in ms.
+    /// The most media stored ahead of playout among the sources now, in ms.
     let bufferedDelayMilliseconds = Atomic<Int>(0)
+    /// The largest playout delay among the sources (filtered; what the target steers), in ms.
+    let playoutDelayMilliseconds = Atomic<Int>(0)
     /// The echo canceller's view: measured playback-to-capture delay in ms (0: not running).
     let echoDelayMilliseconds = Atomic<Int>(0)
 
@@ -124,7 +126,7 @@ final class PlaybackMonitor: Sendable {
             + "invalid \(value(invalidPackets) + value(undecodablePackets)), no slot \(value(noSlotPackets)), "
             + "unsignalled \(value(unsignalled)), ring full \(value(ringFull)), "
             + "expanded \(value(expandedBlocks)), accelerated \(value(acceleratedBlocks)), "
-            + "target \(value(targetDelayMilliseconds)) ms, buffered \(value(bufferedDelayMilliseconds)) ms, underruns \(value(underruns)), dropped \(value(droppedBlocks)), "
+            + "target \(value(targetDelayMilliseconds)) ms, playout delay \(value(playoutDelayMilliseconds)) ms, buffered \(value(bufferedDelayMilliseconds)) ms, underruns \(value(underruns)), dropped \(value(droppedBlocks)), "
             + "echo delay \(value(echoDelayMilliseconds)) ms"
     }
 
