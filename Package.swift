@@ -56,6 +56,8 @@ let package = Package(
         .target(name: "Media"),
         // The classroom screen's layout: stage, tiles, self view for any screen size (no I/O).
         .target(name: "Layout"),
+        // The classroom screen's pixels: pictures scaled and converted into XRGB tiles with libyuv.
+        .target(name: "Composition", dependencies: ["CYUV", "Layout", "Media"]),
         // VP8 and Opus through libvpx and libopus.
         .target(name: "Codecs", dependencies: ["CVPX", "COpus", "Media"]),
         // Pictures scaled down with libyuv (the camera for a bridge that asks fewer lines).
@@ -129,6 +131,7 @@ let package = Package(
         .testTarget(name: "UpdaterTests", dependencies: ["Updater", "Provisioning"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "Wire"]),
         .testTarget(name: "LayoutTests", dependencies: ["Layout"]),
+        .testTarget(name: "CompositionTests", dependencies: ["Composition", "Layout", "Media"]),
         .testTarget(name: "RTCPTests", dependencies: ["RTCP", "Wire"]),
         .testTarget(name: "JitterBufferTests", dependencies: ["JitterBuffer", "RTP"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs", "Media", "VideoScaling"]),
