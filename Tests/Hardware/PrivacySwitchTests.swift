@@ -183,7 +183,11 @@ struct PrivacySwitchTests {
         let port = ExternalProcess.freeUDPPort()
         let box = try SpawnedProcess(ClassboxProcess.executable, ["send", "--config", config, "--to", "127.0.0.1:\(port)", "--duration", "60"],
                                      environment: ProcessInfo.processInfo.environment)
-        Thread.sleep(forTimeInterval: 2)
+        // Press the key once the box sends (it has opened its input device before): under TCG
+        // a box can take longer than 2 s to get there, and a key pressed before is not seen
+        // (a CI-like run pressed it 2 s after the start and the box logged nothing after).
+        #expect(Self.time(within: 15) { box.stderr.contains("audio: Opus") } != nil, "the box started sending: \(box.stderr.suffix(1000))")
+        Thread.sleep(forTimeInterval: 0.5)
         uinput.emit(type: Int32(EV_KEY), code: Int32(KEY_MICMUTE), value: 1)
         uinput.emit(type: Int32(EV_KEY), code: Int32(KEY_MICMUTE), value: 0)
         #expect(Self.time(within: 3) { box.stderr.contains("microphone muted") } != nil, "\(box.stderr.suffix(1000))")
