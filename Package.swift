@@ -57,7 +57,7 @@ let package = Package(
         // The classroom screen's layout: stage, tiles, self view for any screen size (no I/O).
         .target(name: "Layout"),
         // The classroom screen's pixels: pictures scaled and converted into XRGB tiles with libyuv.
-        .target(name: "Composition", dependencies: ["CYUV", "Layout", "Media"]),
+        .target(name: "Composition", dependencies: ["CYUV", "Layout", "Media", "VideoScaling"]),
         // VP8 and Opus through libvpx and libopus.
         .target(name: "Codecs", dependencies: ["CVPX", "COpus", "Media"]),
         // Pictures scaled down with libyuv (the camera for a bridge that asks fewer lines).

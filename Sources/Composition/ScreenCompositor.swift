@@ -1,5 +1,6 @@
 import Layout
 import Media
+import VideoScaling
 internal import CYUV
 
 /// The classroom screen's picture in memory: 32-bit XRGB, DRM's `XRGB8888` (little-endian
@@ -61,23 +62,21 @@ public struct ScreenColour: Sendable, Equatable, CustomStringConvertible {
 /// source has a new picture and `fill` when the layout changed, so unchanged tiles cost nothing.
 /// A plane path (a Pi's HVS scaling YUV in hardware) would replace `draw` for the stage only.
 ///
-/// All memory is allocated at init: one I420 picture the size of the screen for the scaled
+/// All memory is allocated at init: one picture the size of the screen for the scaled
 /// picture. libyuv's scalers keep row buffers on the heap for ratios other than halves and
 /// quarters (see `VideoScaler`); that is libyuv's, not per-frame state of ours.
 public final class ScreenCompositor {
     public let screenWidth: Int
     public let screenHeight: Int
-    private let scratch: UnsafeMutableRawBufferPointer
+    /// Holds the scaled picture: one the size of the screen.
+    private let scaler: VideoScaler
 
     public init(screenWidth: Int, screenHeight: Int) {
         precondition(screenWidth > 0 && screenHeight > 0, "a screen has a size")
         self.screenWidth = screenWidth
         self.screenHeight = screenHeight
-        let evenWidth = (screenWidth + 1) & ~1, evenHeight = (screenHeight + 1) & ~1
-        scratch = .allocate(byteCount: VideoFrameLayout.packedSize(width: evenWidth, height: evenHeight), alignment: 64)
+        scaler = VideoScaler(maxWidth: (screenWidth + 1) & ~1, maxHeight: (screenHeight + 1) & ~1)
     }
-
-    deinit { scratch.deallocate() }
 
     /// Fills `rect` (clipped to the canvas) with `colour`.
     public func fill(_ rect: ScreenRect, with colour: ScreenColour, on canvas: ScreenCanvas) {
@@ -101,7 +100,8 @@ public final class ScreenCompositor {
               fitted.width <= screenWidth, fitted.height <= screenHeight else { return nil }
         fillBars(around: fitted, in: tile, with: background, on: canvas)
         let target = canvas.base + fitted.y * canvas.stride + fitted.x * 4
-        let source = fitted.width == picture.width && fitted.height == picture.height ? picture : scaled(picture, to: fitted)
+        let source = fitted.width == picture.width && fitted.height == picture.height
+            ? picture : scaler.scale(picture, width: fitted.width, height: fitted.height)
         guard let source else { return nil }
         let status: Int32
         switch source.format {
@@ -114,26 +114,6 @@ public final class ScreenCompositor {
                                 target, Int32(canvas.stride), Int32(fitted.width), Int32(fitted.height))
         }
         return status == 0 ? fitted : nil
-    }
-
-    /// The picture at the fitted size in the scratch picture, in its own format.
-    private func scaled(_ picture: VideoFrameLayout, to size: ScreenRect) -> VideoFrameLayout? {
-        let output = VideoFrameLayout.packed(picture.format, width: size.width, height: size.height,
-                                             base: scratch.baseAddress!.assumingMemoryBound(to: UInt8.self))
-        let status: Int32
-        switch picture.format {
-        case .i420:
-            status = I420Scale(picture.planes.0, Int32(picture.strides.0), picture.planes.1, Int32(picture.strides.1),
-                               picture.planes.2, Int32(picture.strides.2), Int32(picture.width), Int32(picture.height),
-                               output.planes.0, Int32(output.strides.0), output.planes.1, Int32(output.strides.1),
-                               output.planes.2, Int32(output.strides.2), Int32(size.width), Int32(size.height), kFilterBilinear)
-        case .nv12:
-            status = NV12Scale(picture.planes.0, Int32(picture.strides.0), picture.planes.1, Int32(picture.strides.1),
-                               Int32(picture.width), Int32(picture.height),
-                               output.planes.0, Int32(output.strides.0), output.planes.1, Int32(output.strides.1),
-                               Int32(size.width), Int32(size.height), kFilterBilinear)
-        }
-        return status == 0 ? output : nil
     }
 
     /// Fills the parts of `tile` that `picture` (centred inside it) leaves uncovered: up to
