@@ -120,10 +120,10 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
         // concealed block at a packet boundary, at most one per 100 ms): a speaker who never
         // pauses would otherwise keep the delay the stream started with and run dry on every
         // packet later than that — each an unplanned concealment instead of a planned one.
-        blocksFarBelowTarget = delay < target - Double(configuration.forcedExpandMarginMilliseconds) ? blocksFarBelowTarget + 1 : 0
+        let belowBand = delay < target - Double(configuration.expandMarginMilliseconds)
+        blocksFarBelowTarget = belowBand ? blocksFarBelowTarget + 1 : 0
         let farTooShort = blocksFarBelowTarget * Int(block) >= configuration.forcedExpandAfterMilliseconds
-        let quietAndShort = fifoQuiet && delay < target - Double(configuration.expandMarginMilliseconds)
-        if fifoCount == 0 && (quietAndShort || farTooShort) && buffer.storedCount > 0 {
+        if fifoCount == 0 && ((fifoQuiet && belowBand) || farTooShort) && buffer.storedCount > 0 {
             if !fifoQuiet { blocksFarBelowTarget -= 100 / Int(block) }
             conceal(into: output, samples: output.count)
             buffer.statistics.expandedBlocks += 1
@@ -134,10 +134,11 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
 
         var kind = nextBlock(into: output)
         let quiet = fifoQuiet || kind == .silence
-        blocksFarAboveTarget = delay > target + Double(configuration.forcedAccelerateMarginMilliseconds) ? blocksFarAboveTarget + 1 : 0
+        let aboveBand = delay > target + Double(configuration.accelerateMarginMilliseconds)
+        blocksFarAboveTarget = aboveBand ? blocksFarAboveTarget + 1 : 0
         let farTooLong = blocksFarAboveTarget * Int(block) >= configuration.forcedAccelerateAfterMilliseconds
         if state == .playing && canServeAnotherBlock && (kind == .normal || kind == .silence || kind == .fecRecovered) {
-            if quiet && delay > target + Double(configuration.accelerateMarginMilliseconds) {
+            if quiet && aboveBand {
                 _ = nextBlock(into: output)  // the quiet block is dropped
                 kind = .accelerated
                 buffer.statistics.acceleratedBlocks += 1
@@ -167,8 +168,8 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
     /// as the target allows would run the buffer dry). Packets older than needed for it are
     /// dropped, so playback restarts at the target delay after a long silence instead of
     /// replaying stale DTX frames.
-    /// Starts once the stored span reaches the target, or once the oldest packet has waited
-    /// the target: a talkspurt shorter than the target (a DTX sender's "yes") is played then,
+    /// Also starts once the oldest packet has waited the target, without more behind it:
+    /// a talkspurt shorter than the target (a DTX sender's "yes") is played then,
     /// instead of waiting for the next talkspurt and being dropped as too old.
     private mutating func startIfReady(now: UInt64) -> Bool {
         let target = buffer.targetDelayMilliseconds * configuration.samplesPerMillisecond

@@ -51,21 +51,20 @@ public struct JitterBufferConfiguration: Sendable, Equatable {
     /// target is the upper edge of the 20 ms bucket holding the 95th percentile, so at the
     /// target itself a packet as late as that percentile is still on time; 15 ms above it
     /// leaves room for one 10 ms move without bouncing between the edges.
-    /// Shrink when the filtered level exceeds target + this, in a quiet block.
+    /// Quiet blocks move the delay back into the band at once; speech only after a while
+    /// (below), since there a move is heard.
+    /// Shrink when the filtered level exceeds target + this.
     public var accelerateMarginMilliseconds: Int = 15
-    /// Grow when the filtered level is below target − this, in a quiet block.
+    /// Grow when the filtered level is below target − this.
     public var expandMarginMilliseconds: Int = 5
-    /// Grow even in speech (one concealed block at a packet boundary) when below target − this ...
-    public var forcedExpandMarginMilliseconds: Int = 5
-    /// ... for this long (then at most one block per 100 ms). NetEq's preemptive expand acts
+    /// Grow even in speech (one concealed block at a packet boundary) when below the band
+    /// for this long (then at most one block per 100 ms). NetEq's preemptive expand acts
     /// at once below its low limit; the box waits a little because its expansion is a
     /// concealed block, not a time-stretch: a speaker who never pauses would otherwise keep
     /// the delay the stream started with, and every packet later than it would run dry.
     public var forcedExpandAfterMilliseconds: Int = 200
-    /// Drop even in speech (with a cross-fade) when above target + this (NetEq accelerates in
-    /// speech above its target too) ...
-    public var forcedAccelerateMarginMilliseconds: Int = 15
-    /// ... for this long (then at most one block per 100 ms).
+    /// Drop even in speech (with a cross-fade) when above the band for this long (then at most
+    /// one block per 100 ms); NetEq accelerates in speech above its target too.
     public var forcedAccelerateAfterMilliseconds: Int = 1000
     /// Length of the raised-cosine cross-fade over a forced drop (2.5 ms at 48 kHz).
     public var crossFadeSamples: Int = 120

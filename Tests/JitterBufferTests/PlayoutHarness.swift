@@ -135,7 +135,6 @@ extension JitterBufferConfiguration {
     /// packet through the playout: the fake decoder's sample values can be quiet.
     static var withoutDrops: JitterBufferConfiguration {
         var configuration = JitterBufferConfiguration()
-        configuration.forcedAccelerateMarginMilliseconds = 10_000
         configuration.accelerateMarginMilliseconds = 10_000
         return configuration
     }
