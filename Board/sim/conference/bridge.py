@@ -100,9 +100,10 @@ class BridgeSession:
                 transceiver.receiver._set_rtcp_ssrc(self.feedback_ssrcs[transceiver.kind])
         dtls = audio.receiver.transport
         bridge_transport.filter_unsignalled(dtls, lambda: self.allowed_ssrcs, self._count_unsignalled)
-        self.applied_delays_ms = []
+        self.applied_delays_ms, self.wire_departures = [], []
         if DOWNLINK_JITTER_MS > 0:
-            bridge_transport.delay_downlink(dtls, DOWNLINK_JITTER_MS, self.applied_delays_ms)
+            bridge_transport.delay_downlink(dtls, DOWNLINK_JITTER_MS, self.applied_delays_ms, self.wire_departures,
+                                            CODECS["audio"][0].payloadType)
         # Outermost, so the markers follow the order the senders produced the packets in.
         bridge_transport.browser_audio_markers(dtls, CODECS["audio"][0].payloadType)
         offer = await self.pc.createOffer()
@@ -377,7 +378,7 @@ class BridgeSession:
         summary["remote_audio"], summary["remote_video"] = await self.remote_report()
         delays = getattr(self, "applied_delays_ms", [])
         if delays:
-            summary["downlink_jitter"] = bridge_transport.jitter_summary(delays)
+            summary["downlink_jitter"] = bridge_transport.jitter_summary(delays, self.wire_departures, DOWNLINK_JITTER_MS)
         if self.channel:
             summary["bridge_channel"] = self.channel.summary()
         if full:
