@@ -70,7 +70,18 @@ struct ConfigDecoder {
     func decodeDisplay() -> ProvisioningConfig.Display? {
         let section = reader.section("display")
         let participants = reader.integer("max_participants", in: section, default: 6, range: 1...16, unit: " videos")
-        return participants.map { .init(maxParticipants: $0) }
+        let languages = ProvisioningConfig.Display.Language.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")
+        let language = reader.string("language", in: section, default: "de", expected: languages) {
+            ProvisioningConfig.Display.Language(rawValue: $0) == nil ? "unknown language \"\($0)\"" : nil
+        }.flatMap(ProvisioningConfig.Display.Language.init(rawValue:))
+        var mode: ProvisioningConfig.Display.Mode?
+        let modeText = reader.string("mode", in: section, default: "", expected: "a mode such as \"1920x1080\" or \"1920x1080@60\"") {
+            $0.isEmpty || ProvisioningConfig.Display.Mode($0) != nil ? nil
+                : "\"\($0)\" is not WIDTHxHEIGHT[@HZ] within 320x200 to 7680x4320 at 1 to 240 Hz"
+        }
+        if let modeText, !modeText.isEmpty { mode = ProvisioningConfig.Display.Mode(modeText) }
+        guard let participants, let language, modeText != nil else { return nil }
+        return .init(maxParticipants: participants, language: language, mode: mode)
     }
 
     // MARK: Shared checks

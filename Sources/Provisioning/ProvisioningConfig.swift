@@ -149,9 +149,53 @@ public struct ProvisioningConfig: Sendable, Equatable {
         /// How many of the others' videos the screen shows at once (the speaker or a share
         /// on stage, the rest in tiles): the `lastN` the box asks the bridge for.
         public var maxParticipants: Int
+        /// The language of the status screens (`de`, the default, or `en`).
+        public var language: Language
+        /// The screen mode to use instead of the screen's preferred one (nil: preferred):
+        /// a 4K TV driven at 1080p, a projector that reports a wrong preference.
+        public var mode: Mode?
 
-        public init(maxParticipants: Int = 6) {
+        public enum Language: String, Sendable, Equatable, CaseIterable {
+            case de, en
+        }
+
+        /// `WIDTHxHEIGHT` or `WIDTHxHEIGHT@HZ` (any refresh rate when none is given).
+        public struct Mode: Sendable, Equatable, CustomStringConvertible {
+            public var width: Int
+            public var height: Int
+            public var refreshHertz: Int?
+
+            public init(width: Int, height: Int, refreshHertz: Int? = nil) {
+                (self.width, self.height, self.refreshHertz) = (width, height, refreshHertz)
+            }
+
+            public init?(_ text: String) {
+                let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+                guard parts.count <= 2 else { return nil }
+                let size = parts[0].split(separator: "x", omittingEmptySubsequences: false)
+                guard size.count == 2, let width = Self.number(size[0]), let height = Self.number(size[1]),
+                      (320...7680).contains(width), (200...4320).contains(height) else { return nil }
+                var refresh: Int?
+                if parts.count == 2 {
+                    guard let hertz = Self.number(parts[1]), (1...240).contains(hertz) else { return nil }
+                    refresh = hertz
+                }
+                self.init(width: width, height: height, refreshHertz: refresh)
+            }
+
+            /// Digits only (no sign, no spaces), at most 5.
+            private static func number(_ text: Substring) -> Int? {
+                guard !text.isEmpty, text.count <= 5, text.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+                return Int(text)
+            }
+
+            public var description: String { "\(width)x\(height)" + (refreshHertz.map { "@\($0)" } ?? "") }
+        }
+
+        public init(maxParticipants: Int = 6, language: Language = .de, mode: Mode? = nil) {
             self.maxParticipants = maxParticipants
+            self.language = language
+            self.mode = mode
         }
     }
 
