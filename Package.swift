@@ -37,6 +37,7 @@ let package = Package(
         cLibrary("CUsrSCTP", pkgConfig: "usrsctp", apt: ["libusrsctp-dev"]),
         cLibrary("CSpeexDSP", pkgConfig: "speexdsp", apt: ["libspeexdsp-dev"]),
         cLibrary("CYUV", pkgConfig: nil, apt: ["libyuv-dev"]),
+        cLibrary("CFreeType", pkgConfig: "freetype2", apt: ["libfreetype-dev"]),
         // The one C++ shim: an extern "C" API over webrtc-audio-processing 0.3 (C++ only).
         .target(name: "CWebRTCAudioProcessing",
                 cxxSettings: [.define("WEBRTC_POSIX"), .define("WEBRTC_AUDIO_PROCESSING_ONLY_BUILD"),
@@ -56,8 +57,11 @@ let package = Package(
         .target(name: "Media"),
         // The classroom screen's layout: stage, tiles, self view for any screen size (no I/O).
         .target(name: "Layout"),
-        // The classroom screen's pixels: pictures scaled and converted into XRGB tiles with libyuv.
-        .target(name: "Composition", dependencies: ["CYUV", "Layout", "Media", "VideoScaling"]),
+        // What the classroom screen says in each state of the box, in German and English (no I/O).
+        .target(name: "StatusScreen"),
+        // The classroom screen's pixels: pictures scaled and converted into XRGB tiles with libyuv,
+        // text with FreeType, status screens.
+        .target(name: "Composition", dependencies: ["CFreeType", "CYUV", "Layout", "Media", "StatusScreen", "VideoScaling"]),
         // VP8 and Opus through libvpx and libopus.
         .target(name: "Codecs", dependencies: ["CVPX", "COpus", "Media"]),
         // Pictures scaled down with libyuv (the camera for a bridge that asks fewer lines).
@@ -131,7 +135,8 @@ let package = Package(
         .testTarget(name: "UpdaterTests", dependencies: ["Updater", "Provisioning"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "Wire"]),
         .testTarget(name: "LayoutTests", dependencies: ["Layout"]),
-        .testTarget(name: "CompositionTests", dependencies: ["Composition", "Layout", "Media"]),
+        .testTarget(name: "CompositionTests", dependencies: ["Composition", "Layout", "Media", "StatusScreen"]),
+        .testTarget(name: "StatusScreenTests", dependencies: ["StatusScreen"]),
         .testTarget(name: "RTCPTests", dependencies: ["RTCP", "Wire"]),
         .testTarget(name: "JitterBufferTests", dependencies: ["JitterBuffer", "RTP"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs", "Media", "VideoScaling"]),
