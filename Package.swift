@@ -38,6 +38,7 @@ let package = Package(
         cLibrary("CSpeexDSP", pkgConfig: "speexdsp", apt: ["libspeexdsp-dev"]),
         cLibrary("CYUV", pkgConfig: nil, apt: ["libyuv-dev"]),
         cLibrary("CFreeType", pkgConfig: "freetype2", apt: ["libfreetype-dev"]),
+        cLibrary("CDRM", pkgConfig: "libdrm", apt: ["libdrm-dev"]),
         // The one C++ shim: an extern "C" API over webrtc-audio-processing 0.3 (C++ only).
         .target(name: "CWebRTCAudioProcessing",
                 cxxSettings: [.define("WEBRTC_POSIX"), .define("WEBRTC_AUDIO_PROCESSING_ONLY_BUILD"),
@@ -62,6 +63,8 @@ let package = Package(
         // The classroom screen's pixels: pictures scaled and converted into XRGB tiles with libyuv,
         // text with FreeType, status screens.
         .target(name: "Composition", dependencies: ["CFreeType", "CYUV", "Layout", "Media", "StatusScreen", "VideoScaling"]),
+        // The edge to the screen: kernel mode setting (libdrm), page flips, hotplug uevents.
+        .target(name: "Display", dependencies: ["CDRM", "CLinux", "Composition"]),
         // VP8 and Opus through libvpx and libopus.
         .target(name: "Codecs", dependencies: ["CVPX", "COpus", "Media"]),
         // Pictures scaled down with libyuv (the camera for a bridge that asks fewer lines).
@@ -137,6 +140,7 @@ let package = Package(
         .testTarget(name: "LayoutTests", dependencies: ["Layout"]),
         .testTarget(name: "CompositionTests", dependencies: ["Composition", "Layout", "Media", "StatusScreen"]),
         .testTarget(name: "StatusScreenTests", dependencies: ["StatusScreen"]),
+        .testTarget(name: "DisplayTests", dependencies: ["Display"]),
         .testTarget(name: "RTCPTests", dependencies: ["RTCP", "Wire"]),
         .testTarget(name: "JitterBufferTests", dependencies: ["JitterBuffer", "RTP"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs", "Media", "VideoScaling"]),
@@ -166,7 +170,7 @@ let package = Package(
         // Real kernel devices (vivid, snd-aloop, uinput) inside the QEMU tier: `make qemu-test`.
         .testTarget(name: "HardwareTests", dependencies: ["Capture", "Media", "Privacy", "Device", "CLinux", "ClassboxTestSupport", "Box", "Codecs",
                                                           "AudioProcessing", "RTP", "Runtime", "Transport",
-                                                          .product(name: "Logging", package: "swift-log")], path: "Tests/Hardware"),
+                                                          .product(name: "Logging", package: "swift-log"), "Display", "Composition", "Layout", "StatusScreen"], path: "Tests/Hardware"),
         // Real peers: GStreamer decoders (and later Prosody, aiortc, the QEMU tier).
         .testTarget(name: "InteropTests", dependencies: ["Capture", "ClassboxTestSupport"], path: "Tests/Interop", exclude: ["aiortc_peer.py"]),
     ]

@@ -9,6 +9,8 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
 
 static inline unsigned long clinux_eviocgname(unsigned int len) { return EVIOCGNAME(len); }
 static inline unsigned long clinux_eviocgbit(unsigned int ev, unsigned int len) { return EVIOCGBIT(ev, len); }
@@ -32,5 +34,15 @@ static inline int clinux_set_thread_name(const char *name) { return prctl(PR_SET
    Pins the calling thread to the CPUs in `mask` (bit n = CPU n); for tests that place threads. */
 static inline int clinux_pin_calling_thread(unsigned long mask) {
     return (int)syscall(SYS_sched_setaffinity, 0, sizeof(mask), &mask);
+}
+
+/* The kernel's uevents (hotplug of screens and other devices) without udev: a netlink socket
+   bound to the kernel's broadcast group 1, non-blocking. Returns the descriptor or -1. */
+static inline int clinux_open_uevent_socket(void) {
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
+    if (fd < 0) return -1;
+    struct sockaddr_nl address = { .nl_family = AF_NETLINK, .nl_pid = 0, .nl_groups = 1 };
+    if (bind(fd, (struct sockaddr *)&address, sizeof address) < 0) { close(fd); return -1; }
+    return fd;
 }
 #endif

@@ -10,7 +10,7 @@ v4l2-ctl -d /dev/video1 -o 1 >/dev/null
 v4l2-ctl -d /dev/video1 --set-dv-bt-timings=$timings >/dev/null
 v4l2-ctl -d /dev/video1 --set-fmt-video-out=width=1280,height=720,pixelformat=YU12
 echo "guest: kernel $(uname -r), $(nproc) CPUs"
-CLASSBOX_QEMU_GUEST=1 "$CLASSBOX_TEST_BINARY" --testing-library swift-testing --no-parallel --filter HardwareTests > /tmp/tests.out 2>&1
+CLASSBOX_QEMU_GUEST=1 CLASSBOX_QEMU_SHARE=/tmp/share "$CLASSBOX_TEST_BINARY" --testing-library swift-testing --no-parallel --filter HardwareTests > /tmp/tests.out 2>&1
 status=$?
 sed 's/\x1b\[[0-9;]*m//g' /tmp/tests.out
 exit $status

@@ -2,7 +2,10 @@
 # The QEMU tier's rig: Debian's own kernel (which ships vivid and snd-aloop as modules)
 # booted under TCG with a busybox initramfs. The guest mounts the host's root read-only
 # over 9p and chroots into it, so the host's test binaries run unchanged against real
-# kernel drivers: V4L2 on vivid, ALSA on snd-aloop, evdev through uinput.
+# kernel drivers: V4L2 on vivid, ALSA on snd-aloop, evdev through uinput, KMS on QEMU's
+# bochs-display (1280x720). A guest test gets QEMU's own screendump of what the virtual
+# screen shows by writing a name into /tmp/share/screendump.request and waiting for
+# NAME.ppm.done in the share (served by the host below, through the monitor socket).
 #
 #   rig.sh build                build the kernel + initramfs into .build/qemu (cached)
 #   rig.sh run SCRIPT [SHARE]   boot, run SCRIPT (a host path) inside the guest as root with
@@ -11,7 +14,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 rig="$root/.build/qemu"
-modules="vivid snd-aloop snd-dummy uinput evdev virtio_pci virtio_net 9pnet_virtio 9p"
+modules="vivid snd-aloop snd-dummy uinput evdev bochs virtio_pci virtio_net 9pnet_virtio 9p"
 
 build() {
     mkdir -p "$rig"
@@ -43,7 +46,7 @@ build() {
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
-for m in vivid snd-aloop snd-dummy uinput evdev virtio_pci virtio_net 9pnet_virtio 9p; do
+for m in vivid snd-aloop snd-dummy uinput evdev bochs virtio_pci virtio_net 9pnet_virtio 9p; do
   modprobe $m || echo "GUEST: modprobe $m FAILED"
 done
 ip link set lo up
@@ -69,19 +72,57 @@ INIT
     echo "$stamp" > "$rig/kver"
 }
 
+# Answers the guest's screendump requests until QEMU ($2) exits: QEMU's monitor writes what
+# the virtual screen scans out as a PPM (P6) into the share, then NAME.ppm.done appears.
+serve_screendumps() {
+    local share=$1 qemu=$2 name
+    while kill -0 "$qemu" 2>/dev/null; do
+        if [ -f "$share/screendump.request" ]; then
+            name=$(tr -dc 'A-Za-z0-9._-' < "$share/screendump.request")
+            rm -f "$share/screendump.request"
+            python3 - "$share/monitor.sock" "$share/$name.ppm" <<'PY' || echo "rig: screendump $name failed" >&2
+import socket, sys
+monitor = socket.socket(socket.AF_UNIX)
+monitor.settimeout(30)
+monitor.connect(sys.argv[1])
+def prompt():
+    seen = b""
+    while not seen.endswith(b"(qemu) "):
+        chunk = monitor.recv(4096)
+        if not chunk:
+            raise SystemExit("monitor closed")
+        seen += chunk
+prompt()
+monitor.sendall(("screendump " + sys.argv[2] + "\n").encode())
+prompt()
+PY
+            touch "$share/$name.ppm.done"
+        fi
+        sleep 0.2
+    done
+}
+
 run() {
     local script=$1 share=${2:-}
     build
     if [ -z "$share" ]; then share=$(mktemp -d "$rig/share.XXXXXX"); fi
     cp "$script" "$share/guest.sh"
     rm -f "$share/guest.status" "$share/guest.log"
+    rm -f "$share/monitor.sock" "$share/screendump.request"
     timeout 900 qemu-system-x86_64 -accel tcg,thread=multi -m 2G -smp 2 -nographic -no-reboot \
+        -vga none -device bochs-display,xres=1280,yres=720 -monitor "unix:$share/monitor.sock,server,nowait" \
         -kernel "$rig/vmlinuz" -initrd "$rig/initrd.img" \
         -append "console=ttyS0 quiet panic=-1 classbox.package=$root" \
         -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on \
         -virtfs local,path="$root",mount_tag=package,security_model=none,readonly=on \
         -virtfs local,path="$share",mount_tag=share,security_model=none \
-        > "$share/console.log" 2>&1 || true
+        > "$share/console.log" 2>&1 &
+    local qemu=$!
+    serve_screendumps "$share" "$qemu" &
+    local server=$!
+    wait "$qemu" || true
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
     cat "$share/guest.log" 2>/dev/null || true
     if ! grep -q "RIG-DONE" "$share/console.log"; then
         echo "rig: the guest did not finish; console:" >&2
