@@ -20,7 +20,7 @@ SHELL := /bin/bash
 # tools the tests drive.
 APT_PACKAGES := pkg-config libasound2-dev libv4l-dev libopus-dev libvpx-dev libsrtp2-dev libssl-dev \
                 libspeexdsp-dev libwebrtc-audio-processing-dev libusrsctp-dev libyuv-dev \
-                libfreetype-dev fonts-dejavu-core libdrm-dev espeak-ng sox alsa-utils v4l-utils \
+                libfreetype-dev fonts-dejavu-core libdrm-dev libpng-dev espeak-ng sox alsa-utils v4l-utils \
                 gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
                 vpx-tools python3 python3-pip valgrind \
                 qemu-system-x86 busybox-static kmod cpio iproute2 nftables coturn prosody lua-unbound openssl \

@@ -39,6 +39,7 @@ let package = Package(
         cLibrary("CYUV", pkgConfig: nil, apt: ["libyuv-dev"]),
         cLibrary("CFreeType", pkgConfig: "freetype2", apt: ["libfreetype-dev"]),
         cLibrary("CDRM", pkgConfig: "libdrm", apt: ["libdrm-dev"]),
+        cLibrary("CPNG", pkgConfig: "libpng", apt: ["libpng-dev"]),
         // The one C++ shim: an extern "C" API over webrtc-audio-processing 0.3 (C++ only).
         .target(name: "CWebRTCAudioProcessing",
                 cxxSettings: [.define("WEBRTC_POSIX"), .define("WEBRTC_AUDIO_PROCESSING_ONLY_BUILD"),
@@ -64,7 +65,7 @@ let package = Package(
         // text with FreeType, status screens.
         .target(name: "Composition", dependencies: ["CFreeType", "CYUV", "Layout", "Media", "StatusScreen", "VideoScaling"]),
         // The edge to the screen: kernel mode setting (libdrm), page flips, hotplug uevents.
-        .target(name: "Display", dependencies: ["CDRM", "CLinux", "Composition"]),
+        .target(name: "Display", dependencies: ["CDRM", "CLinux", "CPNG", "Composition"]),
         // VP8 and Opus through libvpx and libopus.
         .target(name: "Codecs", dependencies: ["CVPX", "COpus", "Media"]),
         // Pictures scaled down with libyuv (the camera for a bridge that asks fewer lines).
@@ -118,7 +119,7 @@ let package = Package(
         .target(name: "Box", dependencies: [
             "Provisioning", "Capture", "Device", "Codecs", "Media", "RTP", "RTCP", "Transport", "Wire", "Runtime", "Session", "ICE", "DTLS",
             "Signaling", "XML", "JSON", "WebSocket", "SecureSocket", "Privacy", "Updater", "AudioProcessing", "AudioMixing", "JitterBuffer",
-            "BridgeChannel", "DataChannel", "SCTP", "VideoScaling",
+            "BridgeChannel", "DataChannel", "SCTP", "VideoScaling", "Layout", "Composition", "StatusScreen", "Display",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

@@ -31,6 +31,9 @@ public struct BoxService: Service {
         let client = ConferenceClient(config: config, logger: logger, status: conference, privacy: privacy)
         try privacy.start()
         try client.start()
+        let screen = ScreenLoop(display: config.display, status: conference,
+                                runtimeDirectory: RuntimeDirectory.path(environment: environment), logger: logger)
+        do { try screen.start() } catch { logger.warning("no screen thread: \(error)") }
         var control: ControlSocket?
         do {
             control = try ControlSocket(path: RuntimeDirectory.controlSocket(environment: environment))
@@ -52,6 +55,7 @@ public struct BoxService: Service {
         logger.info("shutting down")
         notify("stopping") { try self.notifier.stopping(status: "shutting down") }
         client.stop(endForAll: config.room.organiser)
+        screen.stop()
         privacy.stop()
         lights.show(cameraLive: false, micMuted: false, status: .off)
         logger.info("left the conference")
@@ -128,7 +132,7 @@ final class MainLoop: @unchecked Sendable {
             guard !lessonEnded else { return "ok: the lesson has already ended" }
             lessonEnded = true
             client.stop(endForAll: true)
-            conference.update { $0.state = "lesson ended; switch the box off and on to start the next one" }
+            conference.update { $0.state = "lesson ended; switch the box off and on to start the next one"; $0.situation = .ended }
             return service.config.room.organiser ? "ok: the meeting has ended for everyone" : "ok: the box has left the meeting"
         case "status":
             return ConferenceStatus.line(conference.current, since: nil, seconds: 0)

@@ -22,7 +22,7 @@ struct ConfigDecoder {
         let network = decodeNetwork(policy: policy)
         let update = decodeUpdate()
         let log = decodeLog()
-        let display = decodeDisplay()
+        let display = decodeDisplay(camera: camera)
         reader.reportUnknownKeys()
         guard !reader.hasErrors, let network, let server, let room, let camera, let audio, let privacy, let update, let log, let display else {
             return nil
@@ -67,8 +67,26 @@ struct ConfigDecoder {
         return level.flatMap(ProvisioningConfig.Log.Level.init(rawValue:)).map { .init(level: $0) }
     }
 
-    func decodeDisplay() -> ProvisioningConfig.Display? {
+    func decodeDisplay(camera: ProvisioningConfig.Camera?) -> ProvisioningConfig.Display? {
         let section = reader.section("display")
+        let deviceText = reader.string("device", in: section, default: "auto",
+                                       expected: "\"auto\", \"none\", \"snapshot\" or a DRM device such as \"/dev/dri/card0\"") {
+            ["auto", "none", "snapshot"].contains($0) ? nil : Self.devicePathProblem($0, under: "/dev/dri/")
+        }
+        let device: ProvisioningConfig.Display.Device? = deviceText.map {
+            switch $0 {
+            case "auto": .automatic
+            case "none": .none
+            case "snapshot": .snapshot
+            default: .card(path: $0)
+            }
+        }
+        // The snapshot writes what the screen shows, others' pictures too, into a file: only
+        // for the simulated board, whose own picture is a test pattern.
+        if device == .snapshot, let camera, camera.source != .testPattern, let line = section.table?["device"]?.node.line {
+            reader.error(line, section.key("device"), "the snapshot display only works with camera.device = \"test-pattern\"",
+                         expected: "\"auto\", \"none\" or a DRM device")
+        }
         let participants = reader.integer("max_participants", in: section, default: 6, range: 1...16, unit: " videos")
         let languages = ProvisioningConfig.Display.Language.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")
         let language = reader.string("language", in: section, default: "de", expected: languages) {
@@ -80,8 +98,8 @@ struct ConfigDecoder {
                 : "\"\($0)\" is not WIDTHxHEIGHT[@HZ] within 320x200 to 7680x4320 at 1 to 240 Hz"
         }
         if let modeText, !modeText.isEmpty { mode = ProvisioningConfig.Display.Mode(modeText) }
-        guard let participants, let language, modeText != nil else { return nil }
-        return .init(maxParticipants: participants, language: language, mode: mode)
+        guard let participants, let language, modeText != nil, let device else { return nil }
+        return .init(maxParticipants: participants, language: language, mode: mode, device: device)
     }
 
     // MARK: Shared checks

@@ -154,6 +154,18 @@ public struct ProvisioningConfig: Sendable, Equatable {
         /// The screen mode to use instead of the screen's preferred one (nil: preferred):
         /// a 4K TV driven at 1080p, a projector that reports a wrong preference.
         public var mode: Mode?
+        /// Where the screen is drawn.
+        public var device: Device
+
+        public enum Device: Sendable, Equatable {
+            /// The first DRM card with a connected screen; none: the box runs without one.
+            case automatic
+            /// No screen, even if one is connected.
+            case none
+            /// The simulated board's: the composed screen as a PNG in the runtime directory.
+            case snapshot
+            case card(path: String)
+        }
 
         public enum Language: String, Sendable, Equatable, CaseIterable {
             case de, en
@@ -192,10 +204,11 @@ public struct ProvisioningConfig: Sendable, Equatable {
             public var description: String { "\(width)x\(height)" + (refreshHertz.map { "@\($0)" } ?? "") }
         }
 
-        public init(maxParticipants: Int = 6, language: Language = .de, mode: Mode? = nil) {
+        public init(maxParticipants: Int = 6, language: Language = .de, mode: Mode? = nil, device: Device = .automatic) {
             self.maxParticipants = maxParticipants
             self.language = language
             self.mode = mode
+            self.device = device
         }
     }
 

@@ -5,8 +5,18 @@ internal import COpenSSL
 
 /// Why a connection could not be made or broke, in words for the status line.
 public struct StreamSocketError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What a person must look at: the network (or the server being down), or trust (the
+    /// server's certificate, or the CA bundle that should vouch for it).
+    public enum Kind: Sendable, Equatable {
+        case network, trust
+    }
+
     public var description: String
-    public init(_ description: String) { self.description = description }
+    public var kind: Kind
+    public init(_ description: String, kind: Kind = .network) {
+        self.description = description
+        self.kind = kind
+    }
 }
 
 /// How to check the server of a TLS connection. There is no way to turn checking off.
@@ -189,7 +199,7 @@ public final class StreamSocket: @unchecked Sendable {
     static func handshake(fd: Int32, host: String, verification: TLSVerification,
                           deadline: UInt64) throws(StreamSocketError) -> (OpaquePointer, OpaquePointer) {
         if let bundle = verification.caBundle {
-            guard let file = fopen(bundle, "r") else { throw StreamSocketError("cannot read the CA bundle \(bundle): \(String(cString: strerror(errno)))") }
+            guard let file = fopen(bundle, "r") else { throw StreamSocketError("cannot read the CA bundle \(bundle): \(String(cString: strerror(errno)))", kind: .trust) }
             fclose(file)
         }
         guard let context = SSL_CTX_new(TLS_client_method()) else { throw StreamSocketError("TLS: \(openSSLError())") }
@@ -198,7 +208,7 @@ public final class StreamSocket: @unchecked Sendable {
         let loaded = verification.caBundle.map { SSL_CTX_load_verify_locations(context, $0, nil) } ?? SSL_CTX_set_default_verify_paths(context)
         guard loaded == 1 else {
             SSL_CTX_free(context)
-            throw StreamSocketError("cannot load the CA bundle \(verification.caBundle ?? "of the system"): \(openSSLError())")
+            throw StreamSocketError("cannot load the CA bundle \(verification.caBundle ?? "of the system"): \(openSSLError())", kind: .trust)
         }
         guard let ssl = SSL_new(context) else {
             SSL_CTX_free(context)
@@ -233,7 +243,7 @@ public final class StreamSocket: @unchecked Sendable {
                 : openSSLError()
             SSL_free(ssl)
             SSL_CTX_free(context)
-            throw StreamSocketError("TLS handshake with \(host) failed: \(reason)")
+            throw StreamSocketError("TLS handshake with \(host) failed: \(reason)", kind: verify != X509_V_OK ? .trust : .network)
         }
     }
 

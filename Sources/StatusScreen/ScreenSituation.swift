@@ -21,6 +21,11 @@ public enum ScreenSituation: Sendable, Equatable {
     case problem(ScreenProblem)
     /// A moderator ended the lesson for the box; a power cycle starts the next one.
     case ended
+
+    public var isProblem: Bool {
+        if case .problem = self { return true }
+        return false
+    }
 }
 
 /// Why the box cannot join, in the terms IT acts on. `detail` is the one line the log has

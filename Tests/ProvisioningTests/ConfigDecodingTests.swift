@@ -38,7 +38,7 @@ enum TestKeys {
         fixture.set("audio",
                     "capture = \"tone\"", "playback = \"plughw:1,0\"", "bitrate_kbps = 24", "dtx = true", "tone_hz = 1000",
                     "volume = 65", "echo_cancellation = false", "noise_suppression = false")
-        fixture.set("display", "max_participants = 9", "language = \"en\"", "mode = \"1920x1080@50\"")
+        fixture.set("display", "max_participants = 9", "language = \"en\"", "mode = \"1920x1080@50\"", "device = \"/dev/dri/card1\"")
         fixture.set("privacy",
                     "switch = \"simulated\"", "mute_button = \"/dev/input/event3\"", "start_mic_muted = true",
                     "led_camera = \"box:red:camera\"", "led_mic_muted = \"box:amber:mic\"", "led_status = \"box:green:status\"")
@@ -74,7 +74,8 @@ enum TestKeys {
                                        encoderThreads: 1, encoderCpuUsed: -12, errorResilient: true, temporalLayers: 2))
         #expect(config.audio == .init(capture: .tone, playback: .pcm("plughw:1,0"), bitrateKbps: 24, dtx: true, toneHz: 1000,
                                       volume: 65, echoCancellation: false, noiseSuppression: false))
-        #expect(config.display == .init(maxParticipants: 9, language: .en, mode: .init(width: 1920, height: 1080, refreshHertz: 50)))
+        #expect(config.display == .init(maxParticipants: 9, language: .en, mode: .init(width: 1920, height: 1080, refreshHertz: 50),
+                                         device: .card(path: "/dev/dri/card1")))
         #expect(config.privacy == .init(cameraSwitch: .simulated, muteButton: "/dev/input/event3", startMicMuted: true,
                                         cameraLED: "box:red:camera", micMutedLED: "box:amber:mic", statusLED: "box:green:status"))
         let network = config.network
@@ -104,7 +105,8 @@ enum TestKeys {
         #expect(config.audio == .init(capture: .pcm("default"), playback: .pcm("default"), bitrateKbps: 32, dtx: false, toneHz: 440,
                                       volume: 80, echoCancellation: true, noiseSuppression: true))
         #expect(config.display.maxParticipants == 6)
-        #expect(config.display.language == .de && config.display.mode == nil, "German, the screen's preferred mode")
+        #expect(config.display.language == .de && config.display.mode == nil && config.display.device == .automatic,
+                "German, the screen's preferred mode, the first connected screen")
         #expect(config.privacy == .init(cameraSwitch: .simulated, muteButton: nil, startMicMuted: false,
                                         cameraLED: nil, micMutedLED: nil, statusLED: nil))
         #expect(config.network.mediaNetworks.isEmpty && config.network.stun.isEmpty && config.network.turn.isEmpty)

@@ -108,6 +108,9 @@ let audioCases: [ErrorCase] = [
     .add("display", "max_participants = 0", key: "display.max_participants", "out of range"),
     .add("display", "max_participants = 17", key: "display.max_participants", "out of range"),
     .add("display", "language = \"fr\"", key: "display.language", "unknown language \"fr\""),
+    .add("display", "device = \"/dev/video0\"", key: "display.device", "is not a device path under /dev/dri/"),
+    .add("display", "device = \"hdmi\"", key: "display.device", "is not a device path under /dev/dri/"),
+    .add("display", "device = \"/dev/dri/../mem\"", key: "display.device", "\"..\" is not allowed"),
     .add("display", "language = 1", key: "display.language", "wrong type"),
     .add("display", "mode = \"1920x1080p\"", key: "display.mode", "is not WIDTHxHEIGHT"),
     .add("display", "mode = \"1920×1080\"", key: "display.mode", "is not WIDTHxHEIGHT"),
@@ -230,6 +233,15 @@ let otherCases: [ErrorCase] = [
         fixture.set("camera", "device = \"/dev/video0\"")
         fixture.expectSingleError(line: fixture.line(of: "switch ="), key: "privacy.switch",
                                   message: "only works with camera.device = \"test-pattern\"")
+    }
+
+    @Test func theSnapshotDisplayNeedsTheTestPattern() {
+        var fixture = ConfigFixture()
+        fixture.set("camera", "device = \"/dev/video0\"")
+        fixture.set("display", "device = \"snapshot\"")
+        let problems = fixture.problems().filter { $0.key == "display.device" }
+        #expect(problems.count == 1 && problems.first?.line == fixture.line(of: "device = \"snapshot\""), "\(fixture.problems())")
+        #expect(problems.first?.message.contains("only works with camera.device = \"test-pattern\"") == true)
     }
 
     @Test func anEmptyAllowListIsRefused() {

@@ -58,7 +58,7 @@ struct StreamSocketTests {
         let certificates = try TestCertificates(names: ["DNS:localhost"])
         let server = try TLSServer(certificates: certificates)
         #expect(throws: StreamSocketError(
-            "TLS handshake with localhost failed: the server's certificate is not trusted: unable to get local issuer certificate")) {
+            "TLS handshake with localhost failed: the server's certificate is not trusted: unable to get local issuer certificate", kind: .trust)) {
             try StreamSocket(host: "localhost", port: server.port, tls: TLSVerification())
         }
     }
@@ -68,7 +68,8 @@ struct StreamSocketTests {
         let server = try TLSServer(certificates: certificates)
         for host in ["localhost", "127.0.0.1"] {
             #expect(throws: StreamSocketError(
-                "TLS handshake with \(host) failed: the server's certificate is not trusted: \(host == "localhost" ? "hostname" : "IP address") mismatch")) {
+                "TLS handshake with \(host) failed: the server's certificate is not trusted: \(host == "localhost" ? "hostname" : "IP address") mismatch",
+                kind: .trust)) {
                 try StreamSocket(host: host, port: server.port, tls: TLSVerification(caBundle: certificates.caCertificate))
             }
         }
@@ -80,7 +81,7 @@ struct StreamSocketTests {
             try StreamSocket(host: "127.0.0.1", port: Int(port), tls: nil)
         }
         #expect(throws: StreamSocketError.self) { try StreamSocket(host: "no-such-host.invalid", port: 443, tls: nil) }
-        #expect(throws: StreamSocketError("cannot read the CA bundle /nonexistent/ca.pem: No such file or directory")) {
+        #expect(throws: StreamSocketError("cannot read the CA bundle /nonexistent/ca.pem: No such file or directory", kind: .trust)) {
             let certificates = try TestCertificates(names: ["DNS:localhost"])
             let server = try TLSServer(certificates: certificates)
             _ = try StreamSocket(host: "localhost", port: server.port, tls: TLSVerification(caBundle: "/nonexistent/ca.pem"))

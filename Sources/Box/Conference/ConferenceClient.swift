@@ -4,7 +4,9 @@ import Glibc
 import Logging
 import Provisioning
 import Runtime
+import SecureSocket
 import Signaling
+import StatusScreen
 import Synchronization
 import Transport
 import XML
@@ -86,7 +88,11 @@ final class ConferenceClient: @unchecked Sendable {
             case .stopped:
                 return
             }
-            status.update { $0.state = "reconnecting in \(max(1, pause / 1_000_000_000)) s" }
+            status.update {
+                $0.state = "reconnecting in \(max(1, pause / 1_000_000_000)) s"
+                // A problem stays on the screen while the box retries (its text says so).
+                if !$0.situation.isProblem { $0.situation = .reconnecting(seconds: Int(max(1, pause / 1_000_000_000))) }
+            }
             if waitForStop(nanoseconds: pause) { break }
         }
     }
@@ -135,6 +141,7 @@ final class ConferenceClient: @unchecked Sendable {
     private func attempt() -> Outcome {
         status.update {
             $0.state = "connecting to \(config.server.host)"
+            if !$0.situation.isProblem { $0.situation = .connecting(server: config.server.host) }
             $0.inRoom = false
             $0.mediaConnected = false
         }
@@ -143,7 +150,12 @@ final class ConferenceClient: @unchecked Sendable {
             connection = try SignalingConnection(url: config.server.websocketURL, room: config.room.name, caBundle: config.server.caBundle)
         } catch {
             logger.warning("cannot reach the conference server: \(error)", metadata: ["event": "signalling.connect"])
-            status.update { $0.failed = true }
+            let host = config.server.host
+            status.update {
+                $0.failed = true
+                $0.situation = .problem(error.kind == .trust ? .serverUntrusted(server: host, detail: error.description)
+                                                             : .serverUnreachable(server: host, detail: error.description))
+            }
             return .lost(error.description)
         }
         defer { connection.close() }

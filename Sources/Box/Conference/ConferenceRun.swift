@@ -6,6 +6,7 @@ import Runtime
 import SCTP
 import Session
 import Signaling
+import StatusScreen
 import Synchronization
 import Transport
 import XML
@@ -117,6 +118,7 @@ final class ConferenceRun {
                     $0.inRoom = true
                     $0.failed = false
                     $0.state = "in room \(client.config.room.name), waiting for the call"
+                    $0.situation = .waiting(room: client.config.room.label)
                 }
             case .participants(let others):
                 client.status.update { $0.others = others.count }
@@ -132,7 +134,12 @@ final class ConferenceRun {
             case .sessionEnded(let reason):
                 if media != nil { logger.info("call ended: \(reason)", metadata: ["event": "call.end"]) }
                 stopMedia()
-                if joined && leavingSince == nil { client.status.update { $0.state = "in room \(client.config.room.name), waiting for the call" } }
+                if joined && leavingSince == nil {
+                    client.status.update {
+                        $0.state = "in room \(client.config.room.name), waiting for the call"
+                        $0.situation = .waiting(room: client.config.room.label)
+                    }
+                }
             case .sourcesAdded(let updates):
                 let audio = updates.filter { $0.kind == .audio }.flatMap(\.sources)
                 sourceOwners.add(updates.flatMap(\.sources))
@@ -159,11 +166,25 @@ final class ConferenceRun {
                 client.status.update {
                     $0.state = failure.description
                     $0.failed = true
+                    $0.situation = .problem(Self.problem(failure, room: client.config.room.label))
                 }
                 if leavingSince != nil { outcome = .stopped } else { outcome = joined && failure.kind == .streamFailed ? .joinedThenLost(failure.description) : .failed(failure) }
             case .left:
                 outcome = .stopped
             }
+        }
+    }
+
+    /// A join failure as the classroom screen explains it.
+    static func problem(_ failure: JoinFailure, room: String) -> ScreenProblem {
+        switch failure.kind {
+        case .wrongPassword: .wrongPassword(room: room)
+        case .lobby: .lobby(room: room)
+        case .membersOnly, .notAllowed: .notAllowed(room: room)
+        case .roomFull: .roomFull(room: room)
+        case .focusUnavailable: .conferenceServiceUnavailable
+        case .kicked: .removed(room: room)
+        case .roomDestroyed, .streamFailed, .other: .other(detail: failure.description)
         }
     }
 
@@ -204,7 +225,9 @@ final class ConferenceRun {
             media.onStateChange = { [weak client] state in
                 switch state {
                 case .failed(let reason): client?.command(.mediaFailed(reason))
-                case .connected: client?.status.update { $0.mediaConnected = true; $0.state = "in call" }
+                case .connected:
+                    guard let client else { break }
+                    client.status.update { $0.mediaConnected = true; $0.state = "in call"; $0.situation = .inLesson(room: client.config.room.label, others: $0.others) }
                 default: break
                 }
             }

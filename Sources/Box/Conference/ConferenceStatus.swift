@@ -1,9 +1,12 @@
+import StatusScreen
 import Synchronization
 
 /// What the box is doing, for the live status line and systemd's STATUS=: no names, JIDs
 /// or addresses of anyone else, only counts.
 struct ConferenceSnapshot: Sendable, Equatable {
     var state = "starting"
+    /// The same for the classroom screen, in a form it can say in German or English.
+    var situation = ScreenSituation.starting
     var inRoom = false
     var others = 0
     var cameraLive = false

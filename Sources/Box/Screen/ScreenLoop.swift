@@ -1,0 +1,149 @@
+import Composition
+import Display
+import Glibc
+import Logging
+import Provisioning
+import Runtime
+import StatusScreen
+import Synchronization
+
+/// The classroom screen's thread: finds the screen (`display.device`), keeps it when it is
+/// switched off and on or swapped (hotplug uevents, and a look every 10 s for screens that
+/// send none), and paints what the box is doing in the provisioned language, matching the
+/// LEDs for camera and microphone. It repaints when the text changes (the snapshot display
+/// also once a second, so its file stays fresh); between changes it sleeps in `poll`.
+///
+/// A box without a screen works as before: `auto` with no connected screen logs it once and
+/// keeps looking. Nothing shown is stored; the snapshot file (simulated board only) is
+/// removed when the box stops.
+final class ScreenLoop: @unchecked Sendable {
+    private let display: ProvisioningConfig.Display
+    private let status: ConferenceStatus
+    private let runtimeDirectory: String
+    private let logger: Logger
+    private let wake = Wakeup()
+    private let stopped = Atomic<Bool>(false)
+    private var thread: BackgroundThread?
+
+    /// How often the box looks for a screen when none is found and no uevent says one came.
+    static let probeInterval: UInt64 = 10_000_000_000
+    /// The snapshot is rewritten this often even when nothing changed.
+    static let snapshotInterval: UInt64 = 1_000_000_000
+    static let snapshotName = "screen.png"
+
+    init(display: ProvisioningConfig.Display, status: ConferenceStatus, runtimeDirectory: String, logger: Logger) {
+        self.display = display
+        self.status = status
+        self.runtimeDirectory = runtimeDirectory
+        self.logger = logger
+    }
+
+    func start() throws {
+        guard display.device != .none else { return }
+        thread = try BackgroundThread(name: "classbox-screen") { [self] in run() }
+    }
+
+    func stop() {
+        stopped.store(true, ordering: .relaxed)
+        wake.signal()
+        thread?.join()
+        thread = nil
+    }
+
+    /// One screen as found: its output, and what paints on it at its size.
+    private struct Screen {
+        let output: any ScreenOutput
+        let compositor: ScreenCompositor
+        let painter: StatusScreenPainter
+    }
+
+    private func run() {
+        let hotplug = display.device == .snapshot ? nil : HotplugMonitor()
+        var screen: Screen?
+        var lastProbe: UInt64?
+        var lastProblem: String?
+        var shown: StatusText?
+        var lastPresent: UInt64 = 0
+        while !stopped.load(ordering: .relaxed) {
+            let now = Monotonic.nanoseconds()
+            if screen == nil, lastProbe.map({ now >= $0 + Self.probeInterval }) ?? true {
+                lastProbe = now
+                screen = open(reporting: &lastProblem)
+                shown = nil
+            }
+            var entries = [pollfd(fd: wake.descriptor, events: Int16(POLLIN), revents: 0)]
+            if let descriptor = hotplug?.descriptor { entries.append(pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)) }
+            if let descriptor = screen?.output.eventDescriptor { entries.append(pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)) }
+            _ = poll(&entries, nfds_t(entries.count), 200)
+            wake.drain()
+            if let hotplug, entries[1].revents != 0, hotplug.drmHotplugOccurred() {
+                if let kms = screen?.output as? KMSDisplay, !kms.isConnected() {
+                    logger.notice("screen disconnected: \(kms.summary)", metadata: ["event": "screen.lost"])
+                    screen = nil
+                }
+                if screen == nil { lastProbe = nil }  // look again now: a screen may have come
+            }
+            guard let current = screen else { continue }
+            current.output.handleEvents()
+            guard !current.output.isFlipPending else { continue }
+            let text = statusText(status.current)
+            let periodic = current.output is SnapshotDisplay && now >= lastPresent + Self.snapshotInterval
+            guard text != shown || periodic else { continue }
+            current.painter.paint(text, with: current.compositor, on: current.output.canvas)
+            do {
+                try current.output.present()
+                shown = text
+                lastPresent = now
+            } catch {
+                logger.warning("the screen failed: \(error); looking for it again", metadata: ["event": "screen.failed"])
+                screen = nil
+            }
+        }
+        (screen?.output as? SnapshotDisplay)?.remove()
+    }
+
+    /// What the screen says now.
+    func statusText(_ snapshot: ConferenceSnapshot) -> StatusText {
+        var situation = snapshot.situation
+        if case .inLesson(let room, _) = situation { situation = .inLesson(room: room, others: snapshot.others) }
+        return StatusWording.text(for: situation, indicators: ScreenIndicators(cameraLive: snapshot.cameraLive, microphoneMuted: snapshot.micMuted),
+                                  language: display.language == .de ? .de : .en)
+    }
+
+    /// The provisioned screen, or nil (logged once per distinct reason).
+    private func open(reporting lastProblem: inout String?) -> Screen? {
+        let requested = display.mode.map { RequestedDisplayMode(width: $0.width, height: $0.height, refreshHertz: $0.refreshHertz) }
+        let output: any ScreenOutput
+        do throws(DisplayError) {
+            switch display.device {
+            case .none: return nil
+            case .snapshot:
+                mkdir(runtimeDirectory, 0o700)
+                output = SnapshotDisplay(path: runtimeDirectory + "/" + Self.snapshotName, width: requested?.width ?? 1280, height: requested?.height ?? 720)
+            case .automatic: output = try KMSDisplay(requested: requested)
+            case .card(let path): output = try KMSDisplay(path: path, requested: requested)
+            }
+        } catch {
+            if lastProblem != error.description {
+                lastProblem = error.description
+                // Without a screen the box works on; an explicitly named card is worth a warning.
+                if case .card = display.device { logger.warning("no screen: \(error)", metadata: ["event": "screen.none"]) }
+                else { logger.info("no screen: \(error); the box works without one and takes one plugged in later", metadata: ["event": "screen.none"]) }
+            }
+            return nil
+        }
+        do {
+            let painter = try StatusScreenPainter(screenWidth: output.width, screenHeight: output.height)
+            lastProblem = nil
+            let note = (output as? KMSDisplay)?.modeNote.map { " (\($0))" } ?? ""
+            logger.info("screen: \(output.summary)\(note)", metadata: ["event": "screen.found"])
+            return Screen(output: output, compositor: ScreenCompositor(screenWidth: output.width, screenHeight: output.height), painter: painter)
+        } catch {
+            if lastProblem != error.description {
+                lastProblem = error.description
+                logger.error("the screen cannot show text: \(error)", metadata: ["event": "screen.none"])
+            }
+            return nil
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Composition
+import Glibc
+internal import CPNG
+
+/// Where the classroom screen's frames go: a real screen through KMS, or the simulated
+/// board's snapshot file. Owned by one thread.
+public protocol ScreenOutput: AnyObject {
+    var width: Int { get }
+    var height: Int { get }
+    /// For the log: "/dev/dri/card0 HDMI-A-1 1920x1080@60".
+    var summary: String { get }
+    /// Poll this for POLLIN and then call `handleEvents()` (nil: nothing to wait for).
+    var eventDescriptor: Int32? { get }
+    /// While true, `canvas` must not be drawn into.
+    var isFlipPending: Bool { get }
+    /// The buffer for the next frame.
+    var canvas: ScreenCanvas { get }
+    /// Shows `canvas`; false when nothing was done (a flip still pending).
+    @discardableResult func present() throws(DisplayError) -> Bool
+    func handleEvents()
+}
+
+extension KMSDisplay: ScreenOutput {
+    public var width: Int { mode.width }
+    public var height: Int { mode.height }
+    public var summary: String { "\(path) \(connectorName) \(mode)" }
+    public var eventDescriptor: Int32? { descriptor }
+}
+
+/// The simulated board's screen (`display.device = "snapshot"`): the composed frame as a
+/// PNG in the runtime directory (RAM), replaced atomically at each `present`, so a newcomer
+/// running `make run` can open it and watch it change. Only for the test-pattern camera
+/// (provisioning refuses it otherwise): it is a file of what the screen shows.
+public final class SnapshotDisplay: ScreenOutput {
+    public let width: Int
+    public let height: Int
+    public let path: String
+    public private(set) var written = 0
+    private let memory: UnsafeMutablePointer<UInt8>
+    public let canvas: ScreenCanvas
+
+    public init(path: String, width: Int, height: Int) {
+        self.path = path
+        self.width = width
+        self.height = height
+        memory = .allocate(capacity: width * height * 4)
+        // Opaque black: the PNG is written as BGRA, so the fourth byte must be 0xFF.
+        for index in 0..<(width * height) { (memory + index * 4).withMemoryRebound(to: UInt32.self, capacity: 1) { $0.pointee = 0xFF00_0000 } }
+        canvas = ScreenCanvas(base: memory, width: width, height: height, stride: width * 4)
+    }
+
+    deinit { memory.deallocate() }
+
+    public var summary: String { "snapshot \(width)x\(height) in \(path)" }
+    public var eventDescriptor: Int32? { nil }
+    public var isFlipPending: Bool { false }
+    public func handleEvents() {}
+
+    /// Writes the PNG next to its place and renames it over the last one, so a reader never
+    /// sees half a picture.
+    @discardableResult
+    public func present() throws(DisplayError) -> Bool {
+        let partial = path + ".partial"
+        guard classbox_png_write_bgra(partial, memory, UInt32(width), UInt32(height), Int32(width * 4)) == 0 else {
+            throw .bufferFailed("writing \(partial)", errno: errno)
+        }
+        guard rename(partial, path) == 0 else { throw .bufferFailed("renaming \(partial)", errno: errno) }
+        written += 1
+        return true
+    }
+
+    /// Removes the snapshot (the box stops: nothing shown stays behind).
+    public func remove() {
+        unlink(path)
+        unlink(path + ".partial")
+    }
+}
