@@ -29,10 +29,11 @@ public struct BoxService: Service {
         let conference = ConferenceStatus()
         let privacy = PrivacyController(config: config, logger: logger)
         let client = ConferenceClient(config: config, logger: logger, status: conference, privacy: privacy)
+        let screen = ScreenLoop(display: config.display, status: conference, plan: client.screenPlan,
+                                runtimeDirectory: RuntimeDirectory.path(environment: environment), logger: logger)
+        if config.display.device != .none { client.videoSink = screen.sink }
         try privacy.start()
         try client.start()
-        let screen = ScreenLoop(display: config.display, status: conference,
-                                runtimeDirectory: RuntimeDirectory.path(environment: environment), logger: logger)
         do { try screen.start() } catch { logger.warning("no screen thread: \(error)") }
         var control: ControlSocket?
         do {

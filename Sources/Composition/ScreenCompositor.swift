@@ -93,7 +93,14 @@ public final class ScreenCompositor {
     public func draw(_ picture: VideoFrameLayout, in tile: ScreenRect, background: ScreenColour = .background,
                      on canvas: ScreenCanvas) -> ScreenRect? {
         guard picture.width > 0, picture.height > 0 else { return nil }
-        let fitted = tile.fitting(aspect: Double(picture.width) / Double(picture.height))
+        var fitted = tile.fitting(aspect: Double(picture.width) / Double(picture.height))
+        // A picture already scaled for this tile (the screen's video sink does that) may
+        // differ from the fit by the even rounding: it is placed as it is, not scaled again.
+        if abs(fitted.width - picture.width) <= 2, abs(fitted.height - picture.height) <= 2,
+           picture.width <= tile.width, picture.height <= tile.height {
+            fitted = ScreenRect(x: tile.x + ((tile.width - picture.width) / 2 & ~1), y: tile.y + ((tile.height - picture.height) / 2 & ~1),
+                                width: picture.width, height: picture.height)
+        }
         // A picture is drawn whole or not at all: a tile reaching past the screen is a layout
         // error, and a cut-off face is worse than a slate.
         guard !fitted.isEmpty, canvas.bounds.contains(fitted),

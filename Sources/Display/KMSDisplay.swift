@@ -108,6 +108,8 @@ public final class KMSDisplay {
     }
 
     private var back: Int { front == 0 ? 1 : 0 }
+    /// Which buffer `canvas` is (0 or 1).
+    public var backBufferIndex: Int { back }
 
     /// Shows the back buffer: the first time by setting the mode, then by a page flip at the
     /// next vertical blank. Returns false (nothing done) while the last flip is pending.

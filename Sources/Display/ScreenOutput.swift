@@ -13,8 +13,10 @@ public protocol ScreenOutput: AnyObject {
     var eventDescriptor: Int32? { get }
     /// While true, `canvas` must not be drawn into.
     var isFlipPending: Bool { get }
-    /// The buffer for the next frame.
+    /// The buffer for the next frame, and which of the output's buffers it is (what was
+    /// drawn into it before is still there: a screen redraws only what changed since).
     var canvas: ScreenCanvas { get }
+    var bufferIndex: Int { get }
     /// Shows `canvas`; false when nothing was done (a flip still pending).
     @discardableResult func present() throws(DisplayError) -> Bool
     func handleEvents()
@@ -25,6 +27,7 @@ extension KMSDisplay: ScreenOutput {
     public var height: Int { mode.height }
     public var summary: String { "\(path) \(connectorName) \(mode)" }
     public var eventDescriptor: Int32? { descriptor }
+    public var bufferIndex: Int { backBufferIndex }
 }
 
 /// The simulated board's screen (`display.device = "snapshot"`): the composed frame as a
@@ -54,6 +57,7 @@ public final class SnapshotDisplay: ScreenOutput {
     public var summary: String { "snapshot \(width)x\(height) in \(path)" }
     public var eventDescriptor: Int32? { nil }
     public var isFlipPending: Bool { false }
+    public var bufferIndex: Int { 0 }
     public func handleEvents() {}
 
     /// Writes the PNG next to its place and renames it over the last one, so a reader never

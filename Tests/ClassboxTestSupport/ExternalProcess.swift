@@ -66,11 +66,14 @@ public final class ExternalProcess: @unchecked Sendable {
     public static func freeUDPPort() -> UInt16 { BoundUDPPort().port }
 
     /// A scratch copy of the simulated board's provisioning file and its secret.
-    public static func simConfig(appending extra: String = "", replacing replacements: [String: String] = [:]) throws -> String {
+    /// `screen`: keep the sim board's snapshot display; without it the box runs without a
+    /// screen, as the tests before the screen did (a PNG a second costs CPU the cores lack).
+    public static func simConfig(appending extra: String = "", replacing replacements: [String: String] = [:], screen: Bool = false) throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("classbox-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let source = ClassboxProcess.packageRoot.appendingPathComponent("Board/sim/classbox.toml").path
         var text = try String(contentsOfFile: source, encoding: .utf8)
+        if !screen { text = text.replacingOccurrences(of: "device = \"snapshot\"", with: "device = \"none\"") }
         for (old, new) in replacements {
             guard text.contains(old) else { throw CocoaError(.fileReadCorruptFile, userInfo: ["missing": old]) }
             text = text.replacingOccurrences(of: old, with: new)

@@ -63,7 +63,7 @@ public final class LocalConferenceServer: @unchecked Sendable {
     /// The simulated board's provisioning file pointed at this server (TLS with its CA).
     /// `playback`: the ALSA PCM the box plays the others on (the sim board's is "null").
     public func boxConfig(password: String = "secret-of-the-test-room", organiser: Bool = false, secure: Bool = true,
-                          playback: String = "null") throws -> String {
+                          playback: String = "null", screen: Bool = false) throws -> String {
         let url = secure ? secureWebSocket : plainWebSocket
         let path = try ExternalProcess.simConfig(replacing: [
             "playback = \"null\"": "playback = \"\(playback)\"",
@@ -73,7 +73,7 @@ public final class LocalConferenceServer: @unchecked Sendable {
             "width = 1280\nheight = 720": "width = 640\nheight = 360",
             // The LEDs a board would have (the test points CLASSBOX_LED_DIRECTORY at a scratch sysfs).
             "switch = \"simulated\"": "switch = \"simulated\"\nled_camera = \"classbox:camera\"\nled_mic_muted = \"classbox:mic\"\nled_status = \"classbox:status\"",
-        ])
+        ], screen: screen)
         let secret = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("room-password").path
         try (password + "\n").write(toFile: secret, atomically: false, encoding: .utf8)
         chmod(secret, 0o600)

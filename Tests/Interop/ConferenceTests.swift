@@ -149,18 +149,28 @@ extension RealPeers {
 
         @Test func aWrongPasswordIsNamedAndSendsNoMedia() throws {
             let server = try LocalConferenceServer(roomSecrets: ["klasse-4b": "tafel-und-kreide"])
-            let box = try Box(config: try server.boxConfig(password: "falsches-passwort"))
+            // With the sim board's snapshot screen: the teacher sees the error, in red.
+            let box = try Box(config: try server.boxConfig(password: "falsches-passwort", screen: ScreenSnapshot.available))
             let refused = { box.log.contains("the room password is wrong") }
             let deadline = Date().addingTimeInterval(30)
             while !refused() && Date() < deadline { usleep(100_000) }
             #expect(refused(), "\(box.log.suffix(2000))")
             Thread.sleep(forTimeInterval: 3)
+            if ScreenSnapshot.available {
+                let screen = try #require(try ScreenSnapshot.read(box.runtime + "/screen.png"), "the snapshot screen: \(box.log.suffix(1000))")
+                let accent = screen.pixel(x: screen.width / 2, y: 2)
+                #expect(accent.red == 200 && accent.green == 32 && accent.blue == 40, "the error's red accent along the top: \(accent)")
+                // The title ("Falsches Raumpasswort") in light text a third of the way down.
+                let title = (0..<screen.width).filter { screen.pixel(x: $0, y: screen.height * 3 / 10 + screen.height / 28).green > 200 }
+                #expect(title.count > 20, "a title: \(title.count) light pixels on its line")
+            }
             #expect(Self.sessions(server).isEmpty && server.events("session-initiate").filter { $0["nick"] as? String != nil }.allSatisfy {
                 !Set(server.events("occupant-joined").filter { $0["label"] as? String == "Klasse 4b" }.compactMap { $0["nick"] as? String }).contains($0["nick"] as! String)
             }, "no session, no media")
             let attempts = box.log.components(separatedBy: "the room password is wrong").count - 1
             #expect(attempts == 1, "a bounded retry, not a loop: \(attempts) attempts in 3 s")
             _ = box.stop()
+            #expect(!FileManager.default.fileExists(atPath: box.runtime + "/screen.png"), "nothing shown stays behind")
         }
 
         @Test func anUntrustedServerIsRefused() throws {

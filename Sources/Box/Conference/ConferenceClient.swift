@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Logging
+import Media
 import Provisioning
 import Runtime
 import SecureSocket
@@ -26,6 +27,9 @@ final class ConferenceClient: @unchecked Sendable {
     let config: ProvisioningConfig
     let logger: Logger
     let status: ConferenceStatus
+    /// What the classroom screen shows of the call, and where the others' pictures go.
+    let screenPlan = ScreenPlanBoard()
+    var videoSink: (any VideoSink)?
     private let commands = Mutex<[Command]>([])
     let wake = Wakeup()
     private var thread: BackgroundThread?

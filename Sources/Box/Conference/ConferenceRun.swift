@@ -27,7 +27,7 @@ final class ConferenceRun {
     var lastStatsUpdate: UInt64 = 0
     var sourceOwners = RemoteSourceOwners()
     /// What the box asks the bridge to forward; lives across calls, each call's channel attached.
-    lazy var videoStage = RemoteVideoStage(maxParticipants: client.config.display.maxParticipants)
+    lazy var videoStage = RemoteVideoStage(maxParticipants: client.config.display.maxParticipants, board: client.screenPlan)
     var lastReceiveLog: UInt64 = 0
 
     init(client: ConferenceClient, connection: SignalingConnection, session: ConferenceSession) {
@@ -239,6 +239,7 @@ final class ConferenceRun {
             videoStage.setOwnEndpoint(session.endpoint)
             videoStage.reset(offer.session.media(.video)?.sources ?? [])
             videoStage.attach(media.bridgeChannel)
+            if let sink = client.videoSink { media.videoSink = sink }
             try media.start(remote: offer.session)
             self.media = media
             apply(session.accept(offer: offer, local: local, now: now))

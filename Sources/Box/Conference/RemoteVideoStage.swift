@@ -29,9 +29,25 @@ final class RemoteVideoStage: @unchecked Sendable {
     private var speaker: String?
     private var ownEndpoint: String?
     private var link: (any BridgeMessageSink)?
+    /// Where the classroom screen reads what to show (nil: no screen).
+    private let board: ScreenPlanBoard?
 
-    init(maxParticipants: Int) {
+    init(maxParticipants: Int, board: ScreenPlanBoard? = nil) {
         policy = VideoStagePolicy(maxParticipants: maxParticipants)
+        self.board = board
+    }
+
+    /// What the screen shows: the source the bridge is asked to send large, and the others
+    /// in the order they came, as many as `display.max_participants` allows in all.
+    var screenPlan: ScreenPlan {
+        lock.withLock { plan() }
+    }
+
+    private func plan() -> ScreenPlan {
+        let sources = uniqueSources
+        let stage = policy.constraints(sources: sources, dominantSpeaker: speaker).onStageSources?.first
+        let others = sources.map(\.name).filter { $0 != stage }.prefix(policy.maxParticipants - (stage == nil ? 0 : 1))
+        return ScreenPlan(stage: stage, others: Array(others))
     }
 
     /// The sources on stage or in tiles, once each, in the order they came.
@@ -122,6 +138,7 @@ final class RemoteVideoStage: @unchecked Sendable {
 
     /// Under the lock.
     private func publish() {
+        board?.update(plan())
         guard let link, let constraints = policy.next(sources: uniqueSources, dominantSpeaker: speaker) else { return }
         link.send(.receiverVideoConstraints(constraints))
     }

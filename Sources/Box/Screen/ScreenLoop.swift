@@ -19,6 +19,8 @@ import Synchronization
 final class ScreenLoop: @unchecked Sendable {
     private let display: ProvisioningConfig.Display
     private let status: ConferenceStatus
+    private let plan: ScreenPlanBoard
+    let sink = ScreenVideoSink()
     private let runtimeDirectory: String
     private let logger: Logger
     private let wake = Wakeup()
@@ -31,8 +33,9 @@ final class ScreenLoop: @unchecked Sendable {
     static let snapshotInterval: UInt64 = 1_000_000_000
     static let snapshotName = "screen.png"
 
-    init(display: ProvisioningConfig.Display, status: ConferenceStatus, runtimeDirectory: String, logger: Logger) {
+    init(display: ProvisioningConfig.Display, status: ConferenceStatus, plan: ScreenPlanBoard, runtimeDirectory: String, logger: Logger) {
         self.display = display
+        self.plan = plan
         self.status = status
         self.runtimeDirectory = runtimeDirectory
         self.logger = logger
@@ -40,6 +43,8 @@ final class ScreenLoop: @unchecked Sendable {
 
     func start() throws {
         guard display.device != .none else { return }
+        let wake = self.wake
+        sink.onPicture = { wake.signal() }
         thread = try BackgroundThread(name: "classbox-screen") { [self] in run() }
     }
 
@@ -55,6 +60,7 @@ final class ScreenLoop: @unchecked Sendable {
         let output: any ScreenOutput
         let compositor: ScreenCompositor
         let painter: StatusScreenPainter
+        let wall: VideoWall
     }
 
     private func run() {
@@ -86,13 +92,24 @@ final class ScreenLoop: @unchecked Sendable {
             guard let current = screen else { continue }
             current.output.handleEvents()
             guard !current.output.isFlipPending else { continue }
-            let text = statusText(status.current)
-            let periodic = current.output is SnapshotDisplay && now >= lastPresent + Self.snapshotInterval
-            guard text != shown || periodic else { continue }
-            current.painter.paint(text, with: current.compositor, on: current.output.canvas)
+            let snapshot = status.current
+            let isSnapshot = current.output is SnapshotDisplay
+            let board = plan.current
+            if case .inLesson = snapshot.situation, board.plan.stage != nil || !board.plan.others.isEmpty {
+                // The snapshot is a file for people to look at: once a second is enough.
+                guard !isSnapshot || now >= lastPresent + Self.snapshotInterval else { continue }
+                guard current.wall.compose(board.plan, generation: board.generation, on: current.output.canvas,
+                                           buffer: current.output.bufferIndex) || isSnapshot else { continue }
+                shown = nil
+            } else {
+                let text = statusText(snapshot)
+                guard text != shown || (isSnapshot && now >= lastPresent + Self.snapshotInterval) else { continue }
+                current.painter.paint(text, with: current.compositor, on: current.output.canvas)
+                current.wall.invalidate()
+                shown = text
+            }
             do {
                 try current.output.present()
-                shown = text
                 lastPresent = now
             } catch {
                 logger.warning("the screen failed: \(error); looking for it again", metadata: ["event": "screen.failed"])
@@ -137,7 +154,9 @@ final class ScreenLoop: @unchecked Sendable {
             lastProblem = nil
             let note = (output as? KMSDisplay)?.modeNote.map { " (\($0))" } ?? ""
             logger.info("screen: \(output.summary)\(note)", metadata: ["event": "screen.found"])
-            return Screen(output: output, compositor: ScreenCompositor(screenWidth: output.width, screenHeight: output.height), painter: painter)
+            let compositor = ScreenCompositor(screenWidth: output.width, screenHeight: output.height)
+            return Screen(output: output, compositor: compositor, painter: painter,
+                          wall: VideoWall(screenWidth: output.width, screenHeight: output.height, compositor: compositor, sink: sink))
         } catch {
             if lastProblem != error.description {
                 lastProblem = error.description

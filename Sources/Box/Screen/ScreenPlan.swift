@@ -1,0 +1,26 @@
+import Synchronization
+
+/// Which of the others' videos the classroom screen shows: one on stage (the screen share,
+/// else the dominant speaker's camera — what the bridge is asked to send large) and the rest
+/// in tiles, by source name.
+struct ScreenPlan: Sendable, Equatable {
+    var stage: String?
+    var others: [String]
+
+    static let empty = ScreenPlan(stage: nil, others: [])
+}
+
+/// The plan as the conference thread and the bridge channel last changed it, for the screen
+/// thread to read; `generation` tells it when to lay the screen out again.
+final class ScreenPlanBoard: Sendable {
+    private let state = Mutex((plan: ScreenPlan.empty, generation: 0))
+
+    func update(_ plan: ScreenPlan) {
+        state.withLock {
+            guard $0.plan != plan else { return }
+            $0 = (plan, $0.generation + 1)
+        }
+    }
+
+    var current: (plan: ScreenPlan, generation: Int) { state.withLock { $0 } }
+}

@@ -1,0 +1,98 @@
+import Layout
+import Media
+import Runtime
+import VideoScaling
+
+/// The others' decoded pictures on their way to the classroom screen.
+///
+/// The video receive thread (`show`) scales each picture straight from libvpx's frame into
+/// the size of its tile on the screen — the one copy a screen needs — and the screen thread
+/// (`take`) converts the newest one into the scan-out buffer. Per source three pictures
+/// rotate (being written, newest, being read), so neither thread waits for the other and a
+/// picture is never torn; a picture the screen did not take before the next arrived is
+/// replaced (the screen shows the newest, at most one refresh late).
+///
+/// Memory is allocated when the screen's layout changes (`arrange`), sized for each tile,
+/// never per frame. Sources not on the screen are not scaled at all.
+final class ScreenVideoSink: VideoSink, @unchecked Sendable {
+    /// One source's three pictures and which is which.
+    final class Slot {
+        let scalers: [VideoScaler]
+        let size: (width: Int, height: Int)
+        var writing = 0, newest = 1, reading = 2
+        var fresh = false
+        /// The picture in `newest` (valid while it is not being written).
+        var pictures: [VideoFrameLayout?] = [nil, nil, nil]
+
+        init(width: Int, height: Int) {
+            size = (width, height)
+            scalers = (0..<3).map { _ in VideoScaler(maxWidth: width, maxHeight: height) }
+        }
+    }
+
+    private let lock = Lock()
+    private var slots: [String: Slot] = [:]
+    /// Pictures scaled, and dropped for want of a tile (not on screen) or of a fit.
+    private(set) var scaled = 0
+    private(set) var offScreen = 0
+    /// Called (on the video thread) after a new picture is ready: wakes the screen thread.
+    var onPicture: (@Sendable () -> Void)?
+
+    /// The screen's tiles by source name (screen thread, when the layout changes): a source
+    /// keeps its slot when its tile keeps its size.
+    func arrange(_ tiles: [(source: String, size: ScreenRect)]) {
+        lock.withLock {
+            var next: [String: Slot] = [:]
+            for tile in tiles where !tile.size.isEmpty {
+                if let slot = slots[tile.source], slot.size == (tile.size.width, tile.size.height) {
+                    next[tile.source] = slot
+                } else {
+                    next[tile.source] = Slot(width: tile.size.width, height: tile.size.height)
+                }
+            }
+            slots = next
+        }
+    }
+
+    /// Video receive thread: scales the picture into its source's free picture.
+    func show(_ frame: DecodedVideoFrame) {
+        guard let name = frame.sourceName else { return }
+        let target: (slot: Slot, index: Int)? = lock.withLock {
+            guard let slot = slots[name] else { return nil }
+            return (slot, slot.writing)
+        }
+        guard let target else {
+            offScreen &+= 1
+            return
+        }
+        let picture = frame.picture
+        let fitted = ScreenRect(x: 0, y: 0, width: target.slot.size.width, height: target.slot.size.height)
+            .fitting(aspect: Double(picture.width) / Double(max(1, picture.height)))
+        guard !fitted.isEmpty, let scaled = target.slot.scalers[target.index].scale(picture, width: fitted.width, height: fitted.height) else {
+            offScreen &+= 1
+            return
+        }
+        lock.withLock {
+            // The layout may have changed meanwhile: only a slot still in place is updated.
+            guard let slot = slots[name], slot === target.slot else { return }
+            slot.pictures[slot.writing] = scaled
+            swap(&slot.writing, &slot.newest)
+            slot.fresh = true
+            self.scaled &+= 1
+        }
+        onPicture?()
+    }
+
+    func sourceEnded(ssrc: UInt32) {}
+
+    /// Screen thread: the newest picture of `source` if one came since the last take (it
+    /// stays valid until the next take of the same source), else nil.
+    func take(_ source: String) -> VideoFrameLayout? {
+        lock.withLock {
+            guard let slot = slots[source], slot.fresh else { return nil }
+            swap(&slot.reading, &slot.newest)
+            slot.fresh = false
+            return slot.pictures[slot.reading]
+        }
+    }
+}
