@@ -28,12 +28,12 @@ SLOT_A_UUID=c1a55b0c-0a00-4a00-8a00-00000000000a
 SLOT_B_UUID=c1a55b0c-0b00-4b00-8b00-00000000000b
 
 # What runs on the box besides classbox itself: systemd, the update engine, sshd for the
-# update command, the kernel, and the C libraries classbox links.
+# update command, the kernel, the C libraries classbox links, and the screen's font.
 PACKAGES=(systemd systemd-sysv systemd-resolved udev dbus kmod iproute2 ca-certificates usr-is-merged
           linux-image-amd64 initramfs-tools zstd
           rauc rauc-service grub-common e2fsprogs openssh-server
           libvpx7 libopus0 libsrtp2-1 libssl3 libasound2 libv4l-0 libspeexdsp1 libwebrtc-audio-processing1
-          libusrsctp2 libyuv0)
+          libusrsctp2 libyuv0 libdrm2 libfreetype6 libpng16-16 fonts-dejavu-core)
 
 # Kernel module trees a classroom box never loads (GPUs, wireless, InfiniBand, ...).
 PRUNE_MODULES=(drivers/gpu drivers/net/wireless drivers/infiniband drivers/staging drivers/isdn
