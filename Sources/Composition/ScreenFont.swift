@@ -85,9 +85,12 @@ public final class ScreenFont: @unchecked Sendable {
                 let width = Int(bitmap.width), rows = Int(bitmap.rows)
                 let glyph = Glyph(offset: coverage.count, width: width, rows: rows, left: Int(slot.pointee.bitmap_left),
                                   top: Int(slot.pointee.bitmap_top), advance: Int((slot.pointee.advance.x + 32) >> 6))
+                // The pitch may be padded, or negative (rows stored bottom-up from `buffer`):
+                // the top row then is the last one in memory.
+                let pitch = Int(bitmap.pitch)
+                let top = pitch >= 0 ? 0 : (rows - 1) * -pitch
                 for row in 0..<rows {
-                    // The pitch may be negative (bottom-up) or padded; copy row by row.
-                    let start = bitmap.buffer! + row * Int(bitmap.pitch)
+                    let start = bitmap.buffer! + top + row * pitch
                     coverage.append(contentsOf: UnsafeBufferPointer(start: start, count: width))
                 }
                 glyphs[code] = glyph

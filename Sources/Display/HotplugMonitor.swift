@@ -26,6 +26,8 @@ public final class HotplugMonitor {
         while true {
             let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if count < 0 && errno == EINTR { continue }
+            // The kernel dropped uevents (the socket overflowed): one may have been a hotplug.
+            if count < 0 && errno == ENOBUFS { hotplug = true; continue }
             guard count > 0 else { return hotplug }
             if Self.isDRMHotplug(buffer[0..<count]) { hotplug = true }
         }

@@ -14,7 +14,8 @@ struct KMSDisplayTests {
     static func screendump(_ name: String) throws -> (width: Int, height: Int, rgb: [UInt8]) {
         let share = ProcessInfo.processInfo.environment["CLASSBOX_QEMU_SHARE"] ?? "/tmp/share"
         let file = "\(share)/\(name).ppm"
-        try name.write(toFile: "\(share)/screendump.request", atomically: false, encoding: .utf8)
+        // Written whole and renamed into place: the rig never reads half a name.
+        try name.write(toFile: "\(share)/screendump.request", atomically: true, encoding: .utf8)
         let deadline = Date().addingTimeInterval(30)
         while !FileManager.default.fileExists(atPath: file + ".done") {
             guard Date() < deadline else { throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: file]) }

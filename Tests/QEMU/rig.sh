@@ -108,7 +108,7 @@ run() {
     if [ -z "$share" ]; then share=$(mktemp -d "$rig/share.XXXXXX"); fi
     cp "$script" "$share/guest.sh"
     rm -f "$share/guest.status" "$share/guest.log"
-    rm -f "$share/monitor.sock" "$share/screendump.request"
+    rm -f "$share/monitor.sock" "$share/screendump.request" "$share"/*.ppm "$share"/*.ppm.done
     timeout 900 qemu-system-x86_64 -accel tcg,thread=multi -m 2G -smp 2 -nographic -no-reboot \
         -vga none -device bochs-display,xres=1280,yres=720 -monitor "unix:$share/monitor.sock,server,nowait" \
         -kernel "$rig/vmlinuz" -initrd "$rig/initrd.img" \

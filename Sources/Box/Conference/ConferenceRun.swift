@@ -166,7 +166,9 @@ final class ConferenceRun {
                 client.status.update {
                     $0.state = failure.description
                     $0.failed = true
-                    $0.situation = .problem(Self.problem(failure, room: client.config.room.label))
+                    // A connection lost in the lesson is not a problem for IT: the reconnect
+                    // loop shows "reconnecting" (a problem screen would stay until the next join).
+                    if let problem = Self.problem(failure, room: client.config.room.label, joined: joined) { $0.situation = .problem(problem) }
                 }
                 if leavingSince != nil { outcome = .stopped } else { outcome = joined && failure.kind == .streamFailed ? .joinedThenLost(failure.description) : .failed(failure) }
             case .left:
@@ -176,7 +178,9 @@ final class ConferenceRun {
     }
 
     /// A join failure as the classroom screen explains it.
-    static func problem(_ failure: JoinFailure, room: String) -> ScreenProblem {
+    /// nil: nothing for the screen to explain — the stream broke after joining, or the
+    /// meeting was ended (the box joins again and waits in the room).
+    static func problem(_ failure: JoinFailure, room: String, joined: Bool) -> ScreenProblem? {
         switch failure.kind {
         case .wrongPassword: .wrongPassword(room: room)
         case .lobby: .lobby(room: room)
@@ -184,7 +188,9 @@ final class ConferenceRun {
         case .roomFull: .roomFull(room: room)
         case .focusUnavailable: .conferenceServiceUnavailable
         case .kicked: .removed(room: room)
-        case .roomDestroyed, .streamFailed, .other: .other(detail: failure.description)
+        case .roomDestroyed: nil
+        case .streamFailed: joined ? nil : .other(detail: failure.description)
+        case .other: .other(detail: failure.description)
         }
     }
 
@@ -256,6 +262,9 @@ final class ConferenceRun {
     func stopMedia() {
         guard let media else { return }
         videoStage.attach(nil)
+        // No call, no videos: the screen shows the room again until the next call (or the
+        // restart) connects; the reconnect loop says more if the connection is gone too.
+        client.status.update { if case .inLesson(let room, _) = $0.situation { $0.situation = .waiting(room: room) } }
         media.stop()
         if let link = media.bridgeChannel {
             logger.info("bridge channel: \(link.summary) (call ended)", metadata: ["event": "bridge_channel.summary"])

@@ -20,10 +20,10 @@ final class ScreenLoop: @unchecked Sendable {
     private let display: ProvisioningConfig.Display
     private let status: ConferenceStatus
     private let plan: ScreenPlanBoard
-    let sink = ScreenVideoSink()
+    let sink: ScreenVideoSink
     private let runtimeDirectory: String
     private let logger: Logger
-    private let wake = Wakeup()
+    private let wake: Wakeup
     private let stopped = Atomic<Bool>(false)
     private var thread: BackgroundThread?
 
@@ -36,6 +36,9 @@ final class ScreenLoop: @unchecked Sendable {
     init(display: ProvisioningConfig.Display, status: ConferenceStatus, plan: ScreenPlanBoard, runtimeDirectory: String, logger: Logger) {
         self.display = display
         self.plan = plan
+        let wake = Wakeup()
+        self.wake = wake
+        sink = ScreenVideoSink(onPicture: { wake.signal() })
         self.status = status
         self.runtimeDirectory = runtimeDirectory
         self.logger = logger
@@ -43,8 +46,6 @@ final class ScreenLoop: @unchecked Sendable {
 
     func start() throws {
         guard display.device != .none else { return }
-        let wake = self.wake
-        sink.onPicture = { wake.signal() }
         thread = try BackgroundThread(name: "classbox-screen") { [self] in run() }
     }
 
@@ -70,6 +71,7 @@ final class ScreenLoop: @unchecked Sendable {
         var lastProblem: String?
         var shown: StatusText?
         var lastPresent: UInt64 = 0
+        var failures = 0
         while !stopped.load(ordering: .relaxed) {
             let now = Monotonic.nanoseconds()
             if screen == nil, lastProbe.map({ now >= $0 + Self.probeInterval }) ?? true {
@@ -85,6 +87,7 @@ final class ScreenLoop: @unchecked Sendable {
             if let hotplug, entries[1].revents != 0, hotplug.drmHotplugOccurred() {
                 if let kms = screen?.output as? KMSDisplay, !kms.isConnected() {
                     logger.notice("screen disconnected: \(kms.summary)", metadata: ["event": "screen.lost"])
+                    screen?.wall.suspend()
                     screen = nil
                 }
                 if screen == nil { lastProbe = nil }  // look again now: a screen may have come
@@ -105,15 +108,25 @@ final class ScreenLoop: @unchecked Sendable {
                 let text = statusText(snapshot)
                 guard text != shown || (isSnapshot && now >= lastPresent + Self.snapshotInterval) else { continue }
                 current.painter.paint(text, with: current.compositor, on: current.output.canvas)
-                current.wall.invalidate()
+                current.wall.suspend()
                 shown = text
             }
             do {
                 try current.output.present()
                 lastPresent = now
+                failures = 0
             } catch {
-                logger.warning("the screen failed: \(error); looking for it again", metadata: ["event": "screen.failed"])
+                // A flip refused once (EBUSY) is tried again with the next frame; a screen that
+                // keeps refusing (gone, or another program took it) is looked for again.
+                failures += 1
+                guard failures >= 3 else { continue }
+                if lastProblem != error.description {
+                    lastProblem = error.description
+                    logger.warning("the screen failed: \(error); looking for it again", metadata: ["event": "screen.failed"])
+                }
+                current.wall.suspend()
                 screen = nil
+                failures = 0
             }
         }
         (screen?.output as? SnapshotDisplay)?.remove()

@@ -32,11 +32,18 @@ final class ScreenVideoSink: VideoSink, @unchecked Sendable {
 
     private let lock = Lock()
     private var slots: [String: Slot] = [:]
-    /// Pictures scaled, and dropped for want of a tile (not on screen) or of a fit.
-    private(set) var scaled = 0
-    private(set) var offScreen = 0
+    /// Pictures scaled, and dropped for want of a tile (not on screen) or of a fit; under the lock.
+    private var scaledCount = 0
+    private var offScreenCount = 0
+    var scaled: Int { lock.withLock { scaledCount } }
+    var offScreen: Int { lock.withLock { offScreenCount } }
     /// Called (on the video thread) after a new picture is ready: wakes the screen thread.
-    var onPicture: (@Sendable () -> Void)?
+    /// Set before any picture can come (the screen loop's init).
+    let onPicture: (@Sendable () -> Void)?
+
+    init(onPicture: (@Sendable () -> Void)? = nil) {
+        self.onPicture = onPicture
+    }
 
     /// The screen's tiles by source name (screen thread, when the layout changes): a source
     /// keeps its slot when its tile keeps its size.
@@ -62,14 +69,14 @@ final class ScreenVideoSink: VideoSink, @unchecked Sendable {
             return (slot, slot.writing)
         }
         guard let target else {
-            offScreen &+= 1
+            lock.withLock { offScreenCount &+= 1 }
             return
         }
         let picture = frame.picture
         let fitted = ScreenRect(x: 0, y: 0, width: target.slot.size.width, height: target.slot.size.height)
             .fitting(aspect: Double(picture.width) / Double(max(1, picture.height)))
         guard !fitted.isEmpty, let scaled = target.slot.scalers[target.index].scale(picture, width: fitted.width, height: fitted.height) else {
-            offScreen &+= 1
+            lock.withLock { offScreenCount &+= 1 }
             return
         }
         lock.withLock {
@@ -78,7 +85,7 @@ final class ScreenVideoSink: VideoSink, @unchecked Sendable {
             slot.pictures[slot.writing] = scaled
             swap(&slot.writing, &slot.newest)
             slot.fresh = true
-            self.scaled &+= 1
+            scaledCount &+= 1
         }
         onPicture?()
     }

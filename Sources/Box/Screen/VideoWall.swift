@@ -30,10 +30,14 @@ final class VideoWall {
         self.sink = sink
     }
 
-    /// The next time the wall is composed, every buffer is painted whole (the screen showed
-    /// something else meanwhile).
-    func invalidate() {
+    /// The screen shows something else (a status screen) or is gone: the sink stops scaling
+    /// for it, and the next compose lays out and paints every buffer whole.
+    func suspend() {
+        guard planGeneration != -1 || !drawn.isEmpty else { return }
+        planGeneration = -1
         drawn = [:]
+        pictures = [:]
+        sink.arrange([])
     }
 
     /// The cells of the current layout (for tests and the log).
