@@ -28,6 +28,11 @@ APT_PACKAGES := pkg-config libasound2-dev libv4l-dev libopus-dev libvpx-dev libs
 # The independent WebRTC peer of the interop tests.
 PIP_PACKAGES := aiortc==1.16.0 slixmpp==1.17.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The image tier's power cuts (each a QEMU boot under TCG, 1–2 min): 20 for `make image-test`,
+# the campaign issue 7 asks for; 10 in `make test`, which is CI's value (keeps CI under its
+# hour on a slow host: 20 cuts took 40 of a 76-minute run on 2026-12-06).
+POWER_CUTS ?= 20
+TEST_POWER_CUTS ?= 10
 
 .PHONY: all deps build run test qemu-test bench fuzz fuzz-smoke clean image bundle image-deps image-test
 
@@ -70,7 +75,7 @@ test: deps
 	$(MAKE) --no-print-directory fuzz-smoke
 	@if command -v qemu-system-x86_64 >/dev/null; then $(MAKE) --no-print-directory qemu-test-run; \
 	 else echo "make test: QEMU tier skipped: qemu-system-x86_64 is not installed (make deps installs it)"; fi
-	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory image-test; \
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory image-test POWER_CUTS=$(TEST_POWER_CUTS); \
 	 else echo "make test: image tier skipped: building the image (mmdebstrap) needs root"; fi
 
 ## qemu-test: the QEMU tiers: the hardware tier (Debian's kernel with vivid, snd-aloop and
@@ -122,8 +127,9 @@ bundle: $(RAUC_CERT)
 	Image/build.sh bundle $(IMAGE_DIR) $$(cat $(IMAGE_DIR)/version) $(RAUC_CERT) $(RAUC_KEY)
 
 ## image-test: boot the image in QEMU, update it over SSH, roll back, cut the power
+## (POWER_CUTS times, default 20: issue 7's campaign; `make test` runs TEST_POWER_CUTS)
 image-test: image
-	python3 Tests/Image/image_test.py --image-dir $(IMAGE_DIR) --keys $(IMAGE_DIR)/keys
+	python3 Tests/Image/image_test.py --image-dir $(IMAGE_DIR) --keys $(IMAGE_DIR)/keys --power-cuts $(POWER_CUTS)
 
 ## bench: the send pipeline against vpxenc and GStreamer (CPU ratios, allocations, RSS), and
 ## the audio receive path with 1, 4 and 8 talkers against libopus decoding alone (CPU per
