@@ -137,7 +137,7 @@ final class ScreenLoop: @unchecked Sendable {
         var situation = snapshot.situation
         if case .inLesson(let room, _) = situation { situation = .inLesson(room: room, others: snapshot.others) }
         return StatusWording.text(for: situation, indicators: ScreenIndicators(cameraLive: snapshot.cameraLive, microphoneMuted: snapshot.micMuted),
-                                  language: display.language == .de ? .de : .en)
+                                  language: ScreenLanguage(rawValue: display.language.rawValue) ?? .de)
     }
 
     /// The provisioned screen, or nil (logged once per distinct reason).

@@ -58,7 +58,8 @@ final class VideoWall {
                 pictures[cell.source] = (picture, (pictures[cell.source]?.version ?? 0) + 1)
             }
         }
-        var state = drawn[buffer] ?? (layout: -1, versions: [:])
+        // Taken out and put back, so the versions are mutated in place, not copied per frame.
+        var state = drawn.removeValue(forKey: buffer) ?? (layout: -1, versions: [:])
         var changed = false
         if state.layout != layoutVersion {
             compositor.fill(canvas.bounds, with: .background, on: canvas)
