@@ -28,8 +28,11 @@ extension MediaTransport {
             if gatherer.isFinished { break }
             let wait = min(gatherer.nextDeadline ?? deadline, deadline)
             var fds = ports.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
-            let milliseconds = Int32(max(1, (wait &- Monotonic.nanoseconds()) / 1_000_000))
-            guard poll(&fds, nfds_t(fds.count), wait > Monotonic.nanoseconds() ? milliseconds : 0) > 0 else { continue }
+            // One reading of the clock: read twice, the second could pass `wait` and the
+            // unsigned difference wrap to a timeout no Int32 holds.
+            let before = Monotonic.nanoseconds()
+            let milliseconds = wait > before ? Int32(clamping: max(1, (wait - before) / 1_000_000)) : 0
+            guard poll(&fds, nfds_t(fds.count), milliseconds) > 0 else { continue }
             for (index, entry) in fds.enumerated() where entry.revents != 0 {  // POLLERR too: reading clears an ICMP error
                 while let (count, source) = ports[index].receive(into: buffer) {
                     // Nothing else is expected before the call starts; anything that is not an answer is dropped.

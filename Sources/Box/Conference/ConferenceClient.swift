@@ -111,9 +111,9 @@ final class ConferenceClient: @unchecked Sendable {
     /// Waits, woken by commands; true when a stop came.
     private func waitForStop(nanoseconds: UInt64) -> Bool {
         let deadline = Monotonic.nanoseconds() + nanoseconds
-        while Monotonic.nanoseconds() < deadline {
+        while case let now = Monotonic.nanoseconds(), now < deadline {
             var entry = pollfd(fd: wake.descriptor, events: Int16(POLLIN), revents: 0)
-            _ = poll(&entry, 1, Int32(min(1000, (deadline &- Monotonic.nanoseconds()) / 1_000_000 + 1)))
+            _ = poll(&entry, 1, Int32(min(1000, (deadline - now) / 1_000_000 + 1)))
             wake.drain()
             for command in takeCommands() {
                 switch command {
