@@ -89,16 +89,10 @@ public final class StatusScreenPainter {
         return covered
     }
 
-    /// A chip: `text` on `colour`, padded by half a line; placed by its left or
-    /// its right edge.
+    /// A chip in the body font, padded by half its size.
     private func chip(_ text: String, colour: ScreenColour, left: Int? = nil, right: Int? = nil, top: Int,
                       with compositor: ScreenCompositor, on canvas: ScreenCanvas) -> ScreenRect {
-        let padding = bodyFont.pixelSize / 2
-        let width = bodyFont.width(of: text) + 2 * padding, height = bodyFont.lineHeight + padding
-        let x = left ?? ((right ?? 0) - width)
-        let rect = ScreenRect(x: x, y: top, width: width, height: height)
-        compositor.fill(rect, with: colour, on: canvas)
-        bodyFont.draw(text, x: x + padding, baseline: top + padding / 2 + bodyFont.ascender, colour: Self.text, on: canvas, clip: rect)
-        return rect
+        ScreenChip.paint(text, font: bodyFont, colour: colour, textColour: Self.text, left: left, right: right, top: top,
+                         padding: bodyFont.pixelSize / 2, with: compositor, on: canvas)
     }
 }

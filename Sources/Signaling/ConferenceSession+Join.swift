@@ -168,7 +168,8 @@ extension ConferenceSession {
         guard nick != "focus" else { return [] }
         let sourceInfo = stanza.element("SourceInfo")?.text ?? ""
         participants[nick] = Participant(endpoint: nick, audioMuted: Self.muted(in: sourceInfo, suffix: "-a0") ?? (stanza.element("audiomuted")?.text != "false"),
-                                         videoMuted: Self.muted(in: sourceInfo, suffix: "-v0") ?? (stanza.element("videomuted")?.text != "false"))
+                                         videoMuted: Self.muted(in: sourceInfo, suffix: "-v0") ?? (stanza.element("videomuted")?.text != "false"),
+                                         displayName: Participant.displayName(from: stanza.element("nick", namespace: Namespace.nick)?.text))
         return [.participants(sortedParticipants)]
     }
 

@@ -55,11 +55,51 @@ public struct JoinFailure: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Another participant, as far as the box needs to know: no names or addresses are kept.
+/// Another participant, as far as the box needs to know. The display name is kept in memory
+/// only for the name plate on the classroom screen, as every Jitsi client shows it; it is
+/// never logged, stored or sent on. No addresses are kept.
 public struct Participant: Sendable, Equatable {
     public var endpoint: String
     public var audioMuted: Bool
     public var videoMuted: Bool
+    /// From the presence's `<nick xmlns='http://jabber.org/protocol/nick'>` (lib-jitsi-meet
+    /// `ChatRoom` sends it), cleaned by ``displayName(from:)``; nil when none or empty.
+    public var displayName: String?
+
+    public init(endpoint: String, audioMuted: Bool, videoMuted: Bool, displayName: String? = nil) {
+        self.endpoint = endpoint
+        self.audioMuted = audioMuted
+        self.videoMuted = videoMuted
+        self.displayName = displayName
+    }
+
+    /// The longest name shown, in Unicode scalars (jitsi-meet caps display names at 50 too).
+    public static let maxDisplayNameLength = 50
+
+    /// A name as a screen can show it: control and format characters (line breaks, bidi
+    /// overrides) dropped, runs of white space made one space, trimmed, at most
+    /// ``maxDisplayNameLength`` scalars; nil when nothing is left.
+    public static func displayName(from raw: String?) -> String? {
+        guard let raw else { return nil }
+        var cleaned = String.UnicodeScalarView()
+        var pendingSpace = false
+        for scalar in raw.unicodeScalars {
+            if scalar.properties.isWhitespace {
+                pendingSpace = !cleaned.isEmpty
+                continue
+            }
+            switch scalar.properties.generalCategory {
+            case .format where scalar.value == 0x200D: break  // the joiner inside emoji sequences stays
+            case .control, .format, .surrogate, .privateUse, .unassigned, .lineSeparator, .paragraphSeparator: continue
+            default: break
+            }
+            if pendingSpace { cleaned.append(" ") }
+            pendingSpace = false
+            cleaned.append(scalar)
+            if cleaned.count >= maxDisplayNameLength { break }
+        }
+        return cleaned.isEmpty ? nil : String(cleaned)
+    }
 }
 
 /// The box in one Jitsi conference, without I/O, on top of ``XMPPStream``: the conference

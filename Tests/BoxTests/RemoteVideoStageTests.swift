@@ -1,6 +1,7 @@
 import BridgeChannel
 import Runtime
 import Session
+import Signaling
 import Testing
 @testable import Box
 
@@ -56,6 +57,37 @@ import Testing
         stage.attach(nil)
         stage.add([Self.camera(30, "cccc3333")])
         #expect(second.constraints.count == 4, "a detached channel hears nothing")
+    }
+
+    /// The screen's plan carries each picture's display name, slates for cameras switched off,
+    /// and a tile for a participant without any video source; a share is shown even while
+    /// its sharer's camera is off.
+    @Test func thePlanNamesEveryoneAndSlatesCamerasThatAreOff() {
+        let board = ScreenPlanBoard()
+        let stage = RemoteVideoStage(maxParticipants: 4, board: board)
+        stage.reset([Self.camera(10, "aaaa1111"), Self.camera(12, "bbbb2222")])
+        stage.participantsChanged([
+            Participant(endpoint: "aaaa1111", audioMuted: false, videoMuted: false, displayName: "Klasse 7a"),
+            Participant(endpoint: "bbbb2222", audioMuted: false, videoMuted: true, displayName: "Frau Beispiel"),
+            Participant(endpoint: "cccc3333", audioMuted: true, videoMuted: true),
+        ])
+        stage.dominantSpeakerChanged(to: "aaaa1111")
+        var plan = board.current.plan
+        #expect(plan.stage == "aaaa1111-v0")
+        #expect(plan.others == ["bbbb2222-v0", "cccc3333-v0"], "the participant without video gets a tile too")
+        #expect(plan.names == ["aaaa1111-v0": "Klasse 7a", "bbbb2222-v0": "Frau Beispiel"], "no name: no plate")
+        #expect(plan.cameraOff == ["bbbb2222-v0", "cccc3333-v0"])
+
+        stage.add([MediaSource(ssrc: 20, name: "bbbb2222-v1", owner: "bbbb2222", videoType: "desktop")])
+        plan = board.current.plan
+        #expect(plan.stage == "bbbb2222-v1" && plan.names["bbbb2222-v1"] == "Frau Beispiel")
+        #expect(!plan.cameraOff.contains("bbbb2222-v1") && plan.cameraOff.contains("bbbb2222-v0"))
+        #expect(plan.others.count == 3, "four pictures in all (max_participants)")
+
+        let generation = board.current.generation
+        stage.participantsChanged([Participant(endpoint: "aaaa1111", audioMuted: false, videoMuted: false, displayName: "Klasse 7a")])
+        #expect(board.current.generation == generation + 1)
+        #expect(board.current.plan.names["bbbb2222-v0"] == nil && !board.current.plan.others.contains("cccc3333-v0"))
     }
 
     @Test func sourcesWithoutNameOrOwnerAreNamedOrLeftOut() {

@@ -208,13 +208,22 @@ struct ConferenceSessionTests {
         #expect(sent(gone).first?.name == "close")
     }
 
-    @Test func aDestroyedRoomOrAKickIsReportedAndOthersAreCountedWithoutNames() throws {
+    @Test func displayNamesAreCleanedForTheScreen() {
+        #expect(Participant.displayName(from: "  Frau\n\tBeispiel  ") == "Frau Beispiel")
+        #expect(Participant.displayName(from: "Herr\u{202E}Muster\u{0007}") == "HerrMuster")
+        #expect(Participant.displayName(from: " \u{200B}\n ") == nil)
+        #expect(Participant.displayName(from: nil) == nil)
+        #expect(Participant.displayName(from: String(repeating: "ä", count: 80))?.unicodeScalars.count == Participant.maxDisplayNameLength)
+        #expect(Participant.displayName(from: "Lehrerin 4b 👩‍🏫") == "Lehrerin 4b 👩‍🏫")
+    }
+
+    @Test func aDestroyedRoomOrAKickIsReportedAndOthersWithTheirDisplayNames() throws {
         var (session, _) = joined(configuration())
         let others = session.receive(xml("""
             <presence xmlns='jabber:client' from='\(Self.room)/a1b2c3d4'><nick xmlns='http://jabber.org/protocol/nick'>Frau Beispiel</nick>\
             <SourceInfo>{"a1b2c3d4-a0":{"muted":false},"a1b2c3d4-v0":{"muted":true}}</SourceInfo></presence>
             """), now: 5)
-        #expect(others == [.participants([Participant(endpoint: "a1b2c3d4", audioMuted: false, videoMuted: true)])])
+        #expect(others == [.participants([Participant(endpoint: "a1b2c3d4", audioMuted: false, videoMuted: true, displayName: "Frau Beispiel")])])
         let destroyed = session.receive(xml("""
             <presence xmlns='jabber:client' type='unavailable' from='\(Self.room)/3f2a9c1d'><x xmlns='http://jabber.org/protocol/muc#user'>\
             <destroy><reason>The meeting has been terminated</reason></destroy><status code='110'/></x></presence>

@@ -122,6 +122,7 @@ final class ConferenceRun {
                 }
             case .participants(let others):
                 client.status.update { $0.others = others.count }
+                videoStage.participantsChanged(others)
                 let gone = sourceOwners.occupantsChanged(others.map(\.endpoint))
                 if !gone.isEmpty {
                     media?.remoteAudio.removeSources(gone)

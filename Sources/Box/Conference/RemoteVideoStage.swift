@@ -1,6 +1,7 @@
 import BridgeChannel
 import Runtime
 import Session
+import Signaling
 
 /// Where bridge-channel messages go: a call's ``BridgeChannelLink``, which sends them when
 /// the channel is open and again whenever it opens anew.
@@ -28,6 +29,8 @@ final class RemoteVideoStage: @unchecked Sendable {
     private var entries: [(ssrc: UInt32, source: RemoteVideoSource)] = []
     private var speaker: String?
     private var ownEndpoint: String?
+    /// The others in the room, in the order presence lists them.
+    private var people: [Participant] = []
     private var link: (any BridgeMessageSink)?
     /// Where the classroom screen reads what to show (nil: no screen).
     private let board: ScreenPlanBoard?
@@ -43,11 +46,34 @@ final class RemoteVideoStage: @unchecked Sendable {
         lock.withLock { plan() }
     }
 
+    /// A participant without any video source (no camera, or a phone) still gets a tile, an
+    /// avatar slate under the name Jitsi would give its camera, as tile views show everyone.
     private func plan() -> ScreenPlan {
         let sources = uniqueSources
         let stage = policy.constraints(sources: sources, dominantSpeaker: speaker).onStageSources?.first
-        let others = sources.map(\.name).filter { $0 != stage }.prefix(policy.maxParticipants - (stage == nil ? 0 : 1))
-        return ScreenPlan(stage: stage, others: Array(others))
+        let withVideo = Set(sources.map(\.owner))
+        let pictureless = people.filter { !withVideo.contains($0.endpoint) }.map { (name: "\($0.endpoint)-v0", owner: $0.endpoint) }
+        let everyone = sources.map { (name: $0.name, owner: $0.owner) } + pictureless
+        let others = everyone.filter { $0.name != stage }.prefix(policy.maxParticipants - (stage == nil ? 0 : 1))
+        var plan = ScreenPlan(stage: stage, others: others.map(\.name))
+        let byEndpoint = Dictionary(people.map { ($0.endpoint, $0) }, uniquingKeysWith: { first, _ in first })
+        for entry in everyone where entry.name == stage || plan.others.contains(entry.name) {
+            let person = byEndpoint[entry.owner]
+            if let name = person?.displayName { plan.names[entry.name] = name }
+            // A screen share is shown even while the sharer's camera is off.
+            let isShare = sources.first { $0.name == entry.name }?.videoType == .desktop
+            if !withVideo.contains(entry.owner) || (person?.videoMuted == true && !isShare) { plan.cameraOff.insert(entry.name) }
+        }
+        return plan
+    }
+
+    /// The others in the room as the last presence said (display names and camera state for
+    /// the screen; who has no video source at all).
+    func participantsChanged(_ participants: [Participant]) {
+        lock.withLock {
+            people = participants
+            board?.update(plan())
+        }
     }
 
     /// The sources on stage or in tiles, once each, in the order they came.

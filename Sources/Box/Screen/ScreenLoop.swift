@@ -101,8 +101,8 @@ final class ScreenLoop: @unchecked Sendable {
             if case .inLesson = snapshot.situation, board.plan.stage != nil || !board.plan.others.isEmpty {
                 // The snapshot is a file for people to look at: once a second is enough.
                 guard !isSnapshot || now >= lastPresent + Self.snapshotInterval else { continue }
-                guard current.wall.compose(board.plan, generation: board.generation, on: current.output.canvas,
-                                           buffer: current.output.bufferIndex) || isSnapshot else { continue }
+                guard current.wall.compose(board.plan, generation: board.generation, status: statusText(snapshot),
+                                           on: current.output.canvas, buffer: current.output.bufferIndex) || isSnapshot else { continue }
                 shown = nil
             } else {
                 let text = statusText(snapshot)
@@ -168,8 +168,10 @@ final class ScreenLoop: @unchecked Sendable {
             let note = (output as? KMSDisplay)?.modeNote.map { " (\($0))" } ?? ""
             logger.info("screen: \(output.summary)\(note)", metadata: ["event": "screen.found"])
             let compositor = ScreenCompositor(screenWidth: output.width, screenHeight: output.height)
-            return Screen(output: output, compositor: compositor, painter: painter,
-                          wall: VideoWall(screenWidth: output.width, screenHeight: output.height, compositor: compositor, sink: sink))
+            let wall = VideoWall(screenWidth: output.width, screenHeight: output.height, compositor: compositor,
+                                 tilePainter: try TilePainter(screenHeight: output.height),
+                                 barPainter: try StatusBarPainter(screenHeight: output.height), sink: sink)
+            return Screen(output: output, compositor: compositor, painter: painter, wall: wall)
         } catch {
             if lastProblem != error.description {
                 lastProblem = error.description

@@ -2,10 +2,15 @@ import Synchronization
 
 /// Which of the others' videos the classroom screen shows: one on stage (the screen share,
 /// else the dominant speaker's camera — what the bridge is asked to send large) and the rest
-/// in tiles, by source name.
+/// in tiles, by source name; each with its participant's display name for the name plate,
+/// and which show a slate because their camera is off.
 struct ScreenPlan: Sendable, Equatable {
     var stage: String?
     var others: [String]
+    /// Source name → the display name of its participant (none: no plate).
+    var names: [String: String] = [:]
+    /// Sources whose participant has switched the camera off (or has none): an avatar slate.
+    var cameraOff: Set<String> = []
 
     static let empty = ScreenPlan(stage: nil, others: [])
 }
