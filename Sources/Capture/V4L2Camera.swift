@@ -147,7 +147,10 @@ public final class V4L2Camera {
         if let lastSequence, buffer.sequence > lastSequence &+ 1 { droppedFrames += Int(buffer.sequence &- lastSequence &- 1) }
         lastSequence = buffer.sequence
         let base = mappings[Int(buffer.index)].address.assumingMemoryBound(to: UInt8.self)
-        let nanoseconds = UInt64(buffer.timestamp.tv_sec) * 1_000_000_000 + UInt64(buffer.timestamp.tv_usec) * 1000
+        // A driver's timestamp is taken as it comes (only differences matter), never trusted
+        // to be in range: a negative or huge one wraps instead of stopping the box.
+        let nanoseconds = UInt64(truncatingIfNeeded: buffer.timestamp.tv_sec) &* 1_000_000_000
+            &+ UInt64(truncatingIfNeeded: buffer.timestamp.tv_usec) &* 1000
         return CameraFrame(camera: self, index: buffer.index, layout: layout(base), timestampNanoseconds: nanoseconds,
                            sequence: buffer.sequence, bytesUsed: Int(buffer.bytesused))
     }

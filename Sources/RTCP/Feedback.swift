@@ -32,7 +32,8 @@ public struct TransportLayerNACK: Sendable, Equatable {
             writer.write(sender)
             writer.write(media)
             var remaining = lostSequenceNumbers.sorted { SequenceNumber.isNewer($1, than: $0) }
-            while let pid = remaining.first {
+            // Each FCI is 4 bytes; what no longer fits is left for the next request.
+            while let pid = remaining.first, writer.remaining >= 4 {
                 remaining.removeFirst()
                 var blp: UInt16 = 0
                 remaining.removeAll { sequence in

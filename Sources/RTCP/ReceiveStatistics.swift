@@ -33,10 +33,12 @@ public struct ReceiveStatistics: Sendable {
         highest = max(highest, extended)
         received += 1
         // A.8: transit = arrival − timestamp (both in timestamp units); jitter += (|D| − jitter)/16.
-        let arrival = Int64(now / 1000 * UInt64(clockRate) / 1_000_000)
-        let transit = arrival - Int64(rtpTimestamp)
+        // In the timestamp's own 32-bit arithmetic, so a timestamp wrap (every 13 h at 90 kHz)
+        // is a difference like any other, not a jump of 2^32.
+        let arrival = MediaClock.rtpTimestamp(nanoseconds: now, rate: clockRate, offset: 0)
+        let transit = Int64(arrival &- rtpTimestamp)
         if let lastTransit {
-            let difference = abs(transit - lastTransit)
+            let difference = Int64(abs(Int32(truncatingIfNeeded: transit &- lastTransit)))
             jitterScaled += difference - (jitterScaled + 8) >> 4
         }
         lastTransit = transit
@@ -61,7 +63,7 @@ public struct ReceiveStatistics: Sendable {
         let fraction = expectedInterval == 0 || lostInterval <= 0 ? 0 : UInt8(min(255, (lostInterval << 8) / expectedInterval))
         let delay = lastSenderReportArrival.map { UInt32(truncatingIfNeeded: (now - $0) * 65536 / 1_000_000_000) } ?? 0
         return ReceptionReport(ssrc: ssrc, fractionLost: fraction, cumulativeLost: Int32(clamping: lost),
-                               extendedHighestSequence: UInt32(truncatingIfNeeded: highest), jitter: UInt32(jitterScaled >> 4),
+                               extendedHighestSequence: UInt32(truncatingIfNeeded: highest), jitter: UInt32(clamping: jitterScaled >> 4),
                                lastSenderReport: lastSenderReportArrival == nil ? 0 : lastSenderReportNTP,
                                delaySinceLastSenderReport: delay)
     }
@@ -79,6 +81,10 @@ public struct NACKGenerator: Sendable {
 
     public var maximumRequests = 10
     public var maximumAge: UInt64 = 1_000_000_000
+    /// At most this many sequence numbers per NACK (the oldest first; the rest wait for the
+    /// next round): enough for any loss a picture survives, and a feedback packet that always
+    /// fits the RTCP buffer, whatever a sender's sequence numbers do.
+    public var maximumPerRequest = 200
     /// A gap wider than this is a restart of the stream, not loss.
     public var maximumGap: Int64 = 1000
     private var unwrapper = SequenceUnwrapper()
@@ -114,6 +120,7 @@ public struct NACKGenerator: Sendable {
                 continue
             }
             if let last = entry.lastRequest, now - last < retryInterval { continue }
+            guard requested.count < maximumPerRequest else { break }
             missing[sequence]?.requests += 1
             missing[sequence]?.lastRequest = now
             requested.append(UInt16(truncatingIfNeeded: sequence))

@@ -116,12 +116,12 @@ public enum SDP {
             }
         case "extmap":
             let parts = value.split(separator: " ")
-            guard parts.count >= 2, let id = Int(parts[0].split(separator: "/")[0]) else { throw .invalid(line: line, text: text) }
+            guard parts.count >= 2, let id = parts[0].split(separator: "/").first.flatMap({ Int($0) }) else { throw .invalid(line: line, text: text) }
             media.extensions[id] = String(parts[1])
         case "ssrc":
             // 1234 cname:abc | 1234 msid:stream track
             let parts = value.split(separator: " ", maxSplits: 1)
-            guard let ssrc = UInt32(parts[0]) else { throw .invalid(line: line, text: text) }
+            guard let ssrc = parts.first.flatMap({ UInt32($0) }) else { throw .invalid(line: line, text: text) }
             var source = media.sources.first { $0.ssrc == ssrc } ?? MediaSource(ssrc: ssrc)
             if parts.count == 2 {
                 if parts[1].hasPrefix("cname:") { source.cname = String(parts[1].dropFirst(6)) }

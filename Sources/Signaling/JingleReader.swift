@@ -73,7 +73,9 @@ public enum JingleReader {
     }
 
     static func credentials(_ transport: XMLElement) -> ICECredentials? {
-        guard let ufrag = transport["ufrag"], let pwd = transport["pwd"], !ufrag.isEmpty, !pwd.isEmpty else { return nil }
+        // RFC 8445 §5.3: at most 256 characters each (a longer one could not go into a STUN attribute).
+        guard let ufrag = transport["ufrag"], let pwd = transport["pwd"], !ufrag.isEmpty, !pwd.isEmpty,
+              ufrag.utf8.count <= 256, pwd.utf8.count <= 256 else { return nil }
         return ICECredentials(ufrag: ufrag, password: pwd)
     }
 

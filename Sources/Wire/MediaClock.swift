@@ -3,7 +3,10 @@ public enum MediaClock {
     /// An RTP timestamp at `rate` Hz for a monotonic time, offset by a random start
     /// (RFC 3550 §5.1: timestamps begin at a random value).
     public static func rtpTimestamp(nanoseconds: UInt64, rate: UInt32, offset: UInt32) -> UInt32 {
-        let ticks = nanoseconds / 1_000 * UInt64(rate) / 1_000_000
+        // Whole seconds and the rest apart, so no time a clock can report overflows (a camera
+        // stamping wall-clock time gives ~1.7e18 ns; times the rate no UInt64 holds that).
+        let seconds = nanoseconds / 1_000_000_000, rest = nanoseconds % 1_000_000_000
+        let ticks = seconds &* UInt64(rate) &+ rest / 1_000 * UInt64(rate) / 1_000_000
         return UInt32(truncatingIfNeeded: ticks) &+ offset
     }
 

@@ -28,7 +28,7 @@ public final class NotifyListener: @unchecked Sendable {
     /// The next datagram, or nil when none arrives within `timeout` seconds.
     public func receive(timeout: Double) -> String? {
         var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&descriptor, 1, Int32(timeout * 1000)) == 1 else { return nil }
+        guard timeout > 0, poll(&descriptor, 1, Int32(clamping: Int(timeout * 1000))) == 1 else { return nil }
         var buffer = [UInt8](repeating: 0, count: 4096)
         let count = recv(fd, &buffer, buffer.count, 0)
         return count >= 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : nil
@@ -38,7 +38,7 @@ public final class NotifyListener: @unchecked Sendable {
     public func receive(until predicate: (String) -> Bool, timeout: Double) -> [String] {
         let deadline = Date().addingTimeInterval(timeout)
         var messages: [String] = []
-        while Date() < deadline, let message = receive(timeout: deadline.timeIntervalSinceNow) {
+        while case let left = deadline.timeIntervalSinceNow, left > 0, let message = receive(timeout: left) {
             messages.append(message)
             if predicate(message) { break }
         }

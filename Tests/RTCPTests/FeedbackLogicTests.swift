@@ -1,4 +1,5 @@
 import Testing
+import Wire
 @testable import RTCP
 
 let ms: UInt64 = 1_000_000
@@ -29,6 +30,19 @@ let ms: UInt64 = 1_000_000
         let regularReport = regular.report(now: 0), irregularReport = irregular.report(now: 0)
         #expect(try #require(regularReport).jitter <= 1)
         #expect(try #require(irregularReport).jitter > 500, "10 ms of spread is 900 ticks at 90 kHz")
+    }
+
+    /// A timestamp wrap (every 13 h at 90 kHz) is a step like any other, and times far
+    /// beyond a monotonic clock's (a camera stamping wall-clock time) do not overflow.
+    @Test func jitterIgnoresTheTimestampWrapAndHugeTimes() throws {
+        var statistics = ReceiveStatistics(ssrc: 1, clockRate: 90000)
+        let start: UInt64 = 1_700_000_000_000_000_000
+        for frame in 0..<100 {
+            let timestamp = UInt32.max - 150_000 &+ UInt32(frame * 3000)
+            statistics.received(sequence: UInt16(frame), rtpTimestamp: timestamp, now: start + UInt64(frame) * 33_333_333)
+        }
+        let produced = statistics.report(now: start)
+        #expect(try #require(produced).jitter <= 1)
     }
 
     @Test func lastSenderReportIsEchoedWithItsDelay() throws {
@@ -66,6 +80,29 @@ let ms: UInt64 = 1_000_000
         #expect(result5 == [65535, 0])
         generator.received(sequence: 30000, now: 0)
         #expect(generator.missingCount == 0, "a jump of thousands is a new stream, not loss")
+    }
+
+    /// Seven jumps of nearly 1000 within a second (a sender re-basing its numbers) leave
+    /// thousands missing: each NACK asks for the oldest 200, and its packet always fits.
+    @Test func aNACKNeverOutgrowsTheRTCPBuffer() {
+        var generator = NACKGenerator()
+        var sequence: UInt16 = 0
+        generator.received(sequence: sequence, now: 0)
+        for _ in 0..<7 {
+            sequence &+= 999
+            generator.received(sequence: sequence, now: 0)
+        }
+        #expect(generator.missingCount > 6000)
+        let due = generator.due(now: 0, retryInterval: 100 * ms)
+        #expect(due.count == generator.maximumPerRequest && due.first == 1)
+        // Every other number missing: one FCI each, 4 bytes; a small buffer takes what fits.
+        var buffer = [UInt8](repeating: 0, count: 100)
+        let written = buffer.withUnsafeMutableBytes { raw -> Int in
+            var writer = ByteWriter(raw)
+            TransportLayerNACK(sender: 1, media: 2, lostSequenceNumbers: (0..<200).map { UInt16($0 * 40) }).write(into: &writer)
+            return writer.offset
+        }
+        #expect(written == 100, "filled to the last whole FCI, no trap: \(written)")
     }
 
     @Test func requestsAreLimitedInNumber() {

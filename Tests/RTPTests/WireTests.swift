@@ -19,6 +19,11 @@ import Testing
     @Test func mediaClocks() {
         #expect(MediaClock.rtpTimestamp(nanoseconds: 1_000_000_000, rate: 90000, offset: 10) == 90010)
         #expect(MediaClock.rtpTimestamp(nanoseconds: 20_000_000, rate: 48000, offset: UInt32.max) == 959)
+        // A camera's wall-clock stamps (2023 as ns since 1970): no overflow, steps still exact.
+        let wall: UInt64 = 1_700_000_000_000_000_000
+        #expect(MediaClock.rtpTimestamp(nanoseconds: wall + 1_000_000_000, rate: 90000, offset: 0)
+                &- MediaClock.rtpTimestamp(nanoseconds: wall, rate: 90000, offset: 0) == 90000)
+        _ = MediaClock.rtpTimestamp(nanoseconds: .max, rate: 90000, offset: 7)
         #expect(MediaClock.absSendTime(nanoseconds: 1_500_000_000) == 0x06_0000)
         #expect(MediaClock.absSendTime(nanoseconds: 64_000_000_000) == 0)
         // 1970-01-01 is 2,208,988,800 s after the NTP epoch; half a second is 0x8000_0000.
