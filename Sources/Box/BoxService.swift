@@ -30,7 +30,8 @@ public struct BoxService: Service {
         let privacy = PrivacyController(config: config, logger: logger)
         let client = ConferenceClient(config: config, logger: logger, status: conference, privacy: privacy)
         let screen = ScreenLoop(display: config.display, status: conference, plan: client.screenPlan,
-                                runtimeDirectory: RuntimeDirectory.path(environment: environment), logger: logger)
+                                runtimeDirectory: RuntimeDirectory.path(environment: environment),
+                                selfView: config.privacy.cameraSwitch != .none, logger: logger)
         if config.display.device != .none { client.videoSink = screen.sink }
         try privacy.start()
         try client.start()

@@ -60,6 +60,20 @@ public final class TilePainter {
         paintPlate(name, over: panel, with: compositor, on: canvas)
     }
 
+    /// The self view without a picture: the camera's chip as the LED shows it (red when live,
+    /// grey when private) on a grey panel — what the class sees the moment the switch closes.
+    public func paintOwnSlate(in tile: ScreenRect, label: String, live: Bool, with compositor: ScreenCompositor, on canvas: ScreenCanvas) {
+        compositor.fill(tile, with: .background, on: canvas)
+        let panel = Self.panel(of: tile)
+        compositor.fill(panel, with: StatusScreenPainter.privateGrey, on: canvas)
+        let padding = max(2, plateFont.pixelSize / 3)
+        let width = min(plateFont.width(of: label) + 2 * padding, panel.width), height = plateFont.lineHeight + padding
+        guard panel.height > height else { return }
+        ScreenChip.paint(label, font: plateFont, colour: live ? StatusScreenPainter.liveRed : Self.plate, textColour: StatusScreenPainter.text,
+                         left: panel.x + (panel.width - width) / 2, top: panel.y + (panel.height - height) / 2, padding: padding,
+                         maxWidth: panel.width, with: compositor, on: canvas)
+    }
+
     /// The name plate at the bottom left of `picture` (where the picture went in its tile),
     /// never wider than the picture: a long name ends in "…".
     public func paintPlate(_ name: String, over picture: ScreenRect, with compositor: ScreenCompositor, on canvas: ScreenCanvas) {

@@ -32,3 +32,10 @@ public protocol VideoSink: AnyObject {
     /// The source left (source-remove, its owner left, the call ended): forget its picture.
     func sourceEnded(ssrc: UInt32)
 }
+
+/// Where the box's own camera pictures go besides the encoder: the classroom screen's self
+/// view. Called by the video sending thread only with a picture the camera's permit still
+/// covers; the sink keeps it in memory until the screen shows it, nothing more.
+public protocol SelfViewSink: AnyObject, Sendable {
+    func showOwn(_ picture: VideoFrameLayout)
+}

@@ -157,4 +157,46 @@ import Testing
         #expect(pixels(in: wall.bar, where: { $0 == live }) > 500, "the LIVE chip is red")
         #expect(pixels(in: wall.bar, where: bright) > 100, "with its text, the room's and the microphone's")
     }
+
+    /// The self view: the private slate while the camera is private (the box's pictures not
+    /// even taken), the picture while live, drawn again over a stage redrawn beneath it, and
+    /// the private slate again the moment the screen learns the switch closed.
+    @Test func theSelfViewShowsTheClassOnlyWhileTheCameraIsLive() throws {
+        let (width, height) = (1280, 720)
+        let sink = ScreenVideoSink(), compositor = ScreenCompositor(screenWidth: width, screenHeight: height)
+        let wall = VideoWall(screenWidth: width, screenHeight: height, compositor: compositor, tilePainter: try TilePainter(screenHeight: height),
+                             barPainter: try StatusBarPainter(screenHeight: height), sink: sink, selfView: true)
+        let canvas = Canvas(width: width, height: height)
+        let plan = ScreenPlan(stage: "st-v0", others: ["o1-v0"])
+        let own = FlatPicture(width: 1280, height: 720, luma: 235), speaker = FlatPicture(width: 1280, height: 720, luma: 60)
+        func compose(live: Bool) -> Bool {
+            wall.compose(plan, generation: 1, status: Self.status, cameraLive: live, on: canvas.canvas, buffer: 0)
+        }
+        #expect(compose(live: false))
+        let rect = try #require(wall.selfViewRect)
+        let stage = try #require(wall.cells.first { $0.source == "st-v0" }).rect
+        #expect(stage.contains(rect), "in the stage's corner: \(rect) in \(stage)")
+        let corner = (rect.x + rect.width / 8, rect.y + rect.height / 8), centre = (rect.x + rect.width / 2, rect.y + rect.height / 2)
+        #expect(canvas.canvas.colour(x: corner.0, y: corner.1) == StatusScreenPainter.privateGrey, "private: the slate")
+        sink.showOwn(own.layout)
+        #expect(sink.offScreen == 1 && sink.scaled == 0, "private: the box's own picture is not even scaled")
+
+        #expect(compose(live: true), "going live is drawn")
+        sink.showOwn(own.layout)
+        #expect(sink.scaled == 1)
+        #expect(compose(live: true))
+        #expect(abs(Int(canvas.canvas.colour(x: centre.0, y: centre.1).green) - Self.grey(235)) <= 2, "live: the class sees itself")
+        sink.show(speaker.frame(source: "st-v0"))
+        #expect(compose(live: true))
+        #expect(abs(Int(canvas.canvas.colour(x: centre.0, y: centre.1).green) - Self.grey(235)) <= 2, "drawn again over the new stage picture")
+        #expect(abs(Int(canvas.canvas.colour(x: stage.x + stage.width / 2, y: stage.y + stage.height / 2).green) - Self.grey(60)) <= 2)
+
+        sink.showOwn(own.layout)  // a picture taken just before the switch closed
+        #expect(compose(live: false))
+        #expect(canvas.canvas.colour(x: corner.0, y: corner.1) == StatusScreenPainter.privateGrey, "the switch closed: the slate at once")
+        #expect(compose(live: false) == false, "and nothing more to draw")
+        sink.showOwn(own.layout)
+        #expect(sink.offScreen == 2, "the slot went with the switch")
+    }
 }
+

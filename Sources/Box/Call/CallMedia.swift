@@ -63,6 +63,8 @@ final class CallMedia: @unchecked Sendable {
     let videoReceived = VideoReceiveMonitor()
     /// Where decoded pictures go; set before `start`.
     var videoSink: any VideoSink = DiscardingVideoSink()
+    /// Where the box's own pictures go for the screen's self view; set before `start`.
+    var selfView: (any SelfViewSink)?
     let receivedPackets = Atomic<Int>(0)
     let keyframeRequests = Atomic<Int>(0)
     /// PLIs the box sent for the others' video.
@@ -152,9 +154,9 @@ final class CallMedia: @unchecked Sendable {
             do {
                 let output = try sendPlan.makeOutput(sink: transport, control: control)
                 lock.withLock { videoOutput = output }
-                let (control, logger, permits) = (self.control, self.logger, self.permits)
+                let (control, logger, permits, selfView) = (self.control, self.logger, self.permits, self.selfView)
                 started.append(try BackgroundThread(name: "classbox-video") {
-                    do { try VideoSender(plan: sendPlan, output: output, control: control, logger: logger, permits: permits).run() } catch {
+                    do { try VideoSender(plan: sendPlan, output: output, control: control, logger: logger, permits: permits, selfView: selfView).run() } catch {
                         logger.error("video stopped: \(error)")
                     }
                 })

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Logging
+import Media
 import Runtime
 import SCTP
 import Session
@@ -246,7 +247,10 @@ final class ConferenceRun {
             videoStage.setOwnEndpoint(session.endpoint)
             videoStage.reset(offer.session.media(.video)?.sources ?? [])
             videoStage.attach(media.bridgeChannel)
-            if let sink = client.videoSink { media.videoSink = sink }
+            if let sink = client.videoSink {
+                media.videoSink = sink
+                media.selfView = sink as? any SelfViewSink
+            }
             try media.start(remote: offer.session)
             self.media = media
             apply(session.accept(offer: offer, local: local, now: now))

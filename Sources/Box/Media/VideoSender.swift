@@ -74,9 +74,13 @@ final class VideoSender {
     private var unwatched = false
     /// Pictures scaled down to what the bridge asks for; made for the camera's size when first needed.
     private var scaler: VideoScaler?
+    /// The classroom screen's self view (nil: no screen).
+    private let selfView: (any SelfViewSink)?
 
-    init(plan: VideoSendPlan, output: VideoPacketOutput, control: SendControl, logger: Logger, permits: (any CameraPermits)? = nil) throws {
+    init(plan: VideoSendPlan, output: VideoPacketOutput, control: SendControl, logger: Logger, permits: (any CameraPermits)? = nil,
+         selfView: (any SelfViewSink)? = nil) throws {
         self.plan = plan
+        self.selfView = selfView
         self.permits = permits
         self.output = output
         self.control = control
@@ -111,6 +115,7 @@ final class VideoSender {
                     wasLive = true
                 }
                 let frame = camera.nextFrame()
+                selfView?.showOwn(frame.layout)
                 send(frame.layout, timestamp: frame.timestampNanoseconds)
             }
         case .camera(let path):
@@ -158,6 +163,8 @@ final class VideoSender {
                 }
                 do {
                     let frame = try camera.nextFrame(timeout: 2)
+                    // The class sees what it sends, while the permit holds (read for each picture).
+                    if camera.isPermitted { selfView?.showOwn(frame.layout) }
                     send(frame.layout, timestamp: frame.timestampNanoseconds, allowed: { camera.isPermitted })
                 } catch {
                     if case .private = error { break }

@@ -22,6 +22,8 @@ final class ScreenLoop: @unchecked Sendable {
     private let plan: ScreenPlanBoard
     let sink: ScreenVideoSink
     private let runtimeDirectory: String
+    /// Whether the lesson shows the box's own picture (its camera can go live).
+    private let selfView: Bool
     private let logger: Logger
     private let wake: Wakeup
     private let stopped = Atomic<Bool>(false)
@@ -33,8 +35,10 @@ final class ScreenLoop: @unchecked Sendable {
     static let snapshotInterval: UInt64 = 1_000_000_000
     static let snapshotName = "screen.png"
 
-    init(display: ProvisioningConfig.Display, status: ConferenceStatus, plan: ScreenPlanBoard, runtimeDirectory: String, logger: Logger) {
+    init(display: ProvisioningConfig.Display, status: ConferenceStatus, plan: ScreenPlanBoard, runtimeDirectory: String,
+         selfView: Bool = false, logger: Logger) {
         self.display = display
+        self.selfView = selfView
         self.plan = plan
         let wake = Wakeup()
         self.wake = wake
@@ -102,7 +106,7 @@ final class ScreenLoop: @unchecked Sendable {
                 // The snapshot is a file for people to look at: once a second is enough.
                 guard !isSnapshot || now >= lastPresent + Self.snapshotInterval else { continue }
                 guard current.wall.compose(board.plan, generation: board.generation, status: statusText(snapshot),
-                                           on: current.output.canvas, buffer: current.output.bufferIndex) || isSnapshot else { continue }
+                                           cameraLive: snapshot.cameraLive, on: current.output.canvas, buffer: current.output.bufferIndex) || isSnapshot else { continue }
                 shown = nil
             } else {
                 let text = statusText(snapshot)
@@ -170,7 +174,7 @@ final class ScreenLoop: @unchecked Sendable {
             let compositor = ScreenCompositor(screenWidth: output.width, screenHeight: output.height)
             let wall = VideoWall(screenWidth: output.width, screenHeight: output.height, compositor: compositor,
                                  tilePainter: try TilePainter(screenHeight: output.height),
-                                 barPainter: try StatusBarPainter(screenHeight: output.height), sink: sink)
+                                 barPainter: try StatusBarPainter(screenHeight: output.height), sink: sink, selfView: selfView)
             return Screen(output: output, compositor: compositor, painter: painter, wall: wall)
         } catch {
             if lastProblem != error.description {

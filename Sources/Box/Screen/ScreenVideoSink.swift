@@ -14,7 +14,10 @@ import VideoScaling
 ///
 /// Memory is allocated when the screen's layout changes (`arrange`), sized for each tile,
 /// never per frame. Sources not on the screen are not scaled at all.
-final class ScreenVideoSink: VideoSink, @unchecked Sendable {
+final class ScreenVideoSink: VideoSink, SelfViewSink, @unchecked Sendable {
+    /// The self view's slot: a name no Jitsi source has (theirs are `<endpoint>-v<n>`).
+    static let ownSource = "classbox:self"
+
     /// One source's three pictures and which is which.
     final class Slot {
         let scalers: [VideoScaler]
@@ -64,6 +67,15 @@ final class ScreenVideoSink: VideoSink, @unchecked Sendable {
     /// Video receive thread: scales the picture into its source's free picture.
     func show(_ frame: DecodedVideoFrame) {
         guard let name = frame.sourceName else { return }
+        show(frame.picture, source: name)
+    }
+
+    /// Video sending thread: the box's own picture for the self view.
+    func showOwn(_ picture: VideoFrameLayout) {
+        show(picture, source: Self.ownSource)
+    }
+
+    private func show(_ picture: VideoFrameLayout, source name: String) {
         let target: (slot: Slot, index: Int)? = lock.withLock {
             guard let slot = slots[name] else { return nil }
             return (slot, slot.writing)
@@ -72,7 +84,6 @@ final class ScreenVideoSink: VideoSink, @unchecked Sendable {
             lock.withLock { offScreenCount &+= 1 }
             return
         }
-        let picture = frame.picture
         let fitted = ScreenRect(x: 0, y: 0, width: target.slot.size.width, height: target.slot.size.height)
             .fitting(aspect: Double(picture.width) / Double(max(1, picture.height)))
         guard !fitted.isEmpty, let scaled = target.slot.scalers[target.index].scale(picture, width: fitted.width, height: fitted.height) else {

@@ -8,6 +8,10 @@ import StatusScreen
 /// plate, an avatar slate where the camera is off or the source has sent nothing (not
 /// forwarded by the bridge).
 ///
+/// The box's own picture shows small in the stage's corner while the camera is live; the
+/// moment the screen learns the switch closed, the self view is the private slate, and the
+/// sink stops taking the box's pictures (their memory goes with the slot).
+///
 /// Only what changed is drawn: per output buffer the wall remembers which picture of each
 /// tile it holds, so with KMS's two buffers a tile is drawn into each buffer once per new
 /// picture and not at all while its source is still; a new layout repaints the buffer whole.
@@ -22,6 +26,10 @@ final class VideoWall {
     let bar: ScreenRect
     private let sink: ScreenVideoSink
     private var plan = ScreenPlan.empty
+    /// Whether the lesson shows the self view (a box whose camera can go live).
+    private let showsSelfView: Bool
+    /// Whether the sink has a slot for the box's own pictures (only while live).
+    private var ownArranged = false
     private var layout: ScreenLayout
     private var planGeneration = -1
     private var layoutVersion = 0
@@ -32,10 +40,11 @@ final class VideoWall {
     private var drawn: [Int: (layout: Int, versions: [String: Int], bar: StatusText?)] = [:]
 
     init(screenWidth: Int, screenHeight: Int, compositor: ScreenCompositor, tilePainter: TilePainter,
-         barPainter: StatusBarPainter, sink: ScreenVideoSink) {
+         barPainter: StatusBarPainter, sink: ScreenVideoSink, selfView: Bool = false) {
+        showsSelfView = selfView
         bar = ScreenRect(x: 0, y: screenHeight - barPainter.height, width: screenWidth, height: barPainter.height)
         engine = ScreenLayoutEngine(screenWidth: screenWidth, screenHeight: bar.y)
-        layout = engine.layout(stage: nil, others: [], selfViewVisible: false)
+        layout = engine.layout(stage: nil, others: [], selfViewVisible: selfView)
         self.compositor = compositor
         self.tilePainter = tilePainter
         self.barPainter = barPainter
@@ -45,28 +54,34 @@ final class VideoWall {
     /// The screen shows something else (a status screen) or is gone: the sink stops scaling
     /// for it, and the next compose lays out and paints every buffer whole.
     func suspend() {
-        guard planGeneration != -1 || !drawn.isEmpty else { return }
+        guard planGeneration != -1 || !drawn.isEmpty || ownArranged else { return }
         planGeneration = -1
         drawn = [:]
         pictures = [:]
+        ownArranged = false
         sink.arrange([])
     }
 
     /// The cells of the current layout (for tests and the log).
     var cells: [ScreenLayout.Cell] { layout.cells }
+    /// Where the self view is (for tests).
+    var selfViewRect: ScreenRect? { layout.selfView }
 
-    /// Brings buffer `buffer` (shown by `canvas`) up to date, the bar showing `status`; true
-    /// when anything was drawn.
-    func compose(_ plan: ScreenPlan, generation: Int, status: StatusText, on canvas: ScreenCanvas, buffer: Int) -> Bool {
+    /// Brings buffer `buffer` (shown by `canvas`) up to date, the bar showing `status`, the
+    /// self view the box's picture while `cameraLive`; true when anything was drawn.
+    func compose(_ plan: ScreenPlan, generation: Int, status: StatusText, cameraLive: Bool = false,
+                 on canvas: ScreenCanvas, buffer: Int) -> Bool {
+        let ownLive = cameraLive && showsSelfView
         if generation != planGeneration {
             planGeneration = generation
             self.plan = plan
-            layout = engine.layout(stage: plan.stage, others: plan.others, selfViewVisible: false)
-            // New slots: the pictures taken from the old ones are gone with them. A camera
-            // that is off gets none: its tile is a slate until the plan says it is on.
-            sink.arrange(layout.cells.filter { !plan.cameraOff.contains($0.source) }.map { ($0.source, $0.rect) })
+            layout = engine.layout(stage: plan.stage, others: plan.others, selfViewVisible: showsSelfView)
+            arrangeSink(ownLive: ownLive)
             pictures = [:]
             layoutVersion += 1
+        } else if ownLive != ownArranged {
+            arrangeSink(ownLive: ownLive)
+            pictures[ScreenVideoSink.ownSource] = nil
         }
         for cell in layout.cells {
             if let picture = sink.take(cell.source) {
@@ -86,6 +101,7 @@ final class VideoWall {
             state.bar = status
             changed = true
         }
+        var coveredSelfView = false
         for cell in layout.cells {
             let cameraOff = self.plan.cameraOff.contains(cell.source)
             let version = cameraOff ? -1 : pictures[cell.source]?.version ?? 0
@@ -97,9 +113,33 @@ final class VideoWall {
                 tilePainter.paintSlate(in: cell.rect, name: name, with: compositor, on: canvas)
             }
             state.versions[cell.source] = version
+            coveredSelfView = coveredSelfView || layout.selfView.map(cell.rect.intersects) == true
             changed = true
+        }
+        if let rect = layout.selfView {
+            // Drawn after the stage it sits on, again whenever the stage was drawn over it.
+            let own = ScreenVideoSink.ownSource
+            if ownLive, let picture = sink.take(own) { pictures[own] = (picture, (pictures[own]?.version ?? 0) + 1) }
+            let version = ownLive ? pictures[own]?.version ?? 0 : -1
+            if state.versions[own] != version || coveredSelfView {
+                if ownLive, let picture = pictures[own]?.picture, compositor.draw(picture, in: rect, on: canvas) != nil {
+                } else {
+                    tilePainter.paintOwnSlate(in: rect, label: status.camera, live: ownLive, with: compositor, on: canvas)
+                }
+                state.versions[own] = version
+                changed = true
+            }
         }
         drawn[buffer] = state
         return changed
+    }
+
+    /// The sink's slots: every tile whose camera is on, and the self view while live. A
+    /// camera that is off gets none: its tile is a slate until the plan says it is on.
+    private func arrangeSink(ownLive: Bool) {
+        var slots = layout.cells.filter { !plan.cameraOff.contains($0.source) }.map { ($0.source, $0.rect) }
+        if ownLive, let rect = layout.selfView { slots.append((ScreenVideoSink.ownSource, rect)) }
+        sink.arrange(slots)
+        ownArranged = ownLive
     }
 }
