@@ -134,12 +134,14 @@ image-test: image
 ## bench: the send pipeline against vpxenc and GStreamer (CPU ratios, allocations, RSS), and
 ## the audio receive path with 1, 4 and 8 talkers against libopus decoding alone (CPU per
 ## 10 ms block with AEC and NS on, allocations per block, ERLE), and the video receive path at
-## 360p and 720p against libvpx decoding alone (CPU per frame, allocations per frame)
+## 360p and 720p against libvpx decoding alone (CPU per frame, allocations per frame), and the
+## classroom screen at 1080p with 1 + 4 tiles against libyuv alone (CPU and allocations per frame)
 bench: deps
 	$(SWIFT) build -c release --product classbox-bench
 	python3 Tests/Bench/send_pipeline.py $(BUILD_DIR)/release/classbox-bench
 	$(BUILD_DIR)/release/classbox-bench receive-audio 20
 	$(BUILD_DIR)/release/classbox-bench receive-video 20
+	$(BUILD_DIR)/release/classbox-bench screen 10
 
 # --- fuzzing (libFuzzer through swiftc -sanitize=fuzzer, with AddressSanitizer) ---------
 # Each harness is compiled together with the sources of the modules it exercises, as one

@@ -119,7 +119,7 @@ let package = Package(
         .target(name: "Box", dependencies: [
             "Provisioning", "Capture", "Device", "Codecs", "Media", "RTP", "RTCP", "Transport", "Wire", "Runtime", "Session", "ICE", "DTLS",
             "Signaling", "XML", "JSON", "WebSocket", "SecureSocket", "Privacy", "Updater", "AudioProcessing", "AudioMixing", "JitterBuffer",
-            "BridgeChannel", "DataChannel", "SCTP", "VideoScaling", "Layout", "Composition", "StatusScreen", "Display",
+            "BridgeChannel", "DataChannel", "SCTP", "VideoScaling", "CYUV", "Layout", "Composition", "StatusScreen", "Display",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

@@ -67,6 +67,25 @@ if arguments.count >= 2 && arguments[1] == "receive-video" {
     print("receive-video: " + parts.joined(separator: "; "))
     exit(0)
 }
+// `classbox-bench screen [SECONDS]`: the classroom screen at 1080p, one on stage and four in
+// tiles, every source with a new picture per frame, against libyuv alone.
+if arguments.count >= 2 && arguments[1] == "screen" {
+    let seconds = arguments.count >= 3 ? Double(arguments[2]) ?? 10 : 10
+    do {
+        let result = try ScreenBenchmark.run(seconds: seconds, allocations: cmalloc_counter_allocations)
+        let own = result.allocationsPerFrame - result.floorAllocationsPerFrame
+        print("screen: \(result.width)x\(result.height) 1 + \(result.tiles) tiles, every source a new picture per frame: "
+              + "\(fixed(result.microsecondsPerFrame, 1)) µs CPU per composed frame (scaling \(fixed(result.scalingMicroseconds, 1)), "
+              + "composing \(fixed(result.composingMicroseconds, 1)); \(fixed(result.microsecondsPerFrame / 333.33, 2)) % of one core at 30 fps), "
+              + "libyuv alone \(fixed(result.floorMicroseconds, 1)) µs, ×\(fixed(result.microsecondsPerFrame / result.floorMicroseconds, 2)); "
+              + "allocations per frame \(fixed(own, 2)) of the box's own (libyuv's row buffers \(fixed(result.floorAllocationsPerFrame, 2)) alone, "
+              + "\(fixed(result.allocationsPerFrame, 2)) in the box's path)")
+    } catch {
+        print("classbox-bench: \(error)")
+        exit(1)
+    }
+    exit(0)
+}
 guard arguments.count == 5, let frames = Int(arguments[2]), let port = UInt16(arguments[3]),
       let destination = SocketAddress(host: "127.0.0.1", port: port) else {
     print("usage: classbox-bench INPUT.i420 FRAMES UDP_PORT SRTP_KEY_HEX")

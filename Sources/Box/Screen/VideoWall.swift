@@ -62,8 +62,9 @@ final class VideoWall {
         sink.arrange([])
     }
 
-    /// The cells of the current layout (for tests and the log).
-    var cells: [ScreenLayout.Cell] { layout.cells }
+    /// The cells of the current layout, kept (the layout's own list is built on each call,
+    /// and the wall reads it with every frame).
+    private(set) var cells: [ScreenLayout.Cell] = []
     /// Where the self view is (for tests).
     var selfViewRect: ScreenRect? { layout.selfView }
 
@@ -76,6 +77,7 @@ final class VideoWall {
             planGeneration = generation
             self.plan = plan
             layout = engine.layout(stage: plan.stage, others: plan.others, selfViewVisible: showsSelfView)
+            cells = layout.cells
             arrangeSink(ownLive: ownLive)
             pictures = [:]
             layoutVersion += 1
@@ -83,7 +85,7 @@ final class VideoWall {
             arrangeSink(ownLive: ownLive)
             pictures[ScreenVideoSink.ownSource] = nil
         }
-        for cell in layout.cells {
+        for cell in cells {
             if let picture = sink.take(cell.source) {
                 pictures[cell.source] = (picture, (pictures[cell.source]?.version ?? 0) + 1)
             }
@@ -102,7 +104,7 @@ final class VideoWall {
             changed = true
         }
         var coveredSelfView = false
-        for cell in layout.cells {
+        for cell in cells {
             let cameraOff = self.plan.cameraOff.contains(cell.source)
             let version = cameraOff ? -1 : pictures[cell.source]?.version ?? 0
             guard state.versions[cell.source] != version else { continue }
@@ -137,7 +139,7 @@ final class VideoWall {
     /// The sink's slots: every tile whose camera is on, and the self view while live. A
     /// camera that is off gets none: its tile is a slate until the plan says it is on.
     private func arrangeSink(ownLive: Bool) {
-        var slots = layout.cells.filter { !plan.cameraOff.contains($0.source) }.map { ($0.source, $0.rect) }
+        var slots = cells.filter { !plan.cameraOff.contains($0.source) }.map { ($0.source, $0.rect) }
         if ownLive, let rect = layout.selfView { slots.append((ScreenVideoSink.ownSource, rect)) }
         sink.arrange(slots)
         ownArranged = ownLive
