@@ -19,6 +19,21 @@ public enum ConfigLoader {
         }
     }
 
+    /// The `[display]` table alone, from a file that may be broken elsewhere: where, and in
+    /// which language, the box shows that the file is broken. nil when the file cannot be
+    /// read or its display table is itself wrong (the screen then takes ``ProvisioningConfig/Display/defaults``).
+    /// The snapshot display stays what it is everywhere: for the test-pattern camera only.
+    public static func display(path: String) -> ProvisioningConfig.Display? {
+        guard case .success(let bytes) = FileAccess.read(path) else { return nil }
+        let (document, syntaxErrors) = TOMLParser.parse(bytes)
+        let reader = ConfigReader(file: path, document: document, hadSyntaxErrors: !syntaxErrors.isEmpty)
+        let decoder = ConfigDecoder(reader: reader, directory: FileAccess.directory(of: path), environment: .init())
+        let camera = decoder.decodeCamera()
+        guard var display = decoder.decodeDisplay(camera: camera) else { return nil }
+        if display.device == .snapshot && camera?.source != .testPattern { display.device = .none }
+        return display
+    }
+
     /// Checks file contents already in memory (`file` is only used in messages).
     public static func check(_ bytes: [UInt8], file: String, directory: String,
                              environment: ConfigEnvironment = .init()) -> Outcome {

@@ -157,6 +157,9 @@ public struct ProvisioningConfig: Sendable, Equatable {
         /// Where the screen is drawn.
         public var device: Device
 
+        /// What a file without a `[display]` table gets.
+        public static let defaults = Display(maxParticipants: 6, language: .de, mode: nil, device: .automatic)
+
         public enum Device: Sendable, Equatable {
             /// The first DRM card with a connected screen; none: the box runs without one.
             case automatic

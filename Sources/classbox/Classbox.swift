@@ -10,7 +10,7 @@ import Glibc
 struct Classbox: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Firmware of the classroom video-conference box.",
-        subcommands: [Run.self, CheckConfig.self, Switch.self, Mute.self, End.self, Probe.self, Send.self, UpdateCommand.self, UpdateServeCommand.self, HealthCommand.self, SSHSetupCommand.self, Version.self])
+        subcommands: [Run.self, CheckConfig.self, Switch.self, Mute.self, End.self, Probe.self, Send.self, UpdateCommand.self, UpdateServeCommand.self, HealthCommand.self, SSHSetupCommand.self, ShowProblem.self, Version.self])
 }
 
 struct Run: AsyncParsableCommand {
@@ -23,6 +23,23 @@ struct Run: AsyncParsableCommand {
         let environment = ProcessEnvironment.current
         BoxRunner.bootstrapLogging(environment: environment)
         let code = await BoxRunner.run(configPath: config, environment: environment)
+        if code != .ok { throw ExitCode(code.rawValue) }
+    }
+}
+
+struct ShowProblem: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show-problem",
+        abstract: "Show on the screen why the provisioning file keeps the box from starting, until stopped.",
+        discussion: "systemd runs this when classbox.service gives up on an invalid or unreadable file. A valid file shows nothing.")
+
+    @Option(name: .long, help: "The provisioning file.")
+    var config = "/boot/classbox/classbox.toml"
+
+    func run() async throws {
+        let environment = ProcessEnvironment.current
+        BoxRunner.bootstrapLogging(environment: environment)
+        let code = await ProblemScreen.run(configPath: config, environment: environment)
         if code != .ok { throw ExitCode(code.rawValue) }
     }
 }

@@ -1,6 +1,8 @@
 import ClassboxTestSupport
 import Foundation
 import Testing
+@testable import Box
+import Provisioning
 
 /// The `classbox` executable as IT and systemd use it: exit codes, messages, notifications.
 @Suite struct ClassboxCommandTests {
@@ -52,6 +54,33 @@ import Testing
         #expect(diagnostics.allSatisfy { run.stderr.contains($0) })
         #expect(run.stderr.contains("refusing to start"))
         #expect(listener.receive(timeout: 0.2) == nil, "nothing may be announced for a refused file")
+    }
+
+    /// What systemd runs when `run` gave up on the file: the problem on the screen the file's
+    /// `[display]` names, in its language, until SIGTERM; nothing for a valid file.
+    @Test func showProblemPaintsTheFilesFirstErrorUntilStopped() throws {
+        #expect(try ClassboxProcess.run(["show-problem", "--config", try ExternalProcess.simConfig(screen: true)]).status == 0, "a valid file: nothing to show")
+        let path = try ExternalProcess.simConfig(appending: "\n[log]\nlevel = \"loud\"\n", replacing: ["name = \"klasse-4b\"": "name = \"Klasse 4b!\""], screen: true)
+        let runtime = FileManager.default.temporaryDirectory.appendingPathComponent("classbox-rt-\(UUID().uuidString)").path
+        let box = ClassboxProcess(["show-problem", "--config", path], environment: ["CLASSBOX_RUNTIME_DIR": runtime])
+        try box.start()
+        let snapshot = runtime + "/screen.png"
+        let deadline = Date().addingTimeInterval(10)
+        while !FileManager.default.fileExists(atPath: snapshot) && Date() < deadline { usleep(100_000) }
+        usleep(300_000)
+        let screen = ScreenSnapshot.available ? try ScreenSnapshot.read(snapshot) : nil
+        box.signal(SIGTERM)
+        let result = box.finish()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("screen: snapshot"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: snapshot), "removed when stopped")
+        if ScreenSnapshot.available {
+            let shown = try #require(screen, "\(result.stderr)")
+            let accent = shown.pixel(x: shown.width / 2, y: 2)
+            #expect(accent.red == 200 && accent.green == 32 && accent.blue == 40, "the error's red accent: \(accent)")
+        }
+        let problem = try #require(ProblemScreenText.of(path))
+        #expect(problem.hasPrefix("\(path):") && problem.contains("room.name") && problem.hasSuffix("(+1 more: classbox check-config)"), "\(problem)")
     }
 
     @Test func runExitsTwoWhenTheFileCannotBeRead() throws {
@@ -121,3 +150,9 @@ import Testing
         #expect(result.stdout.contains("  playback  null") || result.stdout.contains(" null "))
     }
 }
+
+/// `ProblemScreen.problem` is internal to Box: the same words through `@testable`.
+enum ProblemScreenText {
+    static func of(_ path: String) -> String? { ProblemScreen.problem(configPath: path) }
+}
+
