@@ -32,6 +32,17 @@ extension RealPeers {
             #expect(first.width == 1280 && first.height == 720)
             #expect(!accents.contains { $0 == (top.red, top.green, top.blue) }, "a video, not a status screen: \(top) along the top")
             #expect(moved > 0.001, "the picture moves: \(moved)")
+            // The bar along the bottom (a sixteenth of 720 lines): the camera chip in the grey of
+            // "private"; the name plate (the double's participant has a display name) at the
+            // bottom left of the picture above it.
+            func count(_ colour: (Int, Int, Int), x: Range<Int>, y: Range<Int>) -> Int {
+                var found = 0
+                for row in y { for column in x where first.pixel(x: column, y: row) == colour { found += 1 } }
+                return found
+            }
+            let bar = 720 - 44
+            #expect(count((58, 62, 70), x: 640..<1280, y: bar..<720) > 1000, "the bar's camera and microphone chips")
+            #expect(count((16, 18, 22), x: 0..<640, y: bar - 120..<bar) > 1000, "a name plate above the bar")
             #expect(!FileManager.default.fileExists(atPath: path), "nothing shown stays behind")
         }
     }
