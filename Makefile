@@ -79,7 +79,8 @@ test: deps
 	 else echo "make test: image tier skipped: building the image (mmdebstrap) needs root"; fi
 
 ## qemu-test: the QEMU tiers: the hardware tier (Debian's kernel with vivid, snd-aloop and
-## uinput) and the image tier (boot, update, rollback, power cuts)
+## uinput), the screen tier (the box in a call on bochs-display and virtio-gpu, read back by
+## QEMU's screendump) and the image tier (boot, update, rollback, power cuts)
 qemu-test: deps
 	$(SWIFT) build --build-tests
 	$(MAKE) --no-print-directory qemu-test-run
@@ -89,6 +90,7 @@ qemu-test-run:
 	@mkdir -p $(BUILD_DIR)/qemu
 	@{ echo "CLASSBOX_TEST_BINARY=$(abspath $(BUILD_DIR)/debug/classboxPackageTests.xctest)"; cat Tests/QEMU/guest.sh; } > $(BUILD_DIR)/qemu/guest-run.sh
 	Tests/QEMU/rig.sh run $(BUILD_DIR)/qemu/guest-run.sh
+	python3 Tests/QEMU/screen_call.py $(BUILD_DIR)/debug/classbox
 
 # --- the image (Image/, Board/x86) -------------------------------------------------------
 # Debian packages that build the image and boot it.

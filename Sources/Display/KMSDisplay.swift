@@ -40,6 +40,8 @@ public final class KMSDisplay {
     /// The connector's name as the kernel's sysfs and `modetest` spell it ("HDMI-A-1").
     public let connectorName: String
     public let mode: DisplayMode
+    /// The kernel driver's name ("vc4", "bochs-drm", "virtio_gpu"), for the log.
+    public let driverName: String
     /// Why the requested mode was not used (nil: it was, or none was requested).
     public let modeNote: String?
     /// Poll this for POLLIN; then call `handleEvents()`.
@@ -68,6 +70,12 @@ public final class KMSDisplay {
         mode = opened.probe.choice.mode
         modeNote = opened.probe.choice.note
         buffers = opened.buffers
+        if let version = drmGetVersion(opened.descriptor) {
+            driverName = version.pointee.name.map { String(cString: $0) } ?? "unknown"
+            drmFreeVersion(version)
+        } else {
+            driverName = "unknown"
+        }
     }
 
     private static func openFirst(_ candidates: [String], requested: RequestedDisplayMode?) throws(DisplayError)

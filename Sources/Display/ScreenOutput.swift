@@ -25,7 +25,7 @@ public protocol ScreenOutput: AnyObject {
 extension KMSDisplay: ScreenOutput {
     public var width: Int { mode.width }
     public var height: Int { mode.height }
-    public var summary: String { "\(path) \(connectorName) \(mode)" }
+    public var summary: String { "\(path) (\(driverName)) \(connectorName) \(mode)" }
     public var eventDescriptor: Int32? { descriptor }
     public var bufferIndex: Int { backBufferIndex }
 }

@@ -7,6 +7,10 @@
 # screen shows by writing a name into /tmp/share/screendump.request and waiting for
 # NAME.ppm.done in the share (served by the host below, through the monitor socket).
 #
+# RIG_DISPLAY=virtio gives the guest a virtio-gpu-pci instead of the bochs-display (both
+# 1280x720); RIG_NETWORK=user gives it QEMU's user network (the guest is 10.0.2.15, the host's
+# loopback 10.0.2.2), as the image tier has.
+#
 #   rig.sh build                build the kernel + initramfs into .build/qemu (cached)
 #   rig.sh run SCRIPT [SHARE]   boot, run SCRIPT (a host path) inside the guest as root with
 #                               SHARE (default: a fresh directory) at /tmp/share; print the
@@ -14,7 +18,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 rig="$root/.build/qemu"
-modules="vivid snd-aloop snd-dummy uinput evdev bochs virtio_pci virtio_net 9pnet_virtio 9p"
+modules="vivid snd-aloop snd-dummy uinput evdev bochs virtio_gpu virtio_pci virtio_net 9pnet_virtio 9p"
 
 build() {
     mkdir -p "$rig"
@@ -46,10 +50,13 @@ build() {
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
-for m in vivid snd-aloop snd-dummy uinput evdev bochs virtio_pci virtio_net 9pnet_virtio 9p; do
+for m in vivid snd-aloop snd-dummy uinput evdev bochs virtio_gpu virtio_pci virtio_net 9pnet_virtio 9p; do
   modprobe $m || echo "GUEST: modprobe $m FAILED"
 done
 ip link set lo up
+if [ -e /sys/class/net/eth0 ]; then  # QEMU's user network (RIG_NETWORK=user)
+  ip addr add 10.0.2.15/24 dev eth0; ip link set eth0 up; ip route add default via 10.0.2.2
+fi
 mount -t 9p -o trans=virtio,version=9p2000.L,ro hostroot /host
 mount -t proc proc /host/proc; mount -t sysfs sys /host/sys; mount -t devtmpfs dev /host/dev
 mkdir -p /host/dev/pts /host/dev/shm; mount -t devpts devpts /host/dev/pts; mount -t tmpfs tmpfs /host/dev/shm
@@ -109,8 +116,11 @@ run() {
     cp "$script" "$share/guest.sh"
     rm -f "$share/guest.status" "$share/guest.log"
     rm -f "$share/monitor.sock" "$share/screendump.request" "$share"/*.ppm "$share"/*.ppm.done
+    local display="bochs-display" network=()
+    if [ "${RIG_DISPLAY:-bochs}" = virtio ]; then display="virtio-gpu-pci"; fi
+    if [ "${RIG_NETWORK:-}" = user ]; then network=(-netdev user,id=net0 -device virtio-net-pci,netdev=net0); fi
     timeout 900 qemu-system-x86_64 -accel tcg,thread=multi -m 2G -smp 2 -nographic -no-reboot \
-        -vga none -device bochs-display,xres=1280,yres=720 -monitor "unix:$share/monitor.sock,server,nowait" \
+        -vga none -device "$display,xres=1280,yres=720" -monitor "unix:$share/monitor.sock,server,nowait" "${network[@]}" \
         -kernel "$rig/vmlinuz" -initrd "$rig/initrd.img" \
         -append "console=ttyS0 quiet panic=-1 classbox.package=$root" \
         -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on \

@@ -66,6 +66,13 @@ async def _no_rtcp(_packets):
 # packet to the box by a uniform random 0..DOWNLINK_JITTER_MS ms (a userspace relay inside the
 # double: netem is not in the host kernel). 0 = sent at once.
 DOWNLINK_JITTER_MS = 0.0
+# Participant INDEX paints its frame numbers from INDEX × this (0: all from 0), so that a test
+# reading the screen knows whose picture it sees (--frame-number-offset).
+FRAME_NUMBER_OFFSET = 0
+# The bridge's address as a box behind a NAT reaches it (--advertise-address): each host
+# candidate is also offered as a server-reflexive one at this address, as JVB does with
+# ice4j's static mappings (ice4j.harvest.mapping.static-mappings, StaticMappingCandidateHarvester).
+ADVERTISED_ADDRESS = None
 
 
 class BridgeSession:
@@ -109,7 +116,13 @@ class BridgeSession:
         offer = await self.pc.createOffer()
         await self.pc.setLocalDescription(RTCSessionDescription(sdp=self._name_mids(offer.sdp), type="offer"))
         self.offer_sdp = self.pc.localDescription.sdp
-        return jingle.sdp_transport(self.offer_sdp)
+        transport = jingle.sdp_transport(self.offer_sdp)
+        if ADVERTISED_ADDRESS:
+            mapped = [dict(c, type="srflx", ip=ADVERTISED_ADDRESS, foundation=f"{c['foundation']}m", id=f"{c['id']}m",
+                           priority=c["priority"] - 256, **{"rel-addr": c["ip"], "rel-port": c["port"]})
+                      for c in transport["candidates"] if c["type"] == "host"]
+            transport["candidates"] += mapped
+        return transport
 
     @staticmethod
     def _name_mids(sdp):
@@ -250,7 +263,7 @@ class BridgeSession:
             return
         width, height = video.track_size()
         video.track = media.PatternVideoTrack(width, height, forwarding=video.forwarded, fps=video.fps,
-                                              on_frame=video.on_frame)
+                                              on_frame=video.on_frame, first_number=stream.index * FRAME_NUMBER_OFFSET)
         video.sender = sender = RTCRtpSender(video.track, transceiver.receiver.transport)
         sender._ssrc, sender._rtx_ssrc = video.ssrc, video.rtx_ssrc
         await sender.send(self._send_parameters(transceiver, sender._ssrc, stream.cname))

@@ -389,6 +389,7 @@ class BridgeChannel:
 
     def _send_dominant_speaker(self, speakers):
         """DominantSpeakerMessage(recentSpeakers, silence): NON_NULL, silence detection off."""
+        self.session._report("dominant-speaker", endpoint=speakers[0], channel_open=self.is_open)
         self._send({"colibriClass": "DominantSpeakerEndpointChangeEvent", "dominantSpeakerEndpoint": speakers[0],
                     "previousSpeakers": speakers[1:], "silence": False})
 

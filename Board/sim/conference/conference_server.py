@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from events import EventLog  # noqa: E402
 from focus import Focus  # noqa: E402
 from media import TONE_HZ, enable_opus_fec  # noqa: E402
+import allocation  # noqa: E402
 import bridge  # noqa: E402
 import bridge_channel  # noqa: E402
 from participant import AFTER_BOX_DELAY, AFTER_BOX_STAGGER, RemoteMedia, SimulatedParticipant  # noqa: E402
@@ -80,6 +81,19 @@ def parse_args(argv=None):
                         help="participant INDEX starts a screen share (source <endpoint>-v1, videoType desktop, "
                              "1920x1080 at 5 fps) T seconds after the first box's bridge channel opened (without "
                              "one: after its session-accept) and stops it at T2 (source-remove); e.g. 2@8-14")
+    parser.add_argument("--frame-number-offset", type=int, default=0, metavar="N",
+                        help="participant INDEX paints its video's frame numbers from INDEX × N (default 0: "
+                             "every participant from 0), so a test reading the screen knows whose picture it sees")
+    parser.add_argument("--camera-fps", type=int, default=None, metavar="FPS",
+                        help=f"the participants' cameras' frame rate (default {allocation.FRAME_RATES['camera']}); a "
+                             "guest under QEMU's TCG decodes fewer")
+    parser.add_argument("--camera-max-height", type=int, default=None, metavar="LINES",
+                        help="the participants' cameras send simulcast layers up to LINES only (default: up to 720, "
+                             "as a browser's 720p capture); a guest under QEMU's TCG decodes 360p in time")
+    parser.add_argument("--advertise-address", default=None, metavar="ADDRESS",
+                        help="the bridge's address as boxes behind a NAT reach it (e.g. 10.0.2.2 from a QEMU guest): "
+                             "each host candidate is also offered as a server-reflexive candidate at ADDRESS, as JVB's "
+                             "static mappings do")
     parser.add_argument("--quiet", action="store_true", help="only errors on stderr")
     args = parser.parse_args(argv)
     _participant_args(parser, args)
@@ -211,6 +225,13 @@ class Server:
         if self.args.opus_fec is not None:
             enable_opus_fec(self.args.opus_fec)
         bridge.DOWNLINK_JITTER_MS = self.args.downlink_jitter
+        bridge.FRAME_NUMBER_OFFSET = self.args.frame_number_offset
+        bridge.ADVERTISED_ADDRESS = self.args.advertise_address
+        if self.args.camera_fps:
+            allocation.FRAME_RATES["camera"] = self.args.camera_fps
+        if self.args.camera_max_height:
+            allocation.LAYERS["camera"] = tuple(layer for layer in allocation.LAYERS["camera"]
+                                                if layer[1] <= self.args.camera_max_height) or allocation.LAYERS["camera"][:1]
         bridge_channel.SENDER_MAX_HEIGHT = list(self.args.sender_schedule)
         bridge_channel.SPEAKERS = list(self.args.speaker_schedule)
         after_box = 0

@@ -92,9 +92,12 @@ class PatternVideoTrack(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, width=640, height=360, forwarding=True, fps=VIDEO_FPS, on_frame=None):
+    def __init__(self, width=640, height=360, forwarding=True, fps=VIDEO_FPS, on_frame=None, first_number=0):
         super().__init__()
         self.width, self.height = width, height
+        # Painted numbers start here (so a screen test can tell two participants' pictures
+        # apart); the frame timing counts from 0 as before.
+        self.first_number = first_number
         self.fps = fps
         self.on_frame = on_frame
         self.number = 0
@@ -132,11 +135,11 @@ class PatternVideoTrack(MediaStreamTrack):
             if self._forwarding.is_set():  # not held back while waiting for the frame time
                 break
         width, height = self.width, self.height
-        frame = av.VideoFrame.from_ndarray(paint_frame(self.number, width, height), format="yuv420p")
+        frame = av.VideoFrame.from_ndarray(paint_frame(self.first_number + self.number, width, height), format="yuv420p")
         frame.pts = int(self.number * VIDEO_CLOCK / self.fps)
         frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
         if self.on_frame is not None:
-            self.on_frame(self.number, width, height)
+            self.on_frame(self.first_number + self.number, width, height)
         self.number += 1
         return frame
 

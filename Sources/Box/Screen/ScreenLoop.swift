@@ -76,6 +76,7 @@ final class ScreenLoop: @unchecked Sendable {
         var shown: StatusText?
         var lastPresent: UInt64 = 0
         var failures = 0
+        var loggedGeneration = -1
         while !stopped.load(ordering: .relaxed) {
             let now = Monotonic.nanoseconds()
             if screen == nil, lastProbe.map({ now >= $0 + Self.probeInterval }) ?? true {
@@ -107,12 +108,19 @@ final class ScreenLoop: @unchecked Sendable {
                 guard !isSnapshot || now >= lastPresent + Self.snapshotInterval else { continue }
                 guard current.wall.compose(board.plan, generation: board.generation, status: statusText(snapshot),
                                            cameraLive: snapshot.cameraLive, on: current.output.canvas, buffer: current.output.bufferIndex) || isSnapshot else { continue }
+                if board.generation != loggedGeneration {
+                    // Where each source is (source names, never display names): for IT, and for
+                    // the QEMU tier, which reads the pictures back from the screen.
+                    loggedGeneration = board.generation
+                    logger.info("screen layout: \(current.wall.layoutSummary)", metadata: ["event": "screen.layout"])
+                }
                 shown = nil
             } else {
                 let text = statusText(snapshot)
                 guard text != shown || (isSnapshot && now >= lastPresent + Self.snapshotInterval) else { continue }
                 current.painter.paint(text, with: current.compositor, on: current.output.canvas)
                 current.wall.suspend()
+                loggedGeneration = -1  // back in the lesson, the layout is logged again
                 shown = text
             }
             do {

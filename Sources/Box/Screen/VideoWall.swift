@@ -65,6 +65,15 @@ final class VideoWall {
     /// The cells of the current layout, kept (the layout's own list is built on each call,
     /// and the wall reads it with every frame).
     private(set) var cells: [ScreenLayout.Cell] = []
+    /// The layout in one line: `stage NAME WxH+X+Y; tiles NAME WxH+X+Y, …; self WxH+X+Y`.
+    var layoutSummary: String {
+        var parts: [String] = []
+        if let stage = layout.stage { parts.append("stage \(stage.source) \(stage.rect)") }
+        if !layout.tiles.isEmpty { parts.append("tiles " + layout.tiles.map { "\($0.source) \($0.rect)" }.joined(separator: ", ")) }
+        if let rect = layout.selfView { parts.append("self \(rect)") }
+        return parts.isEmpty ? "empty" : parts.joined(separator: "; ")
+    }
+
     /// Where the self view is (for tests).
     var selfViewRect: ScreenRect? { layout.selfView }
 
