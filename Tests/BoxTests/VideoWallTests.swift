@@ -100,6 +100,14 @@ import Testing
         let newStage = try #require(wall.cells.first)
         #expect(newStage.source == "o1-v0" && newStage.rect == stage.rect)
         #expect(buffers[0].canvas.colour(x: centre(stage.rect).0, y: centre(stage.rect).1) == VideoWall.slate, "o1 has sent nothing: a slate on stage")
+        // The old speaker, now in a tile, shows its last picture there at once (scaled), not a
+        // slate until its next picture comes in the tile's size.
+        let moved = try #require(wall.cells.first { $0.source == "st-v0" })
+        let inTile = buffers[0].canvas.colour(x: centre(moved.rect).0, y: centre(moved.rect).1)
+        #expect(abs(Int(inTile.green) - Self.grey(180)) <= 2, "the last picture in its new tile: \(inTile)")
+        #expect(wall.compose(next, generation: 2, status: Self.status, on: buffers[1].canvas, buffer: 1))
+        #expect(abs(Int(buffers[1].canvas.colour(x: centre(moved.rect).0, y: centre(moved.rect).1).green) - Self.grey(180)) <= 2,
+                "and in the other buffer")
     }
 
     /// Name plates on pictures and slates, an avatar disc for a camera that is off, and the

@@ -35,6 +35,9 @@ final class ScreenVideoSink: VideoSink, SelfViewSink, @unchecked Sendable {
 
     private let lock = Lock()
     private var slots: [String: Slot] = [:]
+    /// The slots the last `arrange` replaced (a tile that changed size) or dropped, kept until
+    /// the next: their newest picture shows in the new tile until one in its size comes.
+    private var retired: [String: Slot] = [:]
     /// Pictures scaled, and dropped for want of a tile (not on screen) or of a fit; under the lock.
     private var scaledCount = 0
     private var offScreenCount = 0
@@ -60,7 +63,19 @@ final class ScreenVideoSink: VideoSink, SelfViewSink, @unchecked Sendable {
                     next[tile.source] = Slot(width: tile.size.width, height: tile.size.height)
                 }
             }
+            retired = slots.filter { next[$0.key] !== $0.value }
             slots = next
+        }
+    }
+
+    /// Screen thread, after `arrange`: the newest picture `source` had in the slot it lost,
+    /// to show (scaled) until the first picture in its new size comes — the new speaker's
+    /// picture on stage at once, not a slate while the bridge switches layers. Valid until the
+    /// next `arrange`: the video thread never writes the pictures a slot has published.
+    func retiredPicture(_ source: String) -> VideoFrameLayout? {
+        lock.withLock {
+            guard let slot = retired[source] else { return nil }
+            return slot.fresh ? slot.pictures[slot.newest] : slot.pictures[slot.reading]
         }
     }
 

@@ -88,11 +88,18 @@ final class VideoWall {
             layout = engine.layout(stage: plan.stage, others: plan.others, selfViewVisible: showsSelfView)
             cells = layout.cells
             arrangeSink(ownLive: ownLive)
+            // Until a picture in the new size comes, each source's last one, scaled.
             pictures = [:]
+            for cell in cells where !plan.cameraOff.contains(cell.source) {
+                if let last = sink.retiredPicture(cell.source) { pictures[cell.source] = (last, 0) }
+            }
             layoutVersion += 1
         } else if ownLive != ownArranged {
             arrangeSink(ownLive: ownLive)
             pictures[ScreenVideoSink.ownSource] = nil
+            // Pictures of slots retired by the previous arrange are gone now (what was drawn
+            // of them stays on screen until the source's next picture).
+            pictures = pictures.filter { $0.value.version > 0 }
         }
         for cell in cells {
             if let picture = sink.take(cell.source) {
