@@ -24,9 +24,10 @@ APT_PACKAGES := pkg-config libasound2-dev libv4l-dev libopus-dev libvpx-dev libs
                 gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
                 vpx-tools python3 python3-pip valgrind \
                 qemu-system-x86 busybox-static kmod cpio iproute2 nftables coturn prosody lua-unbound openssl \
-                device-tree-compiler strace
-# The independent WebRTC peer of the interop tests.
-PIP_PACKAGES := aiortc==1.16.0 slixmpp==1.17.0
+                device-tree-compiler strace chromium chromium-driver
+# The independent WebRTC peers of the interop tests: aiortc, and selenium to drive Debian's
+# chromium (a real libwebrtc) through Debian's chromedriver.
+PIP_PACKAGES := aiortc==1.16.0 slixmpp==1.17.0 selenium==4.51.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The image tier's power cuts (each a QEMU boot under TCG, 1–2 min): 20 for `make image-test`,
 # the campaign issue 7 asks for; 10 in `make test`, which is CI's value (keeps CI under its
@@ -49,7 +50,7 @@ deps:
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
-	@python3 -c 'import aiortc' 2>/dev/null || { echo "make deps: installing aiortc (PyPI)"; \
+	@python3 -c 'import aiortc, slixmpp, selenium' 2>/dev/null || { echo "make deps: installing $(PIP_PACKAGES) (PyPI)"; \
 	  python3 -m pip install --quiet $(PIP_PACKAGES) 2>/dev/null || \
 	  python3 -m pip install --quiet --break-system-packages $(PIP_PACKAGES); }
 

@@ -173,6 +173,6 @@ let package = Package(
                                                           "AudioProcessing", "RTP", "Runtime", "Transport",
                                                           .product(name: "Logging", package: "swift-log"), "Display", "Composition", "Layout", "StatusScreen"], path: "Tests/Hardware"),
         // Real peers: GStreamer decoders (and later Prosody, aiortc, the QEMU tier).
-        .testTarget(name: "InteropTests", dependencies: ["Capture", "ClassboxTestSupport"], path: "Tests/Interop", exclude: ["aiortc_peer.py"]),
+        .testTarget(name: "InteropTests", dependencies: ["Capture", "ClassboxTestSupport"], path: "Tests/Interop", exclude: ["aiortc_peer.py", "chromium_peer.py"]),
     ]
 )

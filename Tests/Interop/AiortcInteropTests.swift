@@ -33,7 +33,8 @@ extension RealPeers {
     }
 }
 
-/// One run of the box (classbox-interop) against aiortc (Tests/Interop/aiortc_peer.py).
+/// One run of the box (classbox-interop) against aiortc (Tests/Interop/aiortc_peer.py), or
+/// against another peer script with the same arguments (`peerScript`: chromium_peer.py).
 struct AiortcPeer {
     var box: [String: Any]
     var peer: [String: Any]
@@ -53,13 +54,13 @@ struct AiortcPeer {
 
     static func run(boxRole: String, seconds: Double, pliAt: Double? = nil, boxArguments: [String] = [],
                     environment: [String: String] = [:], wrap: [String] = [], peerWrap: [String] = [],
-                    config: String? = nil) throws -> AiortcPeer {
+                    config: String? = nil, peerScript: String = "aiortc_peer.py", peerSeconds: Double? = nil) throws -> AiortcPeer {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("aiortc-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         let offer = scratch + "/offer.sdp", answer = scratch + "/answer.sdp"
         let config = try config ?? ExternalProcess.simConfig()
-        var peerArguments = [ClassboxProcess.packageRoot.appendingPathComponent("Tests/Interop/aiortc_peer.py").path,
-                             boxRole == "answer" ? "offer" : "answer", offer, answer, "\(seconds + 1.5)"]
+        var peerArguments = [ClassboxProcess.packageRoot.appendingPathComponent("Tests/Interop/" + peerScript).path,
+                             boxRole == "answer" ? "offer" : "answer", offer, answer, "\(peerSeconds ?? seconds + 1.5)"]
         if let pliAt { peerArguments += ["--pli-at", "\(pliAt)"] }
         let python = ExternalProcess.which("python3")!
         let peer = try SpawnedProcess((peerWrap.first ?? python), Array(peerWrap.dropFirst()) + (peerWrap.isEmpty ? [] : [python]) + peerArguments,
@@ -72,7 +73,7 @@ struct AiortcPeer {
         let boxExit = box.wait(timeout: seconds + 40)
         let peerExit = peer.wait(timeout: seconds + 40)
         #expect(boxExit.status == 0, "classbox-interop: \(box.stderr.suffix(2000))")
-        #expect(peerExit.status == 0, "aiortc: \(peer.stderr.suffix(2000))")
+        #expect(peerExit.status == 0, "\(peerScript): \(peer.stderr.suffix(2000))")
         let decode = { (text: String) -> [String: Any] in
             let line = text.split(separator: "\n").last { $0.hasPrefix("{") }.map(String.init) ?? "{}"
             return (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]

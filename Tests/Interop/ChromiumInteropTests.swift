@@ -1,0 +1,73 @@
+import ClassboxTestSupport
+import Foundation
+import Testing
+
+extension RealPeers {
+    /// The box's media transport against headless Chromium (Debian's `chromium`, a real
+    /// libwebrtc: the stack of every browser in a Jitsi call), in both roles: ICE, DTLS-SRTP,
+    /// VP8 and Opus both ways, RTCP each side can use — judged by Chromium's own getStats.
+    @Suite(.serialized, .enabled(if: ChromiumPeer.available, "needs chromium, chromium-driver and selenium (make deps installs them)"))
+    struct ChromiumInteropTests {
+        /// Chromium offers (as the bridge does in a Jitsi call), the box answers.
+        @Test func chromiumOffersTheBoxAnswers() throws {
+            try ChromiumPeer.expectCall(boxRole: "answer")
+        }
+
+        /// The box offers, Chromium answers.
+        @Test func theBoxOffersChromiumAnswers() throws {
+            try ChromiumPeer.expectCall(boxRole: "offer")
+        }
+    }
+}
+
+/// What a call between the box and Chromium must show, from both sides.
+enum ChromiumPeer {
+    static var available: Bool {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"),
+              FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver"),
+              let python = ExternalProcess.which("python3") else { return false }
+        let check = try? SpawnedProcess(python, ["-c", "import selenium"], environment: ProcessInfo.processInfo.environment)
+        return check?.wait(timeout: 30).status == 0
+    }
+
+    /// Media runs 10 s from the exchange on; Chromium reads its statistics after 8 s, while
+    /// the box still sends (afterwards its audio receiver would count concealment).
+    static func expectCall(boxRole: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let run = try AiortcPeer.run(boxRole: boxRole, seconds: 10, peerScript: "chromium_peer.py", peerSeconds: 8)
+        let stats = run.peer
+        let states = stats["states"] as? [String] ?? []
+        #expect(states.contains("connected"), "Chromium's connection states: \(states); \(stats["error"] ?? "")", sourceLocation: sourceLocation)
+        #expect(run.box["state"] as? String == "connected", "box: \(run.box)", sourceLocation: sourceLocation)
+
+        // Chromium decodes the box's 720p VP8, and loses nothing on loopback.
+        let inbound = stats["inbound"] as? [String: [String: Any]] ?? [:]
+        let video = inbound["video"] ?? [:], audio = inbound["audio"] ?? [:]
+        let boxFrames = run.box["frames"] as? Int ?? 0
+        let decoded = video["framesDecoded"] as? Int ?? 0
+        #expect(decoded >= 100 && Double(decoded) >= 0.5 * Double(boxFrames),
+                "Chromium decoded \(decoded) of the box's \(boxFrames) frames: \(video)", sourceLocation: sourceLocation)
+        #expect(video["frameWidth"] as? Int == 1280 && video["frameHeight"] as? Int == 720, "\(video)", sourceLocation: sourceLocation)
+        #expect(video["decoderImplementation"] as? String == "libvpx", "\(video)", sourceLocation: sourceLocation)
+        // The box's Opus played out by Chromium (8 s of it at 48 kHz are 384,000 samples):
+        // concealment only where a busy machine late-delivers a packet.
+        let samples = audio["totalSamplesReceived"] as? Int ?? 0, concealed = audio["concealedSamples"] as? Int ?? 0
+        #expect((audio["packetsReceived"] as? Int ?? 0) >= 250, "\(audio)", sourceLocation: sourceLocation)
+        #expect(samples > 48_000 * 4 && Double(concealed) <= 0.1 * Double(samples),
+                "Chromium played \(samples) samples of the box's audio, \(concealed) concealed", sourceLocation: sourceLocation)
+
+        // Each side's RTCP understood by the other: Chromium measured a round trip from the
+        // box's receiver reports, the box from Chromium's.
+        let remote = stats["remoteInbound"] as? [String: [String: Any]] ?? [:]
+        #expect(remote["video"]?["roundTripTime"] as? Double != nil, "Chromium's view of the box's reports: \(remote)", sourceLocation: sourceLocation)
+        #expect((run.box["roundTripMicroseconds"] as? Int ?? 0) > 0, "box: \(run.box)", sourceLocation: sourceLocation)
+
+        // The box decodes Chromium's VP8 (whatever size Chromium's estimator chose).
+        let received = try #require(run.boxLog.firstMatch(of: /video received: 1 sources, \d+ packets into \d+ frames, (\d+) decoded, .*?(\d+) decode errors/),
+                                    "the box's receive summary: \(run.boxLog.suffix(1500))", sourceLocation: sourceLocation)
+        let outbound = stats["outbound"] as? [String: [String: Any]] ?? [:]
+        let sent = outbound["video"]?["framesEncoded"] as? Int ?? 0
+        #expect((Int(received.1) ?? 0) >= 60 && (Int(received.1) ?? 0) >= sent / 2,
+                "the box decoded \(received.1) of Chromium's \(sent) frames", sourceLocation: sourceLocation)
+        #expect(received.2 == "0", "decode errors: \(received.0)", sourceLocation: sourceLocation)
+    }
+}

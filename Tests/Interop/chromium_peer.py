@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Headless Chromium (Debian's `chromium`, a real libwebrtc) as the box's peer in Tests/Interop.
+
+    chromium_peer.py offer  OFFER_OUT ANSWER_IN SECONDS
+    chromium_peer.py answer OFFER_IN ANSWER_OUT SECONDS
+
+Chromium sends its fake camera (1280x720, 30 fps asked) and fake microphone, VP8 and Opus,
+receives the box's, and after SECONDS of media prints one line of JSON: the connection states
+it went through and getStats' inbound-rtp, outbound-rtp, remote-inbound-rtp and the selected
+candidate pair, each as Chromium counts them. Driven by selenium through Debian's
+chromedriver; the page is a local file (a secure context: getUserMedia needs one).
+"""
+import json
+import os
+import sys
+import tempfile
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+         "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required"]
+
+# Everything runs in the page: the peer connection, its media and its statistics.
+SETUP = """
+window.states = [];
+window.makePeer = async () => {
+  const stream = await navigator.mediaDevices.getUserMedia({audio: true, video: {width: 1280, height: 720, frameRate: 30}});
+  const pc = new RTCPeerConnection({bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require'});
+  pc.onconnectionstatechange = () => window.states.push(pc.connectionState);
+  // Each track into its own element, so that Chromium plays the audio out (its samples are
+  // counted only when played) and decodes the video as a page showing it would.
+  pc.ontrack = (event) => { document.getElementById(event.track.kind === 'audio' ? 'a' : 'v').srcObject = new MediaStream([event.track]); };
+  window.pc = pc;
+  return stream;
+};
+window.gathered = () => new Promise(resolve => {
+  if (pc.iceGatheringState === 'complete') return resolve();
+  pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') resolve(); };
+});
+"""
+
+OFFER = SETUP + """
+const done = arguments[arguments.length - 1];
+(async () => {
+  const stream = await makePeer();
+  for (const track of stream.getTracks()) {
+    const transceiver = pc.addTransceiver(track, {direction: 'sendrecv', streams: [stream]});
+    if (track.kind === 'video') {
+      // The box speaks VP8 (and RTX for it) only, as Jitsi's bridge asks of it.
+      const codecs = RTCRtpReceiver.getCapabilities('video').codecs;
+      transceiver.setCodecPreferences(codecs.filter(c => /VP8|rtx/i.test(c.mimeType)));
+    }
+  }
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered();
+  done(pc.localDescription.sdp);
+})().catch(e => done('ERROR ' + e));
+"""
+
+ANSWER = SETUP + """
+const done = arguments[arguments.length - 1];
+(async () => {
+  const stream = await makePeer();
+  await pc.setRemoteDescription({type: 'offer', sdp: arguments[0]});
+  for (const transceiver of pc.getTransceivers()) {
+    const track = stream.getTracks().find(t => t.kind === transceiver.receiver.track.kind);
+    if (track) { await transceiver.sender.replaceTrack(track); transceiver.direction = 'sendrecv'; }
+  }
+  await pc.setLocalDescription(await pc.createAnswer());
+  await gathered();
+  done(pc.localDescription.sdp);
+})().catch(e => done('ERROR ' + e));
+"""
+
+ACCEPT = """
+const done = arguments[arguments.length - 1];
+pc.setRemoteDescription({type: 'answer', sdp: arguments[0]}).then(() => done('ok')).catch(e => done('ERROR ' + e));
+"""
+
+STATS = """
+const done = arguments[arguments.length - 1];
+pc.getStats().then(report => {
+  const out = {states: window.states, inbound: {}, outbound: {}, remoteInbound: {}, pair: null};
+  report.forEach(s => {
+    if (s.type === 'inbound-rtp') out.inbound[s.kind] = s;
+    if (s.type === 'outbound-rtp') out.outbound[s.kind] = s;
+    if (s.type === 'remote-inbound-rtp') out.remoteInbound[s.kind] = s;
+    if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') out.pair = s;
+  });
+  done(JSON.stringify(out));
+}).catch(e => done(JSON.stringify({error: String(e)})));
+"""
+
+
+def wait_for(path, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if os.path.exists(path):
+            text = open(path).read()
+            if "a=" in text:
+                return text
+        time.sleep(0.05)
+    raise SystemExit(f"chromium_peer: {path} did not appear in {timeout} s")
+
+
+def main():
+    role, offer_path, answer_path, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+    options = Options()
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.binary_location = "/usr/bin/chromium"
+    profile = tempfile.mkdtemp(prefix="chromium-peer-")
+    options.add_argument(f"--user-data-dir={profile}")
+    page = os.path.join(profile, "peer.html")
+    with open(page, "w") as f:
+        f.write("<html><body><video id=v autoplay muted playsinline></video><audio id=a autoplay></audio></body></html>")
+    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+    try:
+        driver.set_script_timeout(60)
+        driver.get("file://" + page)
+        if role == "offer":
+            sdp = driver.execute_async_script(OFFER)
+            if sdp.startswith("ERROR"):
+                raise SystemExit(f"chromium_peer: {sdp}")
+            with open(offer_path + ".tmp", "w") as f:
+                f.write(sdp)
+            os.rename(offer_path + ".tmp", offer_path)
+            result = driver.execute_async_script(ACCEPT, wait_for(answer_path))
+            if result != "ok":
+                raise SystemExit(f"chromium_peer: the box's answer was refused: {result}")
+        else:
+            sdp = driver.execute_async_script(ANSWER, wait_for(offer_path))
+            if sdp.startswith("ERROR"):
+                raise SystemExit(f"chromium_peer: the box's offer was refused: {sdp}")
+            with open(answer_path + ".tmp", "w") as f:
+                f.write(sdp)
+            os.rename(answer_path + ".tmp", answer_path)
+        time.sleep(seconds)
+        print(driver.execute_async_script(STATS))
+    finally:
+        driver.quit()
+
+
+if __name__ == "__main__":
+    main()
