@@ -83,7 +83,10 @@ extension RealPeers {
         /// packets rebuilt from the next one's FEC. Its VP8 too: ≥ 95 % of the frames decoded,
         /// no pause over 500 ms.
         @Test func fivePercentLossIsConcealedAndRepairedWithFEC() throws {
-            let call = try Self.call(seconds: 15, lossPercent: 5, options: ["--opus-fec", "10", "--tone-am", "4"])
+            // 18 s: through 5 % loss the media once started 3.6 s after the session-accept under
+            // CI load (lost connectivity checks or DTLS flights; not yet analysed which), and 12 s
+            // must still be played.
+            let call = try Self.call(seconds: 18, lossPercent: 5, options: ["--opus-fec", "10", "--tone-am", "4"])
             let first = call.played.firstTone(660)
             let end = call.played.seconds - 0.5
             let gaps = first.map { call.played.windowsWithoutTone(660, from: $0, to: end) } ?? []
@@ -125,7 +128,7 @@ extension RealPeers {
                   + "\(video["freezes"] ?? "-") freezes, \(received["keyframe_requests"] ?? "-") key frame requests; "
                   + "\(call.log.split(separator: "\n").last { $0.contains("video received:") } ?? "no video summary")")
             // Forwarding starts when the bridge channel is open, which the loss may delay by a
-            // retransmission or two (1-3 s each): at least 5 s of the 15 s call must be video.
+            // retransmission or two (1-3 s each): at least 5 s of the 18 s call must be video.
             #expect(frames > 150 && Double(frames) >= 0.95 * Double(painted),
                     "≥ 95 % of the forwarded frames decoded: \(video); channel open after \(opened ?? -1) s, forwarded after \(forwardedAfter ?? -1) s")
             #expect(pause <= 500, "no pause between decoded frames over 500 ms after the first second: \(video)")
