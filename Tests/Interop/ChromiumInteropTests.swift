@@ -42,10 +42,15 @@ enum ChromiumPeer {
         // Chromium decodes the box's 720p VP8, and loses nothing on loopback.
         let inbound = stats["inbound"] as? [String: [String: Any]] ?? [:]
         let video = inbound["video"] ?? [:], audio = inbound["audio"] ?? [:]
+        // Judged within Chromium's own window (its statistics are read 8 s after its exchange,
+        // the box counts 10 s from its own start, and a loaded machine delays the connection):
+        // every frame that arrived was decoded, and no packet was lost.
         let boxFrames = run.box["frames"] as? Int ?? 0
-        let decoded = video["framesDecoded"] as? Int ?? 0
-        #expect(decoded >= 100 && Double(decoded) >= 0.5 * Double(boxFrames),
-                "Chromium decoded \(decoded) of the box's \(boxFrames) frames: \(video)", sourceLocation: sourceLocation)
+        let decoded = video["framesDecoded"] as? Int ?? 0, arrived = video["framesReceived"] as? Int ?? 0
+        let packets = video["packetsReceived"] as? Int ?? 0, lost = video["packetsLost"] as? Int ?? 0
+        #expect(decoded >= 100 && Double(decoded) >= 0.9 * Double(arrived) && Double(lost) <= 0.01 * Double(packets),
+                "Chromium decoded \(decoded) of \(arrived) frames that arrived (the box sent \(boxFrames)), \(lost) of \(packets) packets lost: \(video)",
+                sourceLocation: sourceLocation)
         #expect(video["frameWidth"] as? Int == 1280 && video["frameHeight"] as? Int == 720, "\(video)", sourceLocation: sourceLocation)
         #expect(video["decoderImplementation"] as? String == "libvpx", "\(video)", sourceLocation: sourceLocation)
         // The box's Opus played out by Chromium (8 s of it at 48 kHz are 384,000 samples):
@@ -62,12 +67,12 @@ enum ChromiumPeer {
         #expect((run.box["roundTripMicroseconds"] as? Int ?? 0) > 0, "box: \(run.box)", sourceLocation: sourceLocation)
 
         // The box decodes Chromium's VP8 (whatever size Chromium's estimator chose).
-        let received = try #require(run.boxLog.firstMatch(of: /video received: 1 sources, \d+ packets into \d+ frames, (\d+) decoded, .*?(\d+) decode errors/),
+        let received = try #require(BoxLogEvents.fields(of: "video.received", in: run.boxLog).last,
                                     "the box's receive summary: \(run.boxLog.suffix(1500))", sourceLocation: sourceLocation)
         let outbound = stats["outbound"] as? [String: [String: Any]] ?? [:]
-        let sent = outbound["video"]?["framesEncoded"] as? Int ?? 0
-        #expect((Int(received.1) ?? 0) >= 60 && (Int(received.1) ?? 0) >= sent / 2,
-                "the box decoded \(received.1) of Chromium's \(sent) frames", sourceLocation: sourceLocation)
-        #expect(received.2 == "0", "decode errors: \(received.0)", sourceLocation: sourceLocation)
+        let sent = outbound["video"]?["framesEncoded"] as? Int ?? 0, boxDecoded = Int(received["decoded"] ?? "") ?? 0
+        #expect(received["sources"] == "1" && boxDecoded >= 60 && boxDecoded >= sent / 2,
+                "the box decoded \(boxDecoded) of Chromium's \(sent) frames: \(received)", sourceLocation: sourceLocation)
+        #expect(received["decode_errors"] == "0", "decode errors: \(received)", sourceLocation: sourceLocation)
     }
 }

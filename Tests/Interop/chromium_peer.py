@@ -97,8 +97,8 @@ pc.getStats().then(report => {
 
 
 def wait_for(path, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         if os.path.exists(path):
             text = open(path).read()
             if "a=" in text:
