@@ -12,13 +12,14 @@ import Darwin
 /// for free (research note `receive-audio.md` §2.2): Opus PLC conceals and re-enters smoothly,
 /// so there is no separate merge; in-band FEC rebuilds a single lost packet from the next one;
 /// and speech pauses let the delay move by whole 10 ms blocks unheard. Only when the delay is
-/// far above target for long is a block dropped in speech, behind a 2.5 ms cross-fade.
+/// far above target for long is speech shortened, by whole pitch periods (2.5–15 ms) joined
+/// with a 2.5 ms cross-fade, as NetEq's accelerate does.
 ///
 /// The delay is measured as NetEq's *playout delay*: how long after the earliest-arriving
 /// packet of the last 2 s would have delivered it a sample is played. At the ideal point that
 /// equals the target whatever the jitter, unlike the number of buffered milliseconds.
 ///
-/// `render` and `insert` allocate nothing: the FIFO and the cross-fade scratch are allocated
+/// `render` and `insert` allocate nothing: the FIFO and the cross-fade window are allocated
 /// at init, the buffer's slots too.
 public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
     enum State { case buffering, playing }
@@ -33,7 +34,6 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
     private var fifoEnd = 0
     private var fifoKind = BlockKind.normal
     private var fifoQuiet = false
-    private let scratch: UnsafeMutablePointer<Float>
     /// The fade-out half of the raised-cosine cross-fade, computed once.
     private let fadeOut: UnsafeMutablePointer<Float>
     private let fadeLength: Int
@@ -54,12 +54,12 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
         self.decoder = decoder
         buffer = AudioJitterBuffer(configuration: configuration)
         fadeLength = max(1, min(configuration.crossFadeSamples, configuration.blockSamples))
-        // The FIFO holds at most one undelivered block plus the longest packet.
-        let fifoCapacity = configuration.maximumPacketSamples + configuration.blockSamples
-        memory = PlayoutMemory(count: fifoCapacity + configuration.blockSamples + fadeLength)
+        // The FIFO holds at most two undelivered blocks (a drop looks ahead up to 17.5 ms)
+        // plus the longest packet.
+        let fifoCapacity = configuration.maximumPacketSamples + 2 * configuration.blockSamples
+        memory = PlayoutMemory(count: fifoCapacity + fadeLength)
         fifo = memory.samples
-        scratch = fifo + fifoCapacity
-        fadeOut = scratch + configuration.blockSamples
+        fadeOut = fifo + fifoCapacity
         for index in 0..<fadeLength {
             fadeOut[index] = Float(0.5 * (1 + cos(Double.pi * (Double(index) + 0.5) / Double(fadeLength))))
         }
@@ -143,12 +143,11 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
                 kind = .accelerated
                 buffer.statistics.acceleratedBlocks += 1
                 filteredDelay = delay - block
-            } else if !quiet && farTooLong {
-                crossFadeDrop(into: output)
+            } else if !quiet && farTooLong, case let dropped = dropPitchPeriods(), dropped > 0 {
                 kind = .acceleratedCrossFade
                 buffer.statistics.acceleratedBlocks += 1
                 buffer.statistics.crossFadedBlocks += 1
-                filteredDelay = delay - block
+                filteredDelay = delay - Double(dropped) / Double(configuration.samplesPerMillisecond)
                 // At most one forced drop per 100 ms while still far above target.
                 blocksFarAboveTarget -= 100 / Int(block)
             }
@@ -191,6 +190,13 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
             return true
         }
         return false
+    }
+
+    /// Whether the next stored packet continues the media without a gap (or is too late and
+    /// is dropped): fetching it conceals nothing.
+    private var nextPacketIsDue: Bool {
+        guard let index = buffer.firstStoredIndex() else { return false }
+        return Int(Int32(bitPattern: buffer.slots[index].timestamp &- buffer.playTimestamp)) < configuration.blockSamples
     }
 
     /// Whether a further block can be had without concealment (to drop the current one).
@@ -326,14 +332,48 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
         fifoEnd = count
     }
 
-    /// Drops the next 10 ms in speech: the block already taken (continuous with what was
-    /// played) fades into the one after it over a raised-cosine window of 2.5 ms.
-    private mutating func crossFadeDrop(into output: UnsafeMutableBufferPointer<Float>) {
-        scratch.update(from: output.baseAddress!, count: configuration.blockSamples)
-        _ = nextBlock(into: output)
-        for index in 0..<fadeLength {
-            output[index] = scratch[index] * fadeOut[index] + output[index] * (1 - fadeOut[index])
+    /// Shortens what is still to be played, in speech, by whole pitch periods (NetEq's
+    /// accelerate, `accelerate.cc`/`time_stretch.cc`): the block just taken is played as it
+    /// is, and the FIFO after it skips the lag between 2.5 and 15 ms at which the coming
+    /// signal best repeats itself (the highest normalised correlation; of lags within 5 % of
+    /// it, the longest). A voice or a tone so loses whole periods and keeps its phase, where
+    /// cutting exactly 10 ms out of a 660 Hz tone shifts it by 216° and the cross-fade all but
+    /// cancels it for a moment. The join is a 2.5 ms raised-cosine cross-fade. Returns the
+    /// samples dropped.
+    private mutating func dropPitchPeriods() -> Int {
+        let window = fadeLength
+        let minimumLag = configuration.blockSamples / 4, maximumLag = configuration.blockSamples * 3 / 2
+        // Look ahead only into packets already there in sequence: a packet merely late must
+        // not be concealed before its time.
+        while fifoCount < maximumLag + window, nextPacketIsDue { fetch() }
+        let longest = min(maximumLag, fifoCount - window)
+        guard longest >= minimumLag else { return 0 }
+        let head = fifo + fifoStart
+        var headEnergy: Float = 0
+        for index in 0..<window { headEnergy += head[index] * head[index] }
+        var (best, chosen): (Float, Int) = (-.infinity, 0)
+        // Two passes without storing every lag: the best value, then the longest lag near it.
+        for pass in 0..<2 {
+            for lag in minimumLag...longest {
+                var product: Float = 0, energy: Float = 0
+                for index in 0..<window {
+                    product += head[index] * head[lag + index]
+                    energy += head[lag + index] * head[lag + index]
+                }
+                let normalised = product / max((headEnergy * energy).squareRoot(), .leastNormalMagnitude)
+                if pass == 0 {
+                    best = max(best, normalised)
+                } else if normalised >= best - 0.05 * abs(best) {
+                    chosen = lag
+                }
+            }
         }
+        let lag = max(chosen, minimumLag)
+        for index in 0..<window {
+            head[lag + index] = head[index] * fadeOut[index] + head[lag + index] * (1 - fadeOut[index])
+        }
+        fifoStart += lag
+        return lag
     }
 
     /// Decoded RMS below the quiet threshold (−50 dBFS by default).

@@ -104,7 +104,14 @@ extension RealPeers {
             #expect(first.map { $0 <= 1 } == true, "the tone from the start: \(String(describing: first))")
             #expect(end - (first ?? end) >= 12, "played \(call.played.seconds) s")
             #expect(call.longestSilenceAfterStart <= 0.060, "longest digital silence \(call.longestSilenceAfterStart) s")
-            #expect(gaps.isEmpty, "the tone continues: windows without it at \(gaps); \(final ?? "no receive line")")
+            // Around each gap, what was played: the tone's and the whole level of each window (dBFS).
+            let around = gaps.map { gap in
+                stride(from: gap - 0.3, through: gap + 0.3, by: 0.1).map { start in
+                    let window = call.played.window(start, 0.1)
+                    return String(format: "%.1f: %.0f/%.0f", start, PlayedAudio.toneLevel(window, frequency: 660), PlayedAudio.level(window))
+                }.joined(separator: ", ")
+            }
+            #expect(gaps.isEmpty, "the tone continues: windows without it at \(gaps) (tone/whole level around: \(around)); \(call.receiveLines.joined(separator: " | "))")
             #expect(withFEC > 0 && fec > 0, "lost packets rebuilt from FEC (\(withFEC) sent with it): \(final ?? "no receive line")")
             #expect(lost > 0, "the box counted the losses: \(final ?? "no receive line")")
             let sent = remote?["packets_sent"] as? Int ?? 0, arrived = remote?["received_by_box"] as? Int ?? sent

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import JitterBuffer
 
@@ -159,6 +160,28 @@ func talkLevel(_ index: Int) -> UInt8 { index % 30 < 20 ? 30 : 70 }
         #expect(statistics.concealedBlocks == 0 && statistics.late == 0)
     }
 
+    /// A drop in a sustained tone (a held vowel, a music lesson) takes whole periods: a 660 Hz
+    /// tone stays in phase through every drop, so no 20 ms of it loses its level. Cutting
+    /// exactly 10 ms (6.6 periods) shifted it by 216° and the cross-fade all but cancelled it.
+    @Test func aDropInASustainedToneKeepsItsPhase() throws {
+        var packets = regularPackets(count: 300, firstSequence: 100) { $0 < 50 ? 200 * ms : 0 }
+        for index in packets.indices { packets[index].level = 20 }
+        var harness = PlayoutHarness(decoder: FakeDecoder(tone: 660, firstSequence: 100))
+        harness.recordsSamples = true
+        harness.schedule(packets)
+        harness.run(until: 6000 * ms)
+        let statistics = harness.playout.statistics
+        #expect(statistics.crossFadedBlocks >= 5, "\(statistics)")
+        let start = try #require(harness.samples.firstIndex { $0 != 0 })
+        let played = Array(harness.samples[start...].prefix { $0 != -1 })  // until the stream ends (concealment)
+        var weakest = Double.infinity
+        for window in stride(from: 0, to: played.count - 960, by: 480) {
+            let slice = played[window..<window + 960]
+            weakest = min(weakest, goertzelLevel(slice, frequency: 660) - rmsLevel(slice))
+        }
+        #expect(played.count > 48_000 * 4 && weakest > -1, "the tone's level against the whole in the weakest 20 ms: \(weakest) dB")
+    }
+
     @Test func theTargetStartsAt80AndFollowsTheHistogramClampedToItsRange() {
         var configuration = JitterBufferConfiguration()
         configuration.slotCount = 1024  // nothing plays here: keep every packet
@@ -184,4 +207,23 @@ func talkLevel(_ index: Int) -> UInt8 { index % 30 < 20 ? 30 : 70 }
         }
         #expect(spiky.targetDelayMilliseconds == 500)
     }
+}
+
+/// The level of `frequency` in a window (Goertzel), in dB of a sine's RMS.
+func goertzelLevel(_ window: ArraySlice<Float>, frequency: Double) -> Double {
+    let coefficient = 2 * cos(2 * Double.pi * frequency / 48_000)
+    var (previous, beforePrevious) = (0.0, 0.0)
+    for sample in window {
+        let current = Double(sample) + coefficient * previous - beforePrevious
+        beforePrevious = previous
+        previous = current
+    }
+    let power = previous * previous + beforePrevious * beforePrevious - coefficient * previous * beforePrevious
+    return 20 * log10(max(2 * power.squareRoot() / Double(window.count), 1e-12) / 2.0.squareRoot())
+}
+
+/// RMS of a window in dB.
+func rmsLevel(_ window: ArraySlice<Float>) -> Double {
+    let power = window.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(max(1, window.count))
+    return 10 * log10(max(power, 1e-24))
 }

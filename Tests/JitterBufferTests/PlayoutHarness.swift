@@ -1,3 +1,4 @@
+import Foundation
 @testable import JitterBuffer
 
 let ms: UInt64 = 1_000_000
@@ -13,6 +14,13 @@ struct FakeDecoder: AudioFrameDecoder {
 
     var calls: [Call] = []
     var failing: Set<UInt16> = []
+    /// With a tone: each packet decodes to its 20 ms of a continuous sine (amplitude 0.3)
+    /// instead of its sequence number as a constant.
+    var tone: (frequency: Double, firstSequence: UInt16)?
+
+    init(tone frequency: Double? = nil, firstSequence: UInt16 = 0) {
+        tone = frequency.map { ($0, firstSequence) }
+    }
 
     static func sequence(of packet: UnsafeRawBufferPointer) -> UInt16 {
         UInt16(packet[0]) << 8 | UInt16(packet[1])
@@ -23,6 +31,15 @@ struct FakeDecoder: AudioFrameDecoder {
         let sequence = Self.sequence(of: packet)
         calls.append(.decode(sequence, fec: fec, samples: samples))
         if failing.contains(sequence) { return nil }
+        if let tone {
+            let first = Double(Int(sequence &- tone.firstSequence) * samples)
+            let step = 2 * Double.pi * tone.frequency / 48_000
+            for index in 0..<samples {
+                let phase: Double = step * (first + Double(index))
+                output[index] = Float(0.3 * sin(phase))
+            }
+            return samples
+        }
         for index in 0..<samples { output[index] = Float(sequence) + (fec ? 0.25 : 0) }
         return samples
     }
@@ -70,6 +87,9 @@ struct PlayoutHarness: ~Copyable {
     var playout: AudioPlayout<FakeDecoder>
     var outcomes: [UInt16: [InsertOutcome]] = [:]
     var blocks: [RenderedBlock] = []
+    /// Every sample played, when asked for (`recordsSamples`).
+    var samples: [Float] = []
+    var recordsSamples = false
     private var clock: UInt64 = 0
     private var pending: [ScriptedPacket] = []
     private let output = UnsafeMutableBufferPointer<Float>.allocate(capacity: 480)
@@ -108,6 +128,7 @@ struct PlayoutHarness: ~Copyable {
             }
             let kind = playout.render(into: output, now: clock)
             blocks.append(RenderedBlock(time: clock, kind: kind, first: output[0], last: output[479]))
+            if recordsSamples { samples.append(contentsOf: output) }
             clock += 10 * ms
         }
     }
