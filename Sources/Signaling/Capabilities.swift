@@ -4,7 +4,8 @@ import XML
 
 /// What the box tells Jicofo it can do (XEP-0030 disco#info, XEP-0115 caps). Jicofo builds
 /// its offer from these features (jicofo `OfferOptionsUtil`): only what the box really
-/// implements is listed, so no transport-cc, REMB or RED. The SCTP data channel carries the
+/// implements is listed: transport-cc (the box sends feedback on what it receives, which the
+/// Videobridge's estimator for the box's downlink needs), no REMB, no RED. The SCTP data channel carries the
 /// bridge channel; Jicofo keeps its `data` content in the offer only for clients that also
 /// take JSON-encoded sources (jicofo `JingleSession` drops it otherwise), which the box reads.
 public struct Capabilities: Sendable, Equatable {
@@ -32,6 +33,7 @@ public struct Capabilities: Sendable, Equatable {
             "urn:ietf:rfc:4588",  // RTX: the box answers NACKs with retransmissions
             "urn:ietf:rfc:5761",  // rtcp-mux
             "urn:ietf:rfc:5888",  // BUNDLE grouping
+            "http://jitsi.org/tcc",  // Jicofo then offers the transport-cc extension and rtcp-fb
             "http://jitsi.org/source-name",
             "http://jitsi.org/json-encoded-sources",
         ],

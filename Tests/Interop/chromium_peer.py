@@ -37,6 +37,19 @@ window.makePeer = async () => {
   window.pc = pc;
   return stream;
 };
+// Once a second: how Chromium's sending develops (its estimate, its encoder's target and
+// picture), to see a ramp and not only where it ended.
+window.timeline = [];
+setInterval(async () => {
+  if (!window.pc) return;
+  const report = await pc.getStats();
+  const point = {t: performance.now() / 1000};
+  report.forEach(s => {
+    if (s.type === 'outbound-rtp' && s.kind === 'video') Object.assign(point, {target: s.targetBitrate, width: s.frameWidth, fps: s.framesPerSecond, reason: s.qualityLimitationReason, bytes: s.bytesSent});
+    if (s.type === 'transport' && report.get(s.selectedCandidatePairId)) point.available = report.get(s.selectedCandidatePairId).availableOutgoingBitrate;
+  });
+  window.timeline.push(point);
+}, 1000);
 window.gathered = () => new Promise(resolve => {
   if (pc.iceGatheringState === 'complete') return resolve();
   pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') resolve(); };
@@ -84,12 +97,12 @@ pc.setRemoteDescription({type: 'answer', sdp: arguments[0]}).then(() => done('ok
 STATS = """
 const done = arguments[arguments.length - 1];
 pc.getStats().then(report => {
-  const out = {states: window.states, inbound: {}, outbound: {}, remoteInbound: {}, pair: null};
+  const out = {states: window.states, inbound: {}, outbound: {}, remoteInbound: {}, pair: null, timeline: window.timeline};
   report.forEach(s => {
     if (s.type === 'inbound-rtp') out.inbound[s.kind] = s;
     if (s.type === 'outbound-rtp') out.outbound[s.kind] = s;
     if (s.type === 'remote-inbound-rtp') out.remoteInbound[s.kind] = s;
-    if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') out.pair = s;
+    if (s.type === 'transport' && report.get(s.selectedCandidatePairId)) out.pair = report.get(s.selectedCandidatePairId);
   });
   done(JSON.stringify(out));
 }).catch(e => done(JSON.stringify({error: String(e)})));

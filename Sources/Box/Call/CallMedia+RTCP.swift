@@ -60,6 +60,11 @@ extension CallMedia {
         updateReceived(view.header.ssrc, clockRate: clockRate) {
             $0.received(sequence: view.header.sequenceNumber, rtpTimestamp: view.header.timestamp, now: now)
         }
+        if let id = plan.receivedTransportSequenceID, let field = view.oneByteExtension(id: id), field.count >= 2,
+           transportFeedback.received(sequence: UInt16(field[0]) << 8 | UInt16(field[1]), mediaSSRC: view.header.ssrc,
+                                      marker: view.header.marker, now: now) {
+            sendTransportFeedback()
+        }
         if let audio = plan.receivedAudio, view.header.payloadType == audio.payloadType {
             remoteAudio.accept(view, audioLevelID: audio.audioLevelID, now: now)
         } else if let video = plan.receivedVideo, view.header.payloadType == video.payloadType || view.header.payloadType == video.rtxPayloadType {
@@ -76,10 +81,24 @@ extension CallMedia {
                            retransmitted: ssrc != view.header.ssrc, now: now)
     }
 
-    /// Every 100 ms (network thread): NACKs for what is missing; about every second, sender
-    /// and receiver reports with our CNAME.
+    /// Transport-cc feedback for everything received since the last one, in as many packets
+    /// as it takes, each on its own (RFC 5506 reduced size, as browsers send it).
+    private func sendTransportFeedback() {
+        let sender = plan.video?.ssrc ?? plan.audio?.ssrc ?? 1
+        let before = transportFeedback.packetsReported
+        var more = true
+        while more {
+            transport.sendRTCP { more = transportFeedback.write(sender: sender, into: &$0) }
+            transportFeedbackSent.wrappingAdd(1, ordering: .relaxed)
+        }
+        transportFeedbackReported.wrappingAdd(transportFeedback.packetsReported - before, ordering: .relaxed)
+    }
+
+    /// Every 100 ms (network thread): NACKs for what is missing, transport-cc feedback that a
+    /// burst left waiting; about every second, sender and receiver reports with our CNAME.
     func tick(now: UInt64) {
         let sender = plan.video?.ssrc ?? plan.audio?.ssrc ?? 1
+        if transportFeedback.isDue(now: now) { sendTransportFeedback() }
         for (ssrc, missing) in dueNACKs(now: now) where !missing.isEmpty {
             transport.sendRTCP { TransportLayerNACK(sender: sender, media: ssrc, lostSequenceNumbers: missing).write(into: &$0) }
         }

@@ -55,6 +55,8 @@ final class CallMedia: @unchecked Sendable {
     private var received: [UInt32: ReceiveStatistics] = [:]
     private var nacks: [UInt32: NACKGenerator] = [:]
     private var nextReport: UInt64 = 0
+    /// Transport-cc feedback on what the box receives, when negotiated.
+    var transportFeedback = TransportFeedbackGenerator()
     /// The others' audio on its way to the audio thread, and what that thread plays.
     let remoteAudio = RemoteAudioIntake()
     let playback = PlaybackMonitor()
@@ -70,6 +72,9 @@ final class CallMedia: @unchecked Sendable {
     /// PLIs the box sent for the others' video.
     let keyframeRequestsSent = Atomic<Int>(0)
     let nacksReceived = Atomic<Int>(0)
+    /// Transport-cc feedback packets the box sent, and the packets they reported received.
+    let transportFeedbackSent = Atomic<Int>(0)
+    let transportFeedbackReported = Atomic<Int>(0)
 
     /// Where a real camera's permits come from; nil: the test pattern only.
     let permits: (any CameraPermits)?

@@ -38,6 +38,9 @@ struct CallPlan: Sendable {
     var video: Video?
     var receivedAudio: ReceivedAudio?
     var receivedVideo: ReceivedVideo?
+    /// The id of the transport-wide sequence number in what the box receives, when negotiated:
+    /// the box then sends transport-cc feedback for it (one id for the whole BUNDLE).
+    var receivedTransportSequenceID: UInt8?
     var iceRole: ICEAgent.Role
     var dtlsRole: DTLSConnection.Role
     var cname: String
@@ -52,8 +55,18 @@ struct CallPlan: Sendable {
 /// Builds the box's side of a session: an answer to an offer (the Jitsi bridge, a browser,
 /// aiortc), or an offer. The box sends Opus and VP8 only, with the feedback it acts on.
 enum Negotiation {
-    static let videoFeedback = ["nack", "nack pli", "ccm fir", "goog-remb"]
-    static let supportedExtensions = [ExtensionURI.audioLevel, ExtensionURI.absSendTime]
+    static let videoFeedback = ["nack", "nack pli", "ccm fir", "transport-cc", "goog-remb"]
+    static let supportedExtensions = [ExtensionURI.audioLevel, ExtensionURI.absSendTime, ExtensionURI.transportWideCC]
+
+    /// The rtcp-fb values the box answers for `offered`: what it acts on or sends. transport-cc
+    /// (the box sends the feedback) excludes goog-remb: the box sends no REMB, and with
+    /// transport-cc a browser and the Videobridge estimate from the feedback, not REMB
+    /// (JVB `RemoteBandwidthEstimator.kt`); REMB stays only for a peer without transport-cc
+    /// (aiortc), whose REMB caps the box's video.
+    static func answeredFeedback(_ offered: [String], kinds: [String]) -> [String] {
+        let accepted = kinds.filter(offered.contains)
+        return accepted.contains("transport-cc") ? accepted.filter { $0 != "goog-remb" } : accepted
+    }
 
     /// A fresh CNAME per session (RFC 7022), 16 characters long as browsers make them. The
     /// length matters: with a multiple of four, each SDES chunk ends in exactly two null octets,
@@ -74,6 +87,7 @@ enum Negotiation {
         var videoPlan: CallPlan.Video?
         var receivedAudio: CallPlan.ReceivedAudio?
         var receivedVideo: CallPlan.ReceivedVideo?
+        var receivedTransportSequenceID: UInt8?
         for offered in offer.media {
             let extensions = offered.extensions.filter { supportedExtensions.contains($0.value) }
             let direction = offered.direction.answer(sends: sends, receives: receives)
@@ -81,6 +95,9 @@ enum Negotiation {
             let ids = RTPHeaderExtensionIDs(audioLevel: offered.extensionID(ExtensionURI.audioLevel),
                                             absSendTime: offered.extensionID(ExtensionURI.absSendTime))
             let sending = direction == .sendonly || direction == .sendrecv
+            if let id = offered.extensionID(ExtensionURI.transportWideCC), direction == .recvonly || direction == .sendrecv {
+                receivedTransportSequenceID = receivedTransportSequenceID ?? id
+            }
             switch offered.kind {
             case .audio:
                 guard let opus = offered.codec(named: "opus") else { answer.direction = .inactive; media.append(answer); continue }
@@ -88,7 +105,8 @@ enum Negotiation {
                     receivedAudio = .init(payloadType: opus.payloadType, audioLevelID: ids.audioLevel)
                 }
                 answer.codecs = [Codec(payloadType: opus.payloadType, name: opus.name, clockRate: 48000, channels: 2,
-                                       parameters: ["minptime": "10", "useinbandfec": "1"])]
+                                       parameters: ["minptime": "10", "useinbandfec": "1"],
+                                       feedback: answeredFeedback(opus.feedback, kinds: ["transport-cc"]))]
                 if sending {
                     let ssrc = UInt32.random(in: 1...UInt32.max)
                     answer.sources = [MediaSource(ssrc: ssrc, cname: cname, msid: jitsiEndpoint.map { "\($0)-audio-0 \($0)-audio-track" } ?? "\(msid) \(msid)-audio",
@@ -98,7 +116,7 @@ enum Negotiation {
             case .video:
                 guard let vp8 = offered.codec(named: "VP8") else { answer.direction = .inactive; media.append(answer); continue }
                 answer.codecs = [Codec(payloadType: vp8.payloadType, name: "VP8", clockRate: 90000,
-                                       feedback: videoFeedback.filter(vp8.feedback.contains))]
+                                       feedback: answeredFeedback(vp8.feedback, kinds: videoFeedback))]
                 let rtxType = offered.rtxPayloadType(for: vp8.payloadType)
                 if direction == .recvonly || direction == .sendrecv {
                     receivedVideo = .init(payloadType: vp8.payloadType, rtxPayloadType: rtxType)
@@ -125,7 +143,8 @@ enum Negotiation {
         let setup = offer.setup.answer
         let local = MediaSession(ice: transport.localCredentials, candidates: transport.signalledCandidates,
                                  fingerprint: transport.certificate.fingerprint, setup: setup, media: media)
-        let plan = CallPlan(audio: audioPlan, video: videoPlan, receivedAudio: receivedAudio, receivedVideo: receivedVideo, iceRole: offer.iceLite ? .controlling : .controlled,
+        let plan = CallPlan(audio: audioPlan, video: videoPlan, receivedAudio: receivedAudio, receivedVideo: receivedVideo,
+                            receivedTransportSequenceID: receivedTransportSequenceID, iceRole: offer.iceLite ? .controlling : .controlled,
                             dtlsRole: setup == .active ? .client : .server, cname: cname)
         return (local, plan)
     }
@@ -137,13 +156,13 @@ enum Negotiation {
         let audioSSRC = UInt32.random(in: 1...UInt32.max), videoSSRC = UInt32.random(in: 1...UInt32.max), rtxSSRC = UInt32.random(in: 1...UInt32.max)
         let audio = MediaDescription(kind: .audio, mid: "0", direction: .sendrecv,
                                      codecs: [Codec(payloadType: 111, name: "opus", clockRate: 48000, channels: 2,
-                                                    parameters: ["minptime": "10", "useinbandfec": "1"])],
-                                     extensions: [1: ExtensionURI.audioLevel],
+                                                    parameters: ["minptime": "10", "useinbandfec": "1"], feedback: ["transport-cc"])],
+                                     extensions: [1: ExtensionURI.audioLevel, 5: ExtensionURI.transportWideCC],
                                      sources: [MediaSource(ssrc: audioSSRC, cname: cname, msid: "\(msid) \(msid)-audio")])
         let video = MediaDescription(kind: .video, mid: "1", direction: .sendrecv,
                                      codecs: [Codec(payloadType: 100, name: "VP8", clockRate: 90000, feedback: videoFeedback),
                                               Codec(payloadType: 96, name: "rtx", clockRate: 90000, parameters: ["apt": "100"])],
-                                     extensions: [3: ExtensionURI.absSendTime],
+                                     extensions: [3: ExtensionURI.absSendTime, 5: ExtensionURI.transportWideCC],
                                      sources: [MediaSource(ssrc: videoSSRC, cname: cname, msid: "\(msid) \(msid)-video"),
                                                MediaSource(ssrc: rtxSSRC, cname: cname, msid: "\(msid) \(msid)-video")],
                                      sourceGroups: [("FID", [videoSSRC, rtxSSRC])])
@@ -155,6 +174,9 @@ enum Negotiation {
     static func plan(offer: MediaSession, answer: MediaSession) -> CallPlan {
         let cname = offer.media.first?.sources.first?.cname ?? "classbox"
         var plan = CallPlan(audio: nil, video: nil, receivedAudio: nil, iceRole: .controlling, dtlsRole: answer.setup == .active ? .server : .client, cname: cname)
+        // The answerer stamps what it sends with the id it accepted (for either m-line).
+        plan.receivedTransportSequenceID = answer.media.lazy.filter { $0.direction == .sendonly || $0.direction == .sendrecv }
+            .compactMap { $0.extensionID(ExtensionURI.transportWideCC) }.first
         if let audio = answer.media(.audio), audio.direction == .recvonly || audio.direction == .sendrecv,
            let opus = audio.codec(named: "opus"), let ssrc = offer.media(.audio)?.sources.first?.ssrc {
             plan.audio = .init(payloadType: opus.payloadType, ssrc: ssrc,

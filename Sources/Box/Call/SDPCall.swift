@@ -70,6 +70,8 @@ public final class SDPCall: @unchecked Sendable {
                 "retransmissionsTooSoon": control.retransmissionsTooSoon.load(ordering: .relaxed),
                 "roundTripMicroseconds": control.roundTripNanoseconds.load(ordering: .relaxed) / 1000, "nacksReceived": media.nacksReceived.load(ordering: .relaxed),
                 "keyframeRequests": media.keyframeRequests.load(ordering: .relaxed), "receivedPackets": media.receivedPackets.load(ordering: .relaxed),
+                "transportFeedbackSent": media.transportFeedbackSent.load(ordering: .relaxed),
+                "transportFeedbackReported": media.transportFeedbackReported.load(ordering: .relaxed),
                 "videoBitrateKbps": control.videoBitrateKbps.load(ordering: .relaxed), "srtpRejected": transport.srtpRejected,
                 "unclassified": transport.unclassified, "stunDropped": transport.stunDropped, "sendErrors": control.sendErrors.load(ordering: .relaxed)]
     }
