@@ -54,6 +54,29 @@ public struct ReceptionReport: Sendable, Equatable {
     }
 }
 
+/// Where a stream's RTP clock stood: the timestamp of its newest packet and the monotonic
+/// time (ns) its first sample was captured. A sender report carries the RTP time of its own
+/// NTP instant (RFC 3550 §6.4.1), extrapolated from here at the stream's clock rate — not
+/// the newest packet's timestamp, which lags the instant by up to a frame, so that the
+/// receiver's RTP-to-NTP mapping jumps and libwebrtc drops the report as invalid.
+public struct RTPClockMark: Sendable, Equatable {
+    public var timestamp: UInt32
+    public var capturedAt: UInt64
+
+    public init(timestamp: UInt32, capturedAt: UInt64) {
+        self.timestamp = timestamp
+        self.capturedAt = capturedAt
+    }
+
+    /// The RTP time at monotonic `now` (before the mark too: a capture time may lie ahead of a
+    /// clock read on another thread).
+    public func timestamp(at now: UInt64, clockRate: UInt32) -> UInt32 {
+        let elapsed = Int64(bitPattern: now &- capturedAt)
+        let ticks = elapsed / 1_000_000 * Int64(clockRate) / 1000 + elapsed % 1_000_000 * Int64(clockRate) / 1_000_000_000
+        return timestamp &+ UInt32(truncatingIfNeeded: ticks)
+    }
+}
+
 /// SR (RFC 3550 §6.4.1): what a sender sent, and when, for lip sync and round-trip times.
 public struct SenderReport: Sendable, Equatable {
     public var ssrc: UInt32

@@ -71,7 +71,10 @@ enum ChromiumPeer {
                 "Chromium played \(samples) samples of the box's audio, \(concealed) concealed", sourceLocation: sourceLocation)
 
         // Each side's RTCP understood by the other: Chromium measured a round trip from the
-        // box's receiver reports, the box from Chromium's.
+        // box's receiver reports, the box from Chromium's; Chromium took every sender report
+        // of the box for its lip-sync mapping (libwebrtc logs each one it refuses).
+        let invalid = stats["invalidSenderReports"] as? [String]
+        #expect(invalid?.isEmpty == true, "Chromium refused the box's sender reports: \(invalid ?? ["no log read"])", sourceLocation: sourceLocation)
         let remote = stats["remoteInbound"] as? [String: [String: Any]] ?? [:]
         #expect(remote["video"]?["roundTripTime"] as? Double != nil, "Chromium's view of the box's reports: \(remote)", sourceLocation: sourceLocation)
         #expect((run.box["roundTripMicroseconds"] as? Int ?? 0) > 0, "box: \(run.box)", sourceLocation: sourceLocation)

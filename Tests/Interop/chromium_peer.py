@@ -22,7 +22,13 @@ from selenium.webdriver.chrome.service import Service
 
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
          "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-         "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required"]
+         "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
+         # Chromium's own warnings (libwebrtc's RTC_LOG among them) to its log, which the
+         # result counts: how the peer judged what the box sent, not only what it measured.
+         "--enable-logging=stderr", "--v=0"]
+# libwebrtc's warnings about the box's sender reports (rtc_base/rtp_to_ntp_estimator.cc):
+# the lip-sync mapping refused.
+INVALID_SR = ("Newer RTCP SR report with older RTP timestamp", "Multiple consecutively invalid RTCP SR reports")
 
 # Everything runs in the page: the peer connection, its media and its statistics.
 SETUP = """
@@ -131,7 +137,9 @@ def main():
     page = os.path.join(profile, "peer.html")
     with open(page, "w") as f:
         f.write("<html><body><video id=v autoplay muted playsinline></video><audio id=a autoplay></audio></body></html>")
-    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+    log_path = os.path.join(profile, "chromium.log")
+    log = open(log_path, "w")
+    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver", log_output=log))
     try:
         driver.set_script_timeout(60)
         driver.get("file://" + page)
@@ -153,9 +161,13 @@ def main():
                 f.write(sdp)
             os.rename(answer_path + ".tmp", answer_path)
         time.sleep(seconds)
-        print(driver.execute_async_script(STATS))
+        stats = json.loads(driver.execute_async_script(STATS))
     finally:
         driver.quit()
+        log.close()
+    lines = open(log_path, errors="replace").read().splitlines()
+    stats["invalidSenderReports"] = [line for line in lines if any(text in line for text in INVALID_SR)][:5]
+    print(json.dumps(stats))
 
 
 if __name__ == "__main__":

@@ -116,3 +116,14 @@ func parse(_ packet: [UInt8]) -> [RTCPPacket]? { packet.withUnsafeBytes { RTCPPa
         #expect(parse([0x80, 210, 0, 0]) == [.other(packetType: 210, format: 0)], "unknown types are skipped, not fatal")
     }
 }
+
+/// A sender report's RTP time is the media clock at the report's own instant.
+@Suite struct RTPClockMarkTests {
+    @Test func theRTPTimeIsExtrapolatedToTheReportsInstantAtTheClockRate() {
+        let mark = RTPClockMark(timestamp: 4_294_967_000, capturedAt: 10_000_000_000)
+        #expect(mark.timestamp(at: 10_000_000_000, clockRate: 90000) == 4_294_967_000)
+        #expect(mark.timestamp(at: 10_033_333_333, clockRate: 90000) == 4_294_967_000 &+ 2999, "a frame later, across the wrap")
+        #expect(mark.timestamp(at: 11_500_000_000, clockRate: 48000) == 4_294_967_000 &+ 72_000)
+        #expect(mark.timestamp(at: 9_990_000_000, clockRate: 48000) == 4_294_967_000 &- 480, "a capture time after the clock read")
+    }
+}

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import RTCP
 import RTP
+import Runtime
 import Transport
 import Wire
 
@@ -112,14 +113,16 @@ extension CallMedia {
         let blocks = receptionReports(now: now)
         var realtime = timespec()
         clock_gettime(CLOCK_REALTIME, &realtime)
+        let instant = Monotonic.nanoseconds()
         let ntp = MediaClock.ntp(unixNanoseconds: UInt64(realtime.tv_sec) * 1_000_000_000 + UInt64(realtime.tv_nsec))
-        var streams: [(ssrc: UInt32, timestamp: Int, packets: Int, octets: Int)] = []
-        if let video = plan.video {
-            streams.append((video.ssrc, control.lastVideoTimestamp.load(ordering: .relaxed), control.videoPackets.load(ordering: .relaxed),
+        // A stream gets a sender report once it has sent, with the RTP time of this instant.
+        var streams: [(ssrc: UInt32, timestamp: UInt32, packets: Int, octets: Int)] = []
+        if let video = plan.video, let mark = control.videoClock.withLock({ $0 }) {
+            streams.append((video.ssrc, mark.timestamp(at: instant, clockRate: 90000), control.videoPackets.load(ordering: .relaxed),
                             control.videoBytes.load(ordering: .relaxed)))
         }
-        if let audio = plan.audio {
-            streams.append((audio.ssrc, control.lastAudioTimestamp.load(ordering: .relaxed), control.audioPackets.load(ordering: .relaxed),
+        if let audio = plan.audio, let mark = control.audioClock.withLock({ $0 }) {
+            streams.append((audio.ssrc, mark.timestamp(at: instant, clockRate: 48000), control.audioPackets.load(ordering: .relaxed),
                             control.audioBytes.load(ordering: .relaxed)))
         }
         transport.sendRTCP { writer in
@@ -127,7 +130,7 @@ extension CallMedia {
                 ReceiverReport(ssrc: sender, reports: blocks).write(into: &writer)
             }
             for (index, stream) in streams.enumerated() {
-                SenderReport(ssrc: stream.ssrc, ntpTimestamp: ntp, rtpTimestamp: UInt32(truncatingIfNeeded: stream.timestamp),
+                SenderReport(ssrc: stream.ssrc, ntpTimestamp: ntp, rtpTimestamp: stream.timestamp,
                              packetCount: UInt32(truncatingIfNeeded: stream.packets), octetCount: UInt32(truncatingIfNeeded: stream.octets),
                              reports: index == 0 ? blocks : []).write(into: &writer)
             }

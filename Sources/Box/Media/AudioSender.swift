@@ -1,6 +1,7 @@
 import Runtime
 import Codecs
 import Logging
+import RTCP
 import RTP
 import Transport
 import Wire
@@ -115,7 +116,9 @@ final class AudioSender {
             try sink.send(UnsafeRawBufferPointer(rebasing: wire[0..<size]))
             control.count(control.audioPackets)
             control.count(control.audioBytes, size)
-            control.lastAudioTimestamp.store(Int(timestamp), ordering: .relaxed)
+            // The frame's first sample was captured a frame before the block that completed it.
+            let mark = RTPClockMark(timestamp: timestamp, capturedAt: Monotonic.nanoseconds() &- 20_000_000)
+            control.audioClock.withLock { $0 = mark }
         } catch {
             control.count(control.sendErrors)
         }

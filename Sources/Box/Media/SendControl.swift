@@ -1,3 +1,4 @@
+import RTCP
 import Synchronization
 
 /// The shared state of the sending threads: commands in (stop, keyframe, bitrate), counters
@@ -28,9 +29,11 @@ final class SendControl: Sendable {
     let retransmissionsTooSoon = Atomic<Int>(0)
     /// The round trip to the receiver of our video, from its reports (0: not measured yet).
     let roundTripNanoseconds = Atomic<Int>(0)
-    /// The RTP timestamps of the newest frame and audio packet, for sender reports.
-    let lastVideoTimestamp = Atomic<Int>(0)
-    let lastAudioTimestamp = Atomic<Int>(0)
+    /// The RTP clock of the newest frame and audio packet, for sender reports; nil before a
+    /// stream's first packet, when it gets no report (a report's RTP time must follow the
+    /// media's, RFC 3550 §6.4.1).
+    let videoClock = Mutex<RTPClockMark?>(nil)
+    let audioClock = Mutex<RTPClockMark?>(nil)
     /// Set once the video thread has given up on the camera for good.
     let videoStopped = Atomic<Bool>(false)
 

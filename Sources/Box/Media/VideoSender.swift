@@ -6,6 +6,7 @@ import Runtime
 import Codecs
 import Logging
 import Media
+import RTCP
 import RTP
 import Synchronization
 import Transport
@@ -219,7 +220,7 @@ final class VideoSender {
                                      }) { packet, sequence in
                     output.transmit(wire, length: packet.count, sequence: sequence, now: Monotonic.nanoseconds())
                 }
-                control.lastVideoTimestamp.store(Int(rtpTimestamp), ordering: .relaxed)
+                control.videoClock.withLock { $0 = RTPClockMark(timestamp: rtpTimestamp, capturedAt: timestamp) }
             }
         } catch {
             control.count(control.sendErrors)
