@@ -12,7 +12,7 @@ import Darwin
 /// for free (research note `receive-audio.md` §2.2): Opus PLC conceals and re-enters smoothly,
 /// so there is no separate merge; in-band FEC rebuilds a single lost packet from the next one;
 /// and speech pauses let the delay move by whole 10 ms blocks unheard. Only when the delay is
-/// far above target for long is speech shortened, by whole pitch periods (2.5–15 ms) joined
+/// far above target for long is speech shortened, by whole pitch periods (2.5–10 ms) joined
 /// with a 2.5 ms cross-fade, as NetEq's accelerate does.
 ///
 /// The delay is measured as NetEq's *playout delay*: how long after the earliest-arriving
@@ -54,7 +54,7 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
         self.decoder = decoder
         buffer = AudioJitterBuffer(configuration: configuration)
         fadeLength = max(1, min(configuration.crossFadeSamples, configuration.blockSamples))
-        // The FIFO holds at most two undelivered blocks (a drop looks ahead up to 17.5 ms)
+        // The FIFO holds at most two undelivered blocks (a drop looks ahead up to 12.5 ms)
         // plus the longest packet.
         let fifoCapacity = configuration.maximumPacketSamples + 2 * configuration.blockSamples
         memory = PlayoutMemory(count: fifoCapacity + fadeLength)
@@ -334,7 +334,7 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
 
     /// Shortens what is still to be played, in speech, by whole pitch periods (NetEq's
     /// accelerate, `accelerate.cc`/`time_stretch.cc`): the block just taken is played as it
-    /// is, and the FIFO after it skips the lag between 2.5 and 15 ms at which the coming
+    /// is, and the FIFO after it skips the lag between 2.5 and 10 ms at which the coming
     /// signal best repeats itself (the highest normalised correlation; of lags within 5 % of
     /// it, the longest). A voice or a tone so loses whole periods and keeps its phase, where
     /// cutting exactly 10 ms out of a 660 Hz tone shifts it by 216° and the cross-fade all but
@@ -342,7 +342,8 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
     /// samples dropped.
     private mutating func dropPitchPeriods() -> Int {
         let window = fadeLength
-        let minimumLag = configuration.blockSamples / 4, maximumLag = configuration.blockSamples * 3 / 2
+        // At most one block, as the 10 ms drop before: the delay is never moved further in one step.
+        let minimumLag = configuration.blockSamples / 4, maximumLag = configuration.blockSamples
         // Look ahead only into packets already there in sequence: a packet merely late must
         // not be concealed before its time.
         while fifoCount < maximumLag + window, nextPacketIsDue { fetch() }

@@ -56,12 +56,30 @@ public struct PlayedAudio: Sendable {
     /// Start times (s) of the `step`-long windows in which `frequency` is within `margin` dB of
     /// the window's whole level and above `floor` dBFS: the tone is there and dominant enough
     /// to be heard (with several tones, each is some dB below the sum).
+    ///
+    /// The tone's level is the mean power of 25 ms parts of the window, as an ear hears it:
+    /// one Goertzel over the whole 100 ms adds the parts' phasors, so a phase step inside the
+    /// window (concealment or FEC re-entering a tone, a pitch-period drop) cancels it as if
+    /// it were gone — 30 dB down for a 180° step in the middle, with the tone still sounding.
     public func windowsWithTone(_ frequency: Double, step: Double = 0.1, margin: Double = 12, floor: Double = -50) -> [Double] {
         stride(from: 0.0, to: seconds - step / 2, by: step).filter { start in
             let window = self.window(start, step)
-            let tone = Self.toneLevel(window, frequency: frequency)
+            let tone = Self.toneLevel(window, frequency: frequency, parts: max(1, Int((step / 0.025).rounded())))
             return tone > floor && tone > Self.level(window) - margin
         }
+    }
+
+    /// The level of `frequency` as the mean power of `parts` equal parts of `window` (dBFS of
+    /// a sine's RMS): insensitive to the tone's phase from part to part.
+    public static func toneLevel(_ window: ArraySlice<Int16>, frequency: Double, parts: Int) -> Double {
+        guard parts > 1, window.count >= parts else { return toneLevel(window, frequency: frequency) }
+        let length = window.count / parts
+        var power = 0.0
+        for part in 0..<parts {
+            let start = window.startIndex + part * length
+            power += pow(10, toneLevel(window[start..<start + length], frequency: frequency) / 10)
+        }
+        return 10 * log10(max(power / Double(parts), 1e-20))
     }
 
     /// The first time the tone is heard, if ever.

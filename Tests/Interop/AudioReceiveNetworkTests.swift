@@ -63,7 +63,7 @@ extension RealPeers {
             let server = try LocalConferenceServer(options: options, wrap: namespace.wrap + nice)
             defer { server.stop() }
             let played = FileManager.default.temporaryDirectory.appendingPathComponent("played-\(UUID().uuidString).raw").path
-            defer { try? FileManager.default.removeItem(atPath: played) }
+            defer { if ProcessInfo.processInfo.environment["KEEP_PLAYED"] == nil { try? FileManager.default.removeItem(atPath: played) } else { print("played file: \(played)") } }
             let runtime = FileManager.default.temporaryDirectory.appendingPathComponent("box-\(UUID().uuidString)").path
             let box = ClassboxProcess(["run", "--config", try server.boxConfig(playback: PlayedAudio.filePCM(played))],
                                       environment: ["CLASSBOX_RUNTIME_DIR": runtime], wrap: namespace.wrap)
@@ -108,7 +108,7 @@ extension RealPeers {
             let around = gaps.map { gap in
                 stride(from: gap - 0.3, through: gap + 0.3, by: 0.1).map { start in
                     let window = call.played.window(start, 0.1)
-                    return String(format: "%.1f: %.0f/%.0f", start, PlayedAudio.toneLevel(window, frequency: 660), PlayedAudio.level(window))
+                    return String(format: "%.1f: %.0f/%.0f", start, PlayedAudio.toneLevel(window, frequency: 660, parts: 4), PlayedAudio.level(window))
                 }.joined(separator: ", ")
             }
             #expect(gaps.isEmpty, "the tone continues: windows without it at \(gaps) (tone/whole level around: \(around)); \(call.receiveLines.joined(separator: " | "))")
