@@ -90,6 +90,9 @@ let package = Package(
         .target(name: "Transport", dependencies: ["CSRTP", "COpenSSL", "Wire", "ICE", "DTLS", "Session", "RTCP", "Runtime"]),
         // RTCP packets (RFC 3550, 4585, 5104, REMB, transport-cc) and feedback logic (no I/O).
         .target(name: "RTCP", dependencies: ["Wire"]),
+        // Congestion control of what the box sends: the transport-cc send history and the
+        // feedback joined with it (no I/O).
+        .target(name: "Congestion", dependencies: ["RTCP", "Wire"]),
         // XML as XMPP uses it: a hardened reader for one stanza, a writer (no I/O).
         .target(name: "XML"),
         // RFC 6455 WebSocket client protocol: handshake and framing (no I/O).
@@ -117,7 +120,7 @@ let package = Package(
         .target(name: "Updater", dependencies: ["Provisioning", "Runtime", "JSON"]),
         // The composition root: the box's state machine and supervision.
         .target(name: "Box", dependencies: [
-            "Provisioning", "Capture", "Device", "Codecs", "Media", "RTP", "RTCP", "Transport", "Wire", "Runtime", "Session", "ICE", "DTLS",
+            "Provisioning", "Capture", "Device", "Codecs", "Media", "RTP", "RTCP", "Congestion", "Transport", "Wire", "Runtime", "Session", "ICE", "DTLS",
             "Signaling", "XML", "JSON", "WebSocket", "SecureSocket", "Privacy", "Updater", "AudioProcessing", "AudioMixing", "JitterBuffer",
             "BridgeChannel", "DataChannel", "SCTP", "VideoScaling", "CYUV", "Layout", "Composition", "StatusScreen", "Display",
             .product(name: "Logging", package: "swift-log"),
@@ -143,6 +146,7 @@ let package = Package(
         .testTarget(name: "StatusScreenTests", dependencies: ["StatusScreen"]),
         .testTarget(name: "DisplayTests", dependencies: ["Display"]),
         .testTarget(name: "RTCPTests", dependencies: ["RTCP", "Wire"]),
+        .testTarget(name: "CongestionTests", dependencies: ["Congestion", "RTCP", "Wire"]),
         .testTarget(name: "JitterBufferTests", dependencies: ["JitterBuffer", "RTP"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs", "Media", "VideoScaling"]),
         .testTarget(name: "AudioMixingTests", dependencies: ["AudioMixing"]),

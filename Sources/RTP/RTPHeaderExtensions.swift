@@ -76,6 +76,19 @@ public enum RTPHeaderExtensions {
         writer.patch(UInt16((writer.offset - start) / 4), at: lengthPosition)
     }
 
+    /// Writes `sequence` into the transport-wide sequence number element (`id`, two octets) of
+    /// a packet already built: the number is given when the packet really leaves (a
+    /// retransmission gets a new one), so the numbers follow the order on the wire. False when
+    /// the packet has no such element.
+    public static func stampTransportSequence(_ sequence: UInt16, id: UInt8, in packet: UnsafeMutableRawBufferPointer) -> Bool {
+        guard let view = RTPPacketView(UnsafeRawBufferPointer(packet)), let field = view.oneByteExtension(id: id), field.count == 2,
+              let base = packet.baseAddress, let start = field.baseAddress else { return false }
+        let offset = UnsafeRawPointer(start) - UnsafeRawPointer(base)
+        packet[offset] = UInt8(sequence >> 8)
+        packet[offset + 1] = UInt8(truncatingIfNeeded: sequence)
+        return true
+    }
+
     /// The elements of a one-byte-header block; nil when an element overruns the block.
     public static func parseOneByte(_ data: UnsafeRawBufferPointer) -> [(id: UInt8, data: UnsafeRawBufferPointer)]? {
         var elements: [(id: UInt8, data: UnsafeRawBufferPointer)] = []

@@ -27,4 +27,11 @@ public struct SequenceUnwrapper: Sendable {
         if unwrapped > last { self.last = unwrapped }
         return unwrapped
     }
+
+    /// Where `value` falls next to the newest number seen, without recording it (a report
+    /// about numbers already unwrapped).
+    public func peek(_ value: UInt16) -> Int64 {
+        guard let last else { return Int64(value) }
+        return last + Int64(SequenceNumber.distance(from: UInt16(truncatingIfNeeded: last), to: value))
+    }
 }

@@ -1,8 +1,9 @@
 // libFuzzer harness: RTCP compound parsing (reports, SDES, BYE, NACK, PLI, FIR, REMB,
 // transport-cc), and writing back what parsed; transport-cc feedback written back must read
-// the same. The same input also drives the transport-cc generator: each 4 octets are a
-// sequence step, an arrival step and a marker, and every feedback it writes must parse and
-// report only packets that arrived. Built by Tests/Fuzz/build.sh.
+// the same, and joined with a send history it acknowledges each packet once. The same input
+// also drives the transport-cc generator: each 4 octets are a sequence step, an arrival step
+// and a marker, and every feedback it writes must parse and report only packets that
+// arrived. Built by Tests/Fuzz/build.sh.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRTCP(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
@@ -16,7 +17,9 @@ public func fuzzRTCP(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
                 case .senderReport(let report) where report.reports.count < 32: report.write(into: &writer)
                 case .receiverReport(let report) where report.reports.count < 32: report.write(into: &writer)
                 case .nack(let nack) where nack.lostSequenceNumbers.count < 1000: nack.write(into: &writer)
-                case .transportCC(let feedback) where feedback.packets.count < 4000: roundTrip(feedback)
+                case .transportCC(let feedback) where feedback.packets.count < 4000:
+                    roundTrip(feedback)
+                    join(feedback)
                 default: break
                 }
             }
@@ -24,6 +27,27 @@ public func fuzzRTCP(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     }
     generate(input)
     return 0
+}
+
+/// Joined with a history of 3 000 packets sent (around the feedback's base), twice: every
+/// result is a packet of the history, none is acknowledged twice.
+private func join(_ feedback: TransportCCFeedback) {
+    var history = TransportSendHistory()
+    for index in 0..<3000 {
+        history.record(sequence: feedback.baseSequence &- 1000 &+ UInt16(index), size: 1200, at: UInt64(index) * 1_000_000)
+    }
+    var adapter = TransportFeedbackAdapter()
+    var acknowledged = Set<Int64>()
+    for _ in 0..<2 {
+        adapter.process(feedback, history: &history)
+        precondition(adapter.results.count <= feedback.packets.count, "more results than reports")
+        for result in adapter.results where result.arrival != nil {
+            precondition(acknowledged.insert(result.sequence).inserted, "a packet acknowledged twice")
+        }
+    }
+    var rate = AcknowledgedRate()
+    rate.add(adapter.results)
+    _ = rate.bitsPerSecond
 }
 
 /// Written and read again, a feedback is the same.

@@ -93,6 +93,20 @@ enum ChromiumPeer {
         // feedback it falls from there, 100 kbit/s after 8 s; with it, the estimate reaches
         // 1.2–3.5 Mbit/s within a second and its encoder climbs a rung every few seconds, to 1280
         // wide after about 20 s).
+        // The other way: the box stamps what it sends, Chromium reports it, and the box joins
+        // Chromium's feedback with what left (issue 13's estimator will read it): everything
+        // Chromium saw acknowledged, nothing lost on loopback, the average acknowledged rate
+        // within a quarter of the rate the box sent at.
+        let recorded = run.box["transportRecorded"] as? Int ?? 0, acknowledged = run.box["peerAcknowledged"] as? Int ?? 0
+        let reportedLost = run.box["peerReportedLost"] as? Int ?? 0, acknowledgedKbps = run.box["acknowledgedAverageKbps"] as? Int ?? 0
+        let sentKbps = ((run.box["videoBytes"] as? Int ?? 0) + (run.box["audioBytes"] as? Int ?? 0)) * 8 / 10_000
+        #expect(recorded > 1000 && acknowledged >= recorded * 6 / 10 && reportedLost <= acknowledged / 100 + 2
+                    && (run.box["peerUnmatched"] as? Int ?? 1) == 0,
+                "Chromium's feedback on the box's \(recorded) packets: \(acknowledged) acknowledged, \(reportedLost) lost, box \(run.box)",
+                sourceLocation: sourceLocation)
+        #expect(Double(acknowledgedKbps) >= 0.75 * Double(sentKbps) && Double(acknowledgedKbps) <= 1.25 * Double(sentKbps),
+                "acknowledged \(acknowledgedKbps) kbit/s on average, sent \(sentKbps) kbit/s", sourceLocation: sourceLocation)
+
         let chromiumVideo = outbound["video"] ?? [:], pair = stats["pair"] as? [String: Any] ?? [:]
         let available = pair["availableOutgoingBitrate"] as? Double ?? 0
         let boxReceived = run.box["receivedPackets"] as? Int ?? 0, reported = run.box["transportFeedbackReported"] as? Int ?? 0
@@ -104,6 +118,8 @@ enum ChromiumPeer {
               + "limited by \(chromiumVideo["qualityLimitationReason"] ?? "-") (\(limited)), available outgoing \(pair["availableOutgoingBitrate"] ?? "-") bit/s, "
               + "\(chromiumVideo["bytesSent"] ?? "-") bytes; the box decoded \(boxDecoded), sent \(run.box["transportFeedbackSent"] ?? "-") transport-cc feedbacks "
               + "reporting \(run.box["transportFeedbackReported"] ?? "-") of \(run.box["receivedPackets"] ?? "-") packets; "
+              + "Chromium's \(run.box["peerFeedbacks"] ?? "-") feedbacks (\(run.box["peerFeedbacksLost"] ?? "-") lost) acknowledged \(acknowledged) of the box's \(recorded) packets, "
+              + "\(reportedLost) lost, \(acknowledgedKbps) kbit/s (sent \(sentKbps)); "
               + "each second (s, available, target kbit/s, width, fps, reason): \(Self.timeline(stats))")
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Congestion
 import RTCP
 import RTP
 import Runtime
@@ -27,10 +28,22 @@ extension CallMedia {
                 updateReceived(report.ssrc) { $0.senderReport(ntpTimestamp: report.ntpTimestamp, now: now) }
             case .remb(let remb):
                 setREMB(Int(min(remb.bitrate / 1000, UInt64(Int.max))))
+            case .transportCC(let feedback):
+                joinTransportFeedback(feedback)
             default:
                 break
             }
         }
+    }
+
+    /// The peer's transport-cc feedback on the box's packets, joined with what left: the
+    /// acknowledged rate and the counts (the estimator of issue 13 will read the results).
+    private func joinTransportFeedback(_ feedback: TransportCCFeedback) {
+        control.transportHistory.withLock { feedbackAdapter.process(feedback, history: &$0) }
+        acknowledgedRate.add(feedbackAdapter.results)
+        if let rate = acknowledgedRate.bitsPerSecond { acknowledgedKbps.store(rate / 1000, ordering: .relaxed) }
+        let statistics = feedbackAdapter.statistics
+        peerFeedback.withLock { $0 = statistics }
     }
 
     private func requestKeyframe(now: UInt64) {

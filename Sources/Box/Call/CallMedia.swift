@@ -1,6 +1,7 @@
 import AudioProcessing
 import BridgeChannel
 import Codecs
+import Congestion
 import JitterBuffer
 import Logging
 import Media
@@ -57,6 +58,10 @@ final class CallMedia: @unchecked Sendable {
     private var nextReport: UInt64 = 0
     /// Transport-cc feedback on what the box receives, when negotiated.
     var transportFeedback = TransportFeedbackGenerator()
+    /// The peer's transport-cc feedback on what the box sent, joined with the send history,
+    /// and the rate the peer acknowledged (network thread).
+    var feedbackAdapter = TransportFeedbackAdapter()
+    var acknowledgedRate = AcknowledgedRate()
     /// The others' audio on its way to the audio thread, and what that thread plays.
     let remoteAudio = RemoteAudioIntake()
     let playback = PlaybackMonitor()
@@ -75,6 +80,10 @@ final class CallMedia: @unchecked Sendable {
     /// Transport-cc feedback packets the box sent, and the packets they reported received.
     let transportFeedbackSent = Atomic<Int>(0)
     let transportFeedbackReported = Atomic<Int>(0)
+    /// What the peer's transport-cc feedback said of the box's packets, and the rate it
+    /// acknowledged (kbit/s, 0 until measured).
+    let peerFeedback = Mutex(TransportFeedbackAdapter.Statistics())
+    let acknowledgedKbps = Atomic<Int>(0)
 
     /// Where a real camera's permits come from; nil: the test pattern only.
     let permits: (any CameraPermits)?

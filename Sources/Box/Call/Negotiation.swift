@@ -93,7 +93,8 @@ enum Negotiation {
             let direction = offered.direction.answer(sends: sends, receives: receives)
             var answer = MediaDescription(kind: offered.kind, mid: offered.mid, direction: direction, codecs: [], extensions: extensions)
             let ids = RTPHeaderExtensionIDs(audioLevel: offered.extensionID(ExtensionURI.audioLevel),
-                                            absSendTime: offered.extensionID(ExtensionURI.absSendTime))
+                                            absSendTime: offered.extensionID(ExtensionURI.absSendTime),
+                                            transportWideSequence: offered.extensionID(ExtensionURI.transportWideCC))
             let sending = direction == .sendonly || direction == .sendrecv
             if let id = offered.extensionID(ExtensionURI.transportWideCC), direction == .recvonly || direction == .sendrecv {
                 receivedTransportSequenceID = receivedTransportSequenceID ?? id
@@ -111,7 +112,8 @@ enum Negotiation {
                     let ssrc = UInt32.random(in: 1...UInt32.max)
                     answer.sources = [MediaSource(ssrc: ssrc, cname: cname, msid: jitsiEndpoint.map { "\($0)-audio-0 \($0)-audio-track" } ?? "\(msid) \(msid)-audio",
                                                   name: jitsiEndpoint.map { "\($0)-a0" })]
-                    audioPlan = .init(payloadType: opus.payloadType, ssrc: ssrc, extensions: RTPHeaderExtensionIDs(audioLevel: ids.audioLevel))
+                    audioPlan = .init(payloadType: opus.payloadType, ssrc: ssrc,
+                                      extensions: RTPHeaderExtensionIDs(audioLevel: ids.audioLevel, transportWideSequence: ids.transportWideSequence))
                 }
             case .video:
                 guard let vp8 = offered.codec(named: "VP8") else { answer.direction = .inactive; media.append(answer); continue }
@@ -135,7 +137,7 @@ enum Negotiation {
                     }
                     videoPlan = .init(payloadType: vp8.payloadType, ssrc: ssrc,
                                       rtx: rtxType.map { .init(ssrc: rtxSSRC, payloadType: $0) },
-                                      extensions: RTPHeaderExtensionIDs(absSendTime: ids.absSendTime))
+                                      extensions: RTPHeaderExtensionIDs(absSendTime: ids.absSendTime, transportWideSequence: ids.transportWideSequence))
                 }
             }
             media.append(answer)
@@ -180,7 +182,8 @@ enum Negotiation {
         if let audio = answer.media(.audio), audio.direction == .recvonly || audio.direction == .sendrecv,
            let opus = audio.codec(named: "opus"), let ssrc = offer.media(.audio)?.sources.first?.ssrc {
             plan.audio = .init(payloadType: opus.payloadType, ssrc: ssrc,
-                               extensions: RTPHeaderExtensionIDs(audioLevel: audio.extensionID(ExtensionURI.audioLevel)))
+                               extensions: RTPHeaderExtensionIDs(audioLevel: audio.extensionID(ExtensionURI.audioLevel),
+                                                                 transportWideSequence: audio.extensionID(ExtensionURI.transportWideCC)))
         }
         if let audio = answer.media(.audio), audio.direction == .sendonly || audio.direction == .sendrecv, let opus = audio.codec(named: "opus") {
             plan.receivedAudio = .init(payloadType: opus.payloadType, audioLevelID: audio.extensionID(ExtensionURI.audioLevel))
@@ -194,7 +197,8 @@ enum Negotiation {
                 offered.sources.dropFirst().first.map { VideoPacketOutput.RTX(ssrc: $0.ssrc, payloadType: type) }
             }
             plan.video = .init(payloadType: vp8.payloadType, ssrc: ssrc, rtx: rtx,
-                               extensions: RTPHeaderExtensionIDs(absSendTime: video.extensionID(ExtensionURI.absSendTime)))
+                               extensions: RTPHeaderExtensionIDs(absSendTime: video.extensionID(ExtensionURI.absSendTime),
+                                                                 transportWideSequence: video.extensionID(ExtensionURI.transportWideCC)))
         }
         return plan
     }

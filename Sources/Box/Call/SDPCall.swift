@@ -63,14 +63,20 @@ public final class SDPCall: @unchecked Sendable {
     public var statistics: [String: Int] {
         let control = media.control
         let transport = media.transport.currentCounters
+        let peer = media.peerFeedback.withLock { $0 }
         return ["frames": control.framesEncoded.load(ordering: .relaxed), "keyframes": control.keyframesSent.load(ordering: .relaxed),
                 "videoPackets": control.videoPackets.load(ordering: .relaxed), "audioPackets": control.audioPackets.load(ordering: .relaxed),
+                "videoBytes": control.videoBytes.load(ordering: .relaxed), "audioBytes": control.audioBytes.load(ordering: .relaxed),
                 "retransmissions": control.retransmissions.load(ordering: .relaxed),
                 "retransmissionsNotHeld": control.retransmissionsNotHeld.load(ordering: .relaxed),
                 "retransmissionsTooSoon": control.retransmissionsTooSoon.load(ordering: .relaxed),
                 "roundTripMicroseconds": control.roundTripNanoseconds.load(ordering: .relaxed) / 1000, "nacksReceived": media.nacksReceived.load(ordering: .relaxed),
                 "keyframeRequests": media.keyframeRequests.load(ordering: .relaxed), "receivedPackets": media.receivedPackets.load(ordering: .relaxed),
                 "transportFeedbackSent": media.transportFeedbackSent.load(ordering: .relaxed),
+                "peerFeedbacks": peer.feedbacks, "peerFeedbacksLost": peer.feedbacksLost, "peerAcknowledged": peer.acknowledged,
+                "peerReportedLost": peer.reportedLost, "peerUnmatched": peer.unmatched,
+                "transportRecorded": control.transportHistory.withLock { $0.recorded },
+                "acknowledgedKbps": media.acknowledgedKbps.load(ordering: .relaxed), "acknowledgedAverageKbps": peer.averageAcknowledgedKbps ?? 0,
                 "transportFeedbackReported": media.transportFeedbackReported.load(ordering: .relaxed),
                 "videoBitrateKbps": control.videoBitrateKbps.load(ordering: .relaxed), "srtpRejected": transport.srtpRejected,
                 "unclassified": transport.unclassified, "stunDropped": transport.stunDropped, "sendErrors": control.sendErrors.load(ordering: .relaxed)]

@@ -106,13 +106,17 @@ final class AudioSender {
             inSilence = true
             return
         }
+        // A transport-wide number only where negotiated: each one given must leave, or the
+        // receiver's feedback reports it lost.
+        let transportSequence = plan.extensionIDs.transportWideSequence != nil ? control.nextTransportSequence() : 0
         let values = RTPExtensionValues(audioLevel: level, absSendTime: MediaClock.absSendTime(nanoseconds: Monotonic.nanoseconds()),
-                                        transportWideSequence: control.nextTransportSequence())
+                                        transportWideSequence: transportSequence)
         let written = packetizer.writeHeader(into: wire, timestamp: timestamp, marker: inSilence, extensions: values)
         precondition(written == headerLength)
         inSilence = false
         do {
             let size = try srtp?.protect(wire, length: headerLength + payloadLength) ?? headerLength + payloadLength
+            if plan.extensionIDs.transportWideSequence != nil { control.recordTransport(sequence: transportSequence, size: size) }
             try sink.send(UnsafeRawBufferPointer(rebasing: wire[0..<size]))
             control.count(control.audioPackets)
             control.count(control.audioBytes, size)

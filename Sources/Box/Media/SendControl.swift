@@ -1,4 +1,6 @@
+import Congestion
 import RTCP
+import Runtime
 import Synchronization
 
 /// The shared state of the sending threads: commands in (stop, keyframe, bitrate), counters
@@ -29,6 +31,10 @@ final class SendControl: Sendable {
     let retransmissionsTooSoon = Atomic<Int>(0)
     /// The round trip to the receiver of our video, from its reports (0: not measured yet).
     let roundTripNanoseconds = Atomic<Int>(0)
+    /// What left with a transport-wide sequence number, for joining transport-cc feedback
+    /// (audio thread, video thread and network thread record; the network thread joins).
+    let transportHistory = Mutex(TransportSendHistory())
+
     /// The RTP clock of the newest frame and audio packet, for sender reports; nil before a
     /// stream's first packet, when it gets no report (a report's RTP time must follow the
     /// media's, RFC 3550 §6.4.1).
@@ -61,6 +67,12 @@ final class SendControl: Sendable {
 
     func nextTransportSequence() -> UInt16 {
         UInt16(truncatingIfNeeded: transportSequence.wrappingAdd(1, ordering: .relaxed).oldValue)
+    }
+
+    /// Records a packet that left with transport-wide `sequence`, `size` octets on the wire.
+    func recordTransport(sequence: UInt16, size: Int) {
+        let now = Monotonic.nanoseconds()
+        transportHistory.withLock { $0.record(sequence: sequence, size: size, at: now) }
     }
 
     var isStopping: Bool { stopRequested.load(ordering: .relaxed) }

@@ -21,16 +21,19 @@ final class VideoPacketOutput: @unchecked Sendable {
     private let srtp: SRTPSession?
     private let history: SendHistory
     private let rtx: RTX?
+    /// The transport-wide sequence number's extension id, when negotiated.
+    private let transportSequenceID: UInt8?
     private let control: SendControl
     private let retransmissionBuffer: UnsafeMutableRawBufferPointer
     private var rtxSequence = UInt16.random(in: 0...UInt16.max)
     private var limiter = RetransmissionLimiter()
 
-    init(sink: any PacketSink, srtp: SRTPSession?, history: SendHistory, rtx: RTX?, control: SendControl) {
+    init(sink: any PacketSink, srtp: SRTPSession?, history: SendHistory, rtx: RTX?, transportSequenceID: UInt8? = nil, control: SendControl) {
         self.sink = sink
         self.srtp = srtp
         self.history = history
         self.rtx = rtx
+        self.transportSequenceID = transportSequenceID
         self.control = control
         retransmissionBuffer = .allocate(byteCount: history.slotSize + 64, alignment: 16)
     }
@@ -99,9 +102,19 @@ final class VideoPacketOutput: @unchecked Sendable {
         return headerLength + 2 + view.payload.count
     }
 
+    /// Stamps the transport-wide number (a retransmission gets one of its own: the receiver
+    /// reports each datagram), protects, records and sends.
     private func send(_ buffer: UnsafeMutableRawBufferPointer, length: Int, isRetransmission: Bool) {
+        var transportSequence: UInt16?
+        if let id = transportSequenceID {
+            let sequence = control.nextTransportSequence()
+            if RTPHeaderExtensions.stampTransportSequence(sequence, id: id, in: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length])) {
+                transportSequence = sequence
+            }
+        }
         do {
             let size = try srtp?.protect(buffer, length: length) ?? length
+            if let transportSequence { control.recordTransport(sequence: transportSequence, size: size) }
             try sink.send(UnsafeRawBufferPointer(rebasing: buffer[0..<size]))
             if !isRetransmission {
                 control.count(control.videoPackets)

@@ -50,7 +50,7 @@ struct VideoSendPlan: Sendable {
     func makeOutput(sink: any PacketSink, control: SendControl) throws -> VideoPacketOutput {
         let srtp = try self.srtp.map { try SRTPSession(profile: $0.profile, masterKey: $0.masterKey, direction: .outbound) }
         return VideoPacketOutput(sink: sink, srtp: srtp, history: SendHistory(bitrateKbps: max(encoder.bitrateKbps, 2000), slotSize: mtu),
-                                 rtx: rtx, control: control)
+                                 rtx: rtx, transportSequenceID: extensionIDs.transportWideSequence, control: control)
     }
 }
 
@@ -215,8 +215,9 @@ final class VideoSender {
                 let layer = encoded.temporalLayer.map { VP8LayerInfo(temporalLayer: $0.id, layerSync: $0.sync) }
                 packetizer.packetize(frame: encoded.data, timestamp: rtpTimestamp, nonReference: encoded.isDroppable, layer: layer,
                                      into: wire, extensions: {
+                                         // The transport-wide number is stamped as the packet leaves (VideoPacketOutput).
                                          RTPExtensionValues(absSendTime: MediaClock.absSendTime(nanoseconds: Monotonic.nanoseconds()),
-                                                            transportWideSequence: control.nextTransportSequence())
+                                                            transportWideSequence: 0)
                                      }) { packet, sequence in
                     output.transmit(wire, length: packet.count, sequence: sequence, now: Monotonic.nanoseconds())
                 }
