@@ -4,10 +4,12 @@ import Wire
 /// and how big it was on the wire, so that transport-cc feedback can be joined with it
 /// (libwebrtc `TransportFeedbackAdapter`/`SendTimeHistory`, JVB's `TransportCcEngine`).
 /// Every packet is recorded just before it is handed to the socket — audio, video, and each
-/// retransmission with a number of its own — so the order of the numbers is the order on the
-/// wire, and no feedback can come back before its packet is known (a sending thread
-/// descheduled between the send and the record let Chromium's feedback overtake it, twice in
-/// a 10-s call; libwebrtc also adds each packet before it sends it).
+/// retransmission with a number of its own — so no feedback can come back before its packet
+/// is known (a sending thread descheduled between the send and the record let Chromium's
+/// feedback overtake it, twice in a 10-s call; libwebrtc also adds each packet before it
+/// sends it). The audio and the video thread take numbers from one counter and send on their
+/// own, so the wire order may differ from the numbering by a packet or two until one pacer
+/// sends everything.
 ///
 /// A fixed ring (no allocation per packet), indexed by the unwrapped sequence number: an entry
 /// older than the ring is forgotten, and feedback for it counts as unmatched.

@@ -8,8 +8,9 @@ import Wire
 /// it covers everything since the previous one, from the first sequence number not yet
 /// reported, and a packet older than that (reordered, or first reported lost) moves the window
 /// back so that it is reported after all (as libwebrtc's `RemoteEstimatorProxy`, whose
-/// periodic rule `isDue` adds: what a burst left unreported goes out 100 ms later, not with
-/// the next packet). Deltas are rounded to 250 µs and accumulated as sent, so the rounding
+/// periodic rule `isDue` adds: what a burst left unreported goes out with the first check
+/// 100 ms or more after the last feedback — the box checks on its 100 ms network tick, so
+/// within 200 ms — not only with the next packet). Deltas are rounded to 250 µs and accumulated as sent, so the rounding
 /// never drifts (libwebrtc `TransportFeedback::AddReceivedPacket`).
 ///
 /// Arrivals live in a fixed ring and each packet's symbols and deltas in buffers reserved once:

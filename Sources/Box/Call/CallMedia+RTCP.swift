@@ -102,7 +102,15 @@ extension CallMedia {
         let before = transportFeedback.packetsReported
         var more = true
         while more {
-            transport.sendRTCP { more = transportFeedback.write(sender: sender, into: &$0) }
+            // Without an outbound SRTCP session `sendRTCP` writes nothing: then stop, or the
+            // network thread would spin here for good.
+            var written = false
+            more = false
+            transport.sendRTCP { writer in
+                more = transportFeedback.write(sender: sender, into: &writer)
+                written = true
+            }
+            guard written else { break }
             transportFeedbackSent.wrappingAdd(1, ordering: .relaxed)
         }
         transportFeedbackReported.wrappingAdd(transportFeedback.packetsReported - before, ordering: .relaxed)

@@ -89,7 +89,8 @@ enum Negotiation {
         var receivedVideo: CallPlan.ReceivedVideo?
         var receivedTransportSequenceID: UInt8?
         for offered in offer.media {
-            let extensions = offered.extensions.filter { supportedExtensions.contains($0.value) }
+            // The box writes and reads one-byte header extensions (RFC 8285 §4.2): ids 1–14 only.
+            let extensions = offered.extensions.filter { supportedExtensions.contains($0.value) && (1...14).contains($0.key) }
             let direction = offered.direction.answer(sends: sends, receives: receives)
             var answer = MediaDescription(kind: offered.kind, mid: offered.mid, direction: direction, codecs: [], extensions: extensions)
             let ids = RTPHeaderExtensionIDs(audioLevel: offered.extensionID(ExtensionURI.audioLevel),

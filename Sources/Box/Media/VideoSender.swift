@@ -221,7 +221,11 @@ final class VideoSender {
                                      }) { packet, sequence in
                     output.transmit(wire, length: packet.count, sequence: sequence, now: Monotonic.nanoseconds())
                 }
-                control.videoClock.withLock { $0 = RTPClockMark(timestamp: rtpTimestamp, capturedAt: timestamp) }
+                // The capture time on the monotonic clock, as V4L2 drivers stamp frames; a camera
+                // stamping another clock (wall time) is far from now: then the send time stands in.
+                let sent = Monotonic.nanoseconds()
+                let captured = timestamp <= sent && sent - timestamp < 1_000_000_000 ? timestamp : sent
+                control.videoClock.withLock { $0 = RTPClockMark(timestamp: rtpTimestamp, capturedAt: captured) }
             }
         } catch {
             control.count(control.sendErrors)
