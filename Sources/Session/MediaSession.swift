@@ -142,7 +142,7 @@ public struct MediaDescription: Sendable, Equatable {
 
     /// The id negotiated for an extension URI.
     public func extensionID(_ uri: String) -> UInt8? {
-        extensions.first { $0.value == uri }.map { UInt8($0.key) }
+        extensions.first { $0.value == uri }.flatMap { UInt8(exactly: $0.key) }
     }
 
     /// The RTX payload type retransmitting `payloadType`, if negotiated.

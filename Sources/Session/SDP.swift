@@ -24,10 +24,13 @@ public enum SDP {
         var current: MediaDescription?
         var rtpmaps: [UInt8: Codec] = [:]
         var order: [UInt8] = []
+        /// The first m-line not rejected (port 0, RFC 3264 §6): with BUNDLE its transport is the one.
+        var transportSection: Int?
 
         func finishMedia() {
             guard var description = current else { return }
-            description.codecs = order.compactMap { rtpmaps[$0] }
+            // A format with fmtp or rtcp-fb lines but no rtpmap is no codec the box can use.
+            description.codecs = order.compactMap { rtpmaps[$0] }.filter { !$0.name.isEmpty }
             media.append(description)
             current = nil
         }
@@ -41,6 +44,7 @@ public enum SDP {
                 let kind = MediaKind(rawValue: String(fields[0]))
                 order = fields.dropFirst(3).compactMap { UInt8($0) }
                 rtpmaps = [:]
+                if transportSection == nil, fields[1] != "0" { transportSection = media.count }
                 current = kind.map { MediaDescription(kind: $0, mid: "\(media.count)", direction: .sendrecv, codecs: [], rtcpMux: false) }
                 if kind == nil { current = nil }
                 continue
@@ -63,8 +67,10 @@ public enum SDP {
                 guard let setup = DTLSSetup(rawValue: value) else { throw .invalid(line: index + 1, text: line) }
                 session.setup = session.setup ?? setup
             case "candidate":
-                // With BUNDLE all media share the first section's transport: its candidates are the ones.
-                if media.isEmpty, let candidate = ICECandidate(sdp: value), !candidates.contains(candidate) { candidates.append(candidate) }
+                // With BUNDLE all media share the first accepted section's transport: its
+                // candidates (or the session level's) are the ones.
+                guard transportSection.map({ $0 == media.count }) ?? media.isEmpty else { continue }
+                if let candidate = ICECandidate(sdp: value), !candidates.contains(candidate) { candidates.append(candidate) }
             default:
                 guard current != nil else { continue }
                 try parseMediaAttribute(name, value, into: &current!, rtpmaps: &rtpmaps, line: index + 1, text: line)
@@ -73,6 +79,7 @@ public enum SDP {
         finishMedia()
         guard let ufrag = session.ufrag, let password = session.password else { throw .missing("ICE credentials") }
         guard let fingerprint = session.fingerprint else { throw .missing("DTLS fingerprint") }
+        guard !media.isEmpty else { throw .missing("media section") }
         var parsed = MediaSession(ice: ICECredentials(ufrag: ufrag, password: password), candidates: candidates,
                                   fingerprint: fingerprint, setup: session.setup ?? .actpass, media: media)
         parsed.iceLite = iceLite
@@ -116,7 +123,10 @@ public enum SDP {
             }
         case "extmap":
             let parts = value.split(separator: " ")
-            guard parts.count >= 2, let id = parts[0].split(separator: "/").first.flatMap({ Int($0) }) else { throw .invalid(line: line, text: text) }
+            // RFC 8285 §5: ids 1–255 (1–14 in one-byte headers).
+            guard parts.count >= 2, let id = parts[0].split(separator: "/").first.flatMap({ Int($0) }), (1...255).contains(id) else {
+                throw .invalid(line: line, text: text)
+            }
             media.extensions[id] = String(parts[1])
         case "ssrc":
             // 1234 cname:abc | 1234 msid:stream track
@@ -138,13 +148,18 @@ public enum SDP {
         }
     }
 
-    /// Writes a session description: BUNDLE over all media, rtcp-mux, candidates on the first m-line.
+    /// Writes a session description: BUNDLE over all media, rtcp-mux, candidates on the first
+    /// m-line of the group. A medium without a codec is rejected (RFC 3264 §6: port 0, still
+    /// one format) and left out of the group (RFC 8843 §7.3.3).
     public static func write(_ session: MediaSession, sessionID: UInt64 = 1) -> String {
+        let bundled = session.media.filter { !$0.codecs.isEmpty }
         var lines = ["v=0", "o=- \(sessionID) 2 IN IP4 127.0.0.1", "s=-", "t=0 0",
-                     "a=group:BUNDLE " + session.media.map(\.mid).joined(separator: " "), "a=msid-semantic: WMS classbox"]
+                     "a=group:BUNDLE " + bundled.map(\.mid).joined(separator: " "), "a=msid-semantic: WMS classbox"]
         if session.iceLite { lines.append("a=ice-lite") }
+        let transportIndex = session.media.firstIndex { !$0.codecs.isEmpty } ?? 0
         for (index, media) in session.media.enumerated() {
-            lines.append("m=\(media.kind.rawValue) 9 UDP/TLS/RTP/SAVPF " + media.codecs.map { "\($0.payloadType)" }.joined(separator: " "))
+            lines.append(media.codecs.isEmpty ? "m=\(media.kind.rawValue) 0 UDP/TLS/RTP/SAVPF 0"
+                : "m=\(media.kind.rawValue) 9 UDP/TLS/RTP/SAVPF " + media.codecs.map { "\($0.payloadType)" }.joined(separator: " "))
             lines += ["c=IN IP4 0.0.0.0", "a=rtcp:9 IN IP4 0.0.0.0", "a=ice-ufrag:\(session.ice.ufrag)", "a=ice-pwd:\(session.ice.password)",
                       "a=fingerprint:\(session.fingerprint.algorithm) \(session.fingerprint.hex)", "a=setup:\(session.setup.rawValue)",
                       "a=mid:\(media.mid)"]
@@ -164,7 +179,7 @@ public enum SDP {
                 if let cname = source.cname { lines.append("a=ssrc:\(source.ssrc) cname:\(cname)") }
                 if let msid = source.msid { lines.append("a=ssrc:\(source.ssrc) msid:\(msid)") }
             }
-            if index == 0 {
+            if index == transportIndex {
                 lines += session.candidates.map { "a=candidate:" + $0.sdpValue }
                 lines.append("a=end-of-candidates")
             }

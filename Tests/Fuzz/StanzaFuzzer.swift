@@ -1,7 +1,8 @@
 // libFuzzer harness: an XMPP stanza as it arrives in one WebSocket frame — the XML reader;
 // the writer, whose output must read back as the same element; the Jingle reader; and a
-// joined conference session that handles it as if it came from the server.
-// Built by Tests/Fuzz/build.sh.
+// joined conference session that handles it as if it came from the server. The same input
+// as SDP text (an offer or answer from a plain WebRTC peer): what the SDP reader takes, the
+// writer writes so that it reads back. Built by Tests/Fuzz/build.sh.
 
 nonisolated(unsafe) var fuzzSession: ConferenceSession = {
     var session = ConferenceSession(configuration: ConferenceConfiguration(
@@ -17,6 +18,10 @@ nonisolated(unsafe) var fuzzSession: ConferenceSession = {
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzStanza(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = UnsafeRawBufferPointer(start: data, count: size)
+    if let session = try? SDP.parse(String(decoding: bytes, as: UTF8.self)) {
+        let written = SDP.write(session)
+        precondition((try? SDP.parse(written)) != nil, "what we write must read back: \(written)")
+    }
     guard let element = try? XMLReader().parse(bytes) else { return 0 }
     let written = element.serialized()
     guard let again = try? XMLReader().parse(written) else { preconditionFailure("what we write must read back: \(written)") }

@@ -62,10 +62,40 @@ import Wire
         #expect(throws: SDP.ParseError.self) { try SDP.parse(offer.replacingOccurrences(of: "a=setup:actpass", with: "a=setup:sideways")) }
     }
 
+    /// An extmap id outside RFC 8285's 1–255 is refused with its line, never taken (an id of 300
+    /// would trap where the box narrows it to a byte).
+    @Test func anExtensionIDOutOfRangeIsAnError() throws {
+        let offer = try Self.aiortcOffer
+        let line = try #require(offer.split(whereSeparator: \.isNewline).first { $0.hasPrefix("a=extmap:") })
+        let id = line.dropFirst("a=extmap:".count).prefix { $0.isNumber }
+        for bad in ["300", "0", "-1"] {
+            let text = offer.replacingOccurrences(of: String(line), with: "a=extmap:\(bad)" + line.dropFirst("a=extmap:".count + id.count))
+            #expect(throws: SDP.ParseError.self) { try SDP.parse(text) }
+        }
+        #expect(try SDP.parse(offer).media.allSatisfy { $0.extensions.keys.allSatisfy { (1...255).contains($0) } })
+    }
+
     @Test func answerRoles() {
         #expect(DTLSSetup.actpass.answer == .active && DTLSSetup.active.answer == .passive && DTLSSetup.passive.answer == .active)
         #expect(MediaDirection.recvonly.answer(sends: true, receives: true) == .sendonly)
         #expect(MediaDirection.sendrecv.answer(sends: true, receives: false) == .sendonly)
         #expect(MediaDirection.sendonly.answer(sends: true, receives: false) == .inactive)
+    }
+}
+
+/// Found by the fuzzer: a medium without a codec in common was written as an m-line without a
+/// format, which no reader takes (ours neither). It is written rejected: port 0, one format,
+/// outside the BUNDLE group, the candidates on the first medium of the group.
+@Suite struct RejectedMediaTests {
+    @Test func aMediumWithoutACodecIsWrittenRejectedAndReadsBack() throws {
+        var session = try SDP.parse(try SDPTests.aiortcOffer)
+        session.media[0].codecs = []
+        let written = SDP.write(session)
+        let lines = written.split(whereSeparator: \.isNewline)
+        #expect(lines.contains { $0.hasPrefix("m=\(session.media[0].kind.rawValue) 0 UDP/TLS/RTP/SAVPF 0") })
+        #expect(lines.first { $0.hasPrefix("a=group:BUNDLE") } == "a=group:BUNDLE \(session.media.dropFirst().map(\.mid).joined(separator: " "))")
+        let again = try SDP.parse(written)
+        #expect(again.candidates == session.candidates && again.media.count == session.media.count)
+        #expect(again.media[0].codecs.isEmpty)
     }
 }
