@@ -196,7 +196,12 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
     /// is dropped): fetching it conceals nothing.
     private var nextPacketIsDue: Bool {
         guard let index = buffer.firstStoredIndex() else { return false }
-        return Int(Int32(bitPattern: buffer.slots[index].timestamp &- buffer.playTimestamp)) < configuration.blockSamples
+        return gap(before: buffer.slots[index]) < configuration.blockSamples
+    }
+
+    /// Samples of media time between the playout position and `slot` (negative: its time passed).
+    private func gap(before slot: AudioJitterBuffer.Slot) -> Int {
+        Int(Int32(bitPattern: slot.timestamp &- buffer.playTimestamp))
     }
 
     /// Whether a further block can be had without concealment (to drop the current one).
@@ -240,7 +245,7 @@ public struct AudioPlayout<Decoder: AudioFrameDecoder>: ~Copyable {
         }
         emptyConcealment = 0
         let slot = buffer.slots[index]
-        let gap = Int(Int32(bitPattern: slot.timestamp &- buffer.playTimestamp))
+        let gap = gap(before: slot)
         if gap + slot.duration <= 0 {
             // Its time passed while it waited behind a gap: too late to play.
             buffer.consume(at: index)

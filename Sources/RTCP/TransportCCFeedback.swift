@@ -133,7 +133,7 @@ public struct TransportCCFeedback: Sendable, Equatable {
             }
         }
         deltas { delta in
-            if delta >= 0 && delta <= 0xFF { writer.write(UInt8(delta)) } else { writer.write(UInt16(bitPattern: delta)) }
+            if Self.symbol(for: delta) == 1 { writer.write(UInt8(delta)) } else { writer.write(UInt16(bitPattern: delta)) }
         }
         let padding = (4 - (writer.offset - start) % 4) % 4
         if padding > 0 {

@@ -19,12 +19,8 @@ public struct SequenceUnwrapper: Sendable {
     public init() {}
 
     public mutating func unwrap(_ value: UInt16) -> Int64 {
-        guard let last else {
-            self.last = Int64(value)
-            return Int64(value)
-        }
-        let unwrapped = last + Int64(SequenceNumber.distance(from: UInt16(truncatingIfNeeded: last), to: value))
-        if unwrapped > last { self.last = unwrapped }
+        let unwrapped = peek(value)
+        if unwrapped > last ?? .min { last = unwrapped }
         return unwrapped
     }
 

@@ -98,7 +98,7 @@ extension CallMedia {
     /// Transport-cc feedback for everything received since the last one, in as many packets
     /// as it takes, each on its own (RFC 5506 reduced size, as browsers send it).
     private func sendTransportFeedback() {
-        let sender = plan.video?.ssrc ?? plan.audio?.ssrc ?? 1
+        let sender = rtcpSender
         let before = transportFeedback.packetsReported
         var more = true
         while more {
@@ -118,8 +118,11 @@ extension CallMedia {
 
     /// Every 100 ms (network thread): NACKs for what is missing, transport-cc feedback that a
     /// burst left waiting; about every second, sender and receiver reports with our CNAME.
+    /// The SSRC the box's RTCP comes from: its video's, else its audio's.
+    private var rtcpSender: UInt32 { plan.video?.ssrc ?? plan.audio?.ssrc ?? 1 }
+
     func tick(now: UInt64) {
-        let sender = plan.video?.ssrc ?? plan.audio?.ssrc ?? 1
+        let sender = rtcpSender
         if transportFeedback.isDue(now: now) { sendTransportFeedback() }
         for (ssrc, missing) in dueNACKs(now: now) where !missing.isEmpty {
             transport.sendRTCP { TransportLayerNACK(sender: sender, media: ssrc, lostSequenceNumbers: missing).write(into: &$0) }

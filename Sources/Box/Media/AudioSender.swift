@@ -109,19 +109,21 @@ final class AudioSender {
         // A transport-wide number only where negotiated: each one given must leave, or the
         // receiver's feedback reports it lost.
         let transportSequence = plan.extensionIDs.transportWideSequence != nil ? control.nextTransportSequence() : 0
-        let values = RTPExtensionValues(audioLevel: level, absSendTime: MediaClock.absSendTime(nanoseconds: Monotonic.nanoseconds()),
+        let now = Monotonic.nanoseconds()  // one reading for abs-send-time, the send history and the SR mark
+        let values = RTPExtensionValues(audioLevel: level, absSendTime: MediaClock.absSendTime(nanoseconds: now),
                                         transportWideSequence: transportSequence)
         let written = packetizer.writeHeader(into: wire, timestamp: timestamp, marker: inSilence, extensions: values)
         precondition(written == headerLength)
         inSilence = false
         do {
             let size = try srtp?.protect(wire, length: headerLength + payloadLength) ?? headerLength + payloadLength
-            if plan.extensionIDs.transportWideSequence != nil { control.recordTransport(sequence: transportSequence, size: size) }
+            if plan.extensionIDs.transportWideSequence != nil { control.recordTransport(sequence: transportSequence, size: size, at: now) }
             try sink.send(UnsafeRawBufferPointer(rebasing: wire[0..<size]))
             control.count(control.audioPackets)
             control.count(control.audioBytes, size)
             // The frame's first sample was captured a frame before the block that completed it.
-            let mark = RTPClockMark(timestamp: timestamp, capturedAt: Monotonic.nanoseconds() &- 20_000_000)
+            let frame = UInt64(OpusEncoderSettings.frameSamples) * 1_000_000_000 / UInt64(OpusEncoderSettings.sampleRate)
+            let mark = RTPClockMark(timestamp: timestamp, capturedAt: now &- frame)
             control.audioClock.withLock { $0 = mark }
         } catch {
             control.count(control.sendErrors)

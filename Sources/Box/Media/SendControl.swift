@@ -1,6 +1,5 @@
 import Congestion
 import RTCP
-import Runtime
 import Synchronization
 
 /// The shared state of the sending threads: commands in (stop, keyframe, bitrate), counters
@@ -69,9 +68,8 @@ final class SendControl: Sendable {
         UInt16(truncatingIfNeeded: transportSequence.wrappingAdd(1, ordering: .relaxed).oldValue)
     }
 
-    /// Records a packet that left with transport-wide `sequence`, `size` octets on the wire.
-    func recordTransport(sequence: UInt16, size: Int) {
-        let now = Monotonic.nanoseconds()
+    /// Records a packet leaving at `now` with transport-wide `sequence`, `size` octets on the wire.
+    func recordTransport(sequence: UInt16, size: Int, at now: UInt64) {
         transportHistory.withLock { $0.record(sequence: sequence, size: size, at: now) }
     }
 

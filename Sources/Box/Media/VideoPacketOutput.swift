@@ -45,7 +45,7 @@ final class VideoPacketOutput: @unchecked Sendable {
     func transmit(_ buffer: UnsafeMutableRawBufferPointer, length: Int, sequence: UInt16, now: UInt64) {
         lock.withLock {
             history.store(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), sequenceNumber: sequence, sentAt: now)
-            send(buffer, length: length, isRetransmission: false)
+            send(buffer, length: length, isRetransmission: false, now: now)
         }
     }
 
@@ -68,7 +68,7 @@ final class VideoPacketOutput: @unchecked Sendable {
                     notHeld += 1
                     continue
                 }
-                send(retransmissionBuffer, length: length, isRetransmission: true)
+                send(retransmissionBuffer, length: length, isRetransmission: true, now: now)
                 count += 1
             }
             control.count(control.retransmissions, count)
@@ -104,7 +104,7 @@ final class VideoPacketOutput: @unchecked Sendable {
 
     /// Stamps the transport-wide number (a retransmission gets one of its own: the receiver
     /// reports each datagram), protects, records and sends.
-    private func send(_ buffer: UnsafeMutableRawBufferPointer, length: Int, isRetransmission: Bool) {
+    private func send(_ buffer: UnsafeMutableRawBufferPointer, length: Int, isRetransmission: Bool, now: UInt64) {
         var transportSequence: UInt16?
         if let id = transportSequenceID {
             let sequence = control.nextTransportSequence()
@@ -114,7 +114,7 @@ final class VideoPacketOutput: @unchecked Sendable {
         }
         do {
             let size = try srtp?.protect(buffer, length: length) ?? length
-            if let transportSequence { control.recordTransport(sequence: transportSequence, size: size) }
+            if let transportSequence { control.recordTransport(sequence: transportSequence, size: size, at: now) }
             try sink.send(UnsafeRawBufferPointer(rebasing: buffer[0..<size]))
             if !isRetransmission {
                 control.count(control.videoPackets)
