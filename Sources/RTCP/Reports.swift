@@ -77,6 +77,29 @@ public struct RTPClockMark: Sendable, Equatable {
     }
 }
 
+/// The RTP times a stream's sender reports carry, never going back: a receiver drops a
+/// report whose RTP time is older than the previous one's while its NTP time is newer
+/// (libwebrtc `rtp_to_ntp_estimator.cc`, "Newer RTCP SR report with older RTP timestamp") and,
+/// after several, its lip-sync mapping. A mark taken late — the sending thread starved on a
+/// loaded host, so the send time stands in for a capture time long past — would read as such
+/// a step back; then the previous report's mapping is carried on instead.
+public struct SenderReportTimeline: Sendable {
+    private var last: (instant: UInt64, timestamp: UInt32)?
+    public private(set) var heldBack = 0
+
+    public init() {}
+
+    public mutating func timestamp(for mark: RTPClockMark, at instant: UInt64, clockRate: UInt32) -> UInt32 {
+        var timestamp = mark.timestamp(at: instant, clockRate: clockRate)
+        if let last, instant > last.instant, Int32(bitPattern: timestamp &- last.timestamp) <= 0 {
+            timestamp = RTPClockMark(timestamp: last.timestamp, capturedAt: last.instant).timestamp(at: instant, clockRate: clockRate)
+            heldBack += 1
+        }
+        last = (instant, timestamp)
+        return timestamp
+    }
+}
+
 /// SR (RFC 3550 §6.4.1): what a sender sent, and when, for lip sync and round-trip times.
 public struct SenderReport: Sendable, Equatable {
     public var ssrc: UInt32

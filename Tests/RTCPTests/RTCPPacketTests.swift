@@ -126,4 +126,18 @@ func parse(_ packet: [UInt8]) -> [RTCPPacket]? { packet.withUnsafeBytes { RTCPPa
         #expect(mark.timestamp(at: 11_500_000_000, clockRate: 48000) == 4_294_967_000 &+ 72_000)
         #expect(mark.timestamp(at: 9_990_000_000, clockRate: 48000) == 4_294_967_000 &- 480, "a capture time after the clock read")
     }
+
+    @Test func aStreamsReportTimeNeverGoesBack() {
+        var timeline = SenderReportTimeline()
+        let onTime = RTPClockMark(timestamp: 4_294_967_000, capturedAt: 10_000_000_000)
+        #expect(timeline.timestamp(for: onTime, at: 10_500_000_000, clockRate: 48000) == 4_294_967_000 &+ 24_000)
+        // A second later a mark taken 1.25 s late: its RTP time lies behind the last report's.
+        let late = RTPClockMark(timestamp: 4_294_967_000 &+ 12_000, capturedAt: 11_500_000_000)
+        #expect(timeline.timestamp(for: late, at: 11_500_000_000, clockRate: 48000) == 4_294_967_000 &+ 72_000, "the last mapping carried on")
+        #expect(timeline.heldBack == 1)
+        // A sound mark is used as it is again.
+        let sound = RTPClockMark(timestamp: 4_294_967_000 &+ 120_000, capturedAt: 12_500_000_000)
+        #expect(timeline.timestamp(for: sound, at: 12_600_000_000, clockRate: 48000) == 4_294_967_000 &+ 124_800)
+        #expect(timeline.heldBack == 1)
+    }
 }

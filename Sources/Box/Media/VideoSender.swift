@@ -75,6 +75,9 @@ final class VideoSender {
     private var unwatched = false
     /// Pictures scaled down to what the bridge asks for; made for the camera's size when first needed.
     private var scaler: VideoScaler?
+    /// Whether the camera stamps frames on the monotonic clock, decided on the first frame
+    /// (a frame merely late on a loaded host must not switch clocks).
+    private var cameraClockIsMonotonic: Bool?
     /// The classroom screen's self view (nil: no screen).
     private let selfView: (any SelfViewSink)?
 
@@ -224,7 +227,9 @@ final class VideoSender {
                 // The capture time on the monotonic clock, as V4L2 drivers stamp frames; a camera
                 // stamping another clock (wall time) is far from now: then the send time stands in.
                 let sent = Monotonic.nanoseconds()
-                let captured = timestamp <= sent && sent - timestamp < 1_000_000_000 ? timestamp : sent
+                let monotonic = cameraClockIsMonotonic ?? (timestamp <= sent && sent - timestamp < 1_000_000_000)
+                cameraClockIsMonotonic = monotonic
+                let captured = monotonic ? timestamp : sent
                 control.videoClock.withLock { $0 = RTPClockMark(timestamp: rtpTimestamp, capturedAt: captured) }
             }
         } catch {
