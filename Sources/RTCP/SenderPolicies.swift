@@ -13,6 +13,13 @@ public struct LossBasedBitrate: Sendable, Equatable {
         currentKbps = max(minimumKbps, min(maximumKbps, startKbps))
     }
 
+    /// Holds the rate at most at `kbps`, what another controller (the delay-based estimate)
+    /// allows: growth and cuts then start from the rate really used, as libwebrtc's loss
+    /// controller works on the combined target (`send_side_bandwidth_estimation.cc`).
+    public mutating func limit(to kbps: Int) {
+        currentKbps = max(minimumKbps, min(currentKbps, kbps))
+    }
+
     /// A report's fraction lost (in 1/256) at `now`; returns the new target.
     @discardableResult
     public mutating func update(fractionLost: UInt8, now: UInt64) -> Int {

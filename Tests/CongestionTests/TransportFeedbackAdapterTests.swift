@@ -59,8 +59,8 @@ import Testing
         #expect(after - before == 64_000)
     }
 
-    @Test func theAcknowledgedRateIsWhatArrivedInTheLastHalfSecond() {
-        var rate = AcknowledgedRate()
+    @Test func theAcknowledgedRateCountsWhatArrivedAndSkipsTheLost() {
+        var rate = AcknowledgedBitrate()
         #expect(rate.bitsPerSecond == nil)
         // 1 250 octets every 10 ms: 1 Mbit/s, for 1 s.
         let results = (0..<100).map { PacketResult(sequence: Int64($0), sentAt: 0, size: 1250, arrival: Int64($0) * 10_000) }

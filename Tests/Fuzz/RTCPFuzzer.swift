@@ -45,9 +45,12 @@ private func join(_ feedback: TransportCCFeedback) {
             precondition(acknowledged.insert(result.sequence).inserted, "a packet acknowledged twice")
         }
     }
-    var rate = AcknowledgedRate()
-    rate.add(adapter.results)
-    _ = rate.bitsPerSecond
+    // The estimator reads whatever the join gives (arrivals in any order, sizes, times),
+    // twice to reach its second group and the rate control.
+    var estimator = DelayBasedEstimator(startBps: 1_000_000)
+    estimator.process(adapter.results, at: 1_000_000)
+    let estimate = estimator.process(adapter.results, at: 1_100_000)
+    precondition(estimate.bps >= 5_000 && estimate.bps <= 30_000_000, "an estimate outside its bounds: \(estimate)")
 }
 
 /// Written and read again, a feedback is the same.

@@ -94,7 +94,7 @@ enum ChromiumPeer {
         // 1.2–3.5 Mbit/s within a second and its encoder climbs a rung every few seconds, to 1280
         // wide after about 20 s).
         // The other way: the box stamps what it sends, Chromium reports it, and the box joins
-        // Chromium's feedback with what left (issue 13's estimator will read it): everything
+        // Chromium's feedback with what left (the delay-based estimator reads it): everything
         // Chromium saw acknowledged, nothing lost on loopback, the average acknowledged rate
         // within a quarter of the rate the box sent at.
         let recorded = run.box["transportRecorded"] as? Int ?? 0, acknowledged = run.box["peerAcknowledged"] as? Int ?? 0
@@ -106,6 +106,12 @@ enum ChromiumPeer {
                 sourceLocation: sourceLocation)
         #expect(Double(acknowledgedKbps) >= 0.75 * Double(sentKbps) && Double(acknowledgedKbps) <= 1.25 * Double(sentKbps),
                 "acknowledged \(acknowledgedKbps) kbit/s on average, sent \(sentKbps) kbit/s", sourceLocation: sourceLocation)
+        // The box's delay-based estimate from that feedback: on a clean link it keeps the video
+        // at the encoder's rate (a false overuse would have cut it to 85 % of what was
+        // acknowledged; a lasting one, further).
+        let estimateKbps = run.box["delayBasedKbps"] as? Int ?? 0, videoTargetKbps = run.box["videoBitrateKbps"] as? Int ?? 0
+        #expect(estimateKbps >= 1_000 && videoTargetKbps >= 1_000,
+                "the box's delay-based estimate \(estimateKbps) kbit/s, video target \(videoTargetKbps) kbit/s, \(run.box["overuses"] ?? "-") overuses", sourceLocation: sourceLocation)
 
         // Chromium's audio jitter buffer on a clean link: the box's audio is not held behind its
         // video (issue 13: under 80 ms; ~30 ms expected on loopback).
@@ -129,7 +135,7 @@ enum ChromiumPeer {
               + "\(chromiumVideo["bytesSent"] ?? "-") bytes; the box decoded \(boxDecoded), sent \(run.box["transportFeedbackSent"] ?? "-") transport-cc feedbacks "
               + "reporting \(run.box["transportFeedbackReported"] ?? "-") of \(run.box["receivedPackets"] ?? "-") packets; "
               + "Chromium's \(run.box["peerFeedbacks"] ?? "-") feedbacks (\(run.box["peerFeedbacksLost"] ?? "-") lost) acknowledged \(acknowledged) of the box's \(recorded) packets, "
-              + "\(reportedLost) lost, \(acknowledgedKbps) kbit/s (sent \(sentKbps)); "
+              + "\(reportedLost) lost, \(acknowledgedKbps) kbit/s (sent \(sentKbps)); the box's estimate \(estimateKbps) kbit/s after \(run.box["overuses"] ?? "-") overuses, video at \(videoTargetKbps) kbit/s; "
               + "each second (s, available, target kbit/s, width, fps, reason): \(Self.timeline(stats))")
     }
 }

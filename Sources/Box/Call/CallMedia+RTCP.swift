@@ -29,19 +29,23 @@ extension CallMedia {
             case .remb(let remb):
                 setREMB(Int(min(remb.bitrate / 1000, UInt64(Int.max))))
             case .transportCC(let feedback):
-                joinTransportFeedback(feedback)
+                joinTransportFeedback(feedback, now: now)
             default:
                 break
             }
         }
     }
 
-    /// The peer's transport-cc feedback on the box's packets, joined with what left: the
-    /// acknowledged rate and the counts (the estimator of issue 13 will read the results).
-    private func joinTransportFeedback(_ feedback: TransportCCFeedback) {
+    /// The peer's transport-cc feedback on the box's packets, joined with what left, read by
+    /// the delay-based estimator; the video follows its estimate at once.
+    private func joinTransportFeedback(_ feedback: TransportCCFeedback, now: UInt64) {
         control.transportHistory.withLock { feedbackAdapter.process(feedback, history: &$0) }
-        acknowledgedRate.add(feedbackAdapter.results)
-        if let rate = acknowledgedRate.bitsPerSecond { acknowledgedKbps.store(rate / 1000, ordering: .relaxed) }
+        let wasOverusing = delayBased.estimate.usage == .overusing
+        let estimate = delayBased.process(feedbackAdapter.results, at: Int64(now / 1000))
+        if let rate = estimate.acknowledgedBps { acknowledgedKbps.store(rate / 1000, ordering: .relaxed) }
+        delayUsage.store(estimate.usage == .overusing ? 1 : estimate.usage == .underusing ? -1 : 0, ordering: .relaxed)
+        if estimate.usage == .overusing && !wasOverusing { overuses.wrappingAdd(1, ordering: .relaxed) }
+        delayBasedChanged(kbps: estimate.bps / 1000)
         let statistics = feedbackAdapter.statistics
         peerFeedback.withLock { $0 = statistics }
     }
@@ -60,6 +64,7 @@ extension CallMedia {
         let arrival = MediaClock.ntp(unixNanoseconds: UInt64(realtime.tv_sec) * 1_000_000_000 + UInt64(realtime.tv_nsec))
         if let roundTrip = report.roundTrip(arrivalNTPMiddle: UInt32(truncatingIfNeeded: arrival >> 16)) {
             control.roundTripNanoseconds.store(Int(roundTrip), ordering: .relaxed)
+            delayBased.setRoundTrip(microseconds: Int64(roundTrip / 1000))
         }
         let target = updateBitrate(fractionLost: report.fractionLost, now: now)
         control.videoBitrateKbps.store(target, ordering: .relaxed)
@@ -142,11 +147,11 @@ extension CallMedia {
         // A stream gets a sender report once it has sent, with the RTP time of this instant.
         var streams: [(ssrc: UInt32, timestamp: UInt32, packets: Int, octets: Int)] = []
         if let video = plan.video, let mark = control.videoClock.withLock({ $0 }) {
-            streams.append((video.ssrc, mark.timestamp(at: instant, clockRate: 90000), control.videoPackets.load(ordering: .relaxed),
+            streams.append((video.ssrc, videoReportTimeline.timestamp(for: mark, at: instant, clockRate: 90000), control.videoPackets.load(ordering: .relaxed),
                             control.videoBytes.load(ordering: .relaxed)))
         }
         if let audio = plan.audio, let mark = control.audioClock.withLock({ $0 }) {
-            streams.append((audio.ssrc, mark.timestamp(at: instant, clockRate: 48000), control.audioPackets.load(ordering: .relaxed),
+            streams.append((audio.ssrc, audioReportTimeline.timestamp(for: mark, at: instant, clockRate: 48000), control.audioPackets.load(ordering: .relaxed),
                             control.audioBytes.load(ordering: .relaxed)))
         }
         transport.sendRTCP { writer in

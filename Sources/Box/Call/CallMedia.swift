@@ -56,12 +56,15 @@ final class CallMedia: @unchecked Sendable {
     private var received: [UInt32: ReceiveStatistics] = [:]
     private var nacks: [UInt32: NACKGenerator] = [:]
     private var nextReport: UInt64 = 0
+    /// The RTP times the sender reports carried last, per stream.
+    var videoReportTimeline = SenderReportTimeline()
+    var audioReportTimeline = SenderReportTimeline()
     /// Transport-cc feedback on what the box receives, when negotiated.
     var transportFeedback = TransportFeedbackGenerator()
     /// The peer's transport-cc feedback on what the box sent, joined with the send history,
-    /// and the rate the peer acknowledged (network thread).
+    /// and GoogCC's delay-based estimate from it (network thread).
     var feedbackAdapter = TransportFeedbackAdapter()
-    var acknowledgedRate = AcknowledgedRate()
+    var delayBased: DelayBasedEstimator
     /// The others' audio on its way to the audio thread, and what that thread plays.
     let remoteAudio = RemoteAudioIntake()
     let playback = PlaybackMonitor()
@@ -84,6 +87,11 @@ final class CallMedia: @unchecked Sendable {
     /// acknowledged (kbit/s, 0 until measured).
     let peerFeedback = Mutex(TransportFeedbackAdapter.Statistics())
     let acknowledgedKbps = Atomic<Int>(0)
+    /// The delay-based estimate (kbit/s, 0 until feedback came), its detector's verdict and
+    /// how often it found the path overused: why the video rate is what it is.
+    let delayBasedKbps = Atomic<Int>(0)
+    let delayUsage = Atomic<Int>(0)
+    let overuses = Atomic<Int>(0)
 
     /// Where a real camera's permits come from; nil: the test pattern only.
     let permits: (any CameraPermits)?
@@ -100,6 +108,12 @@ final class CallMedia: @unchecked Sendable {
         control = SendControl(videoBitrateKbps: sources.encoder.bitrateKbps, cameraLive: cameraLive, micMuted: micMuted)
         bridgeChannel = plan.bridgeChannel ? BridgeChannelLink(transport: transport, dtlsClient: plan.dtlsRole == .client, port: plan.sctpPort, logger: logger) : nil
         bitrate = LossBasedBitrate(minimumKbps: 100, maximumKbps: sources.encoder.bitrateKbps, startKbps: sources.encoder.bitrateKbps)
+        // Started at what the encoder starts at with the audio on top: a path that carries
+        // less is found by the first overuse (within a second), one that carries it is used
+        // at once (there is no prober yet to climb fast from a lower start).
+        delayBased = DelayBasedEstimator(startBps: (sources.encoder.bitrateKbps + Self.audioReserveKbps) * 1000,
+                                         minimumBps: (100 + Self.audioReserveKbps) * 1000,
+                                         maximumBps: (sources.encoder.bitrateKbps + Self.audioReserveKbps) * 2000)
     }
 
     /// Starts ICE/DTLS towards `remote`; media starts by itself once keys exist.
@@ -237,14 +251,34 @@ final class CallMedia: @unchecked Sendable {
 
     func allowKeyframe(now: UInt64) -> Bool { keyframes.request(now: now) }
 
+    /// What the audio takes of the estimate: Opus at 32 kbit/s and ~25 kbit/s of RTP, SRTP,
+    /// UDP and IP headers at 50 packets/s.
+    static let audioReserveKbps = 60
+
     func updateBitrate(fractionLost: UInt8, now: UInt64) -> Int {
-        let lossBased = bitrate.update(fractionLost: fractionLost, now: now)
-        return min(lossBased, rembKbps ?? .max)
+        _ = bitrate.update(fractionLost: fractionLost, now: now)
+        return videoTargetKbps
     }
 
     func setREMB(_ kbps: Int) {
         rembKbps = max(100, kbps)
-        control.videoBitrateKbps.store(min(bitrate.currentKbps, rembKbps!), ordering: .relaxed)
+        control.videoBitrateKbps.store(videoTargetKbps, ordering: .relaxed)
+    }
+
+    /// A new delay-based estimate: the loss controller works from the rate really used.
+    func delayBasedChanged(kbps: Int) {
+        delayBasedKbps.store(kbps, ordering: .relaxed)
+        bitrate.limit(to: max(100, kbps - Self.audioReserveKbps))
+        control.videoBitrateKbps.store(videoTargetKbps, ordering: .relaxed)
+    }
+
+    /// The video's rate: the least of the loss-based rate, the delay-based estimate less the
+    /// audio (once transport-cc feedback came), and the receiver's REMB (GoogCC takes the
+    /// minimum of its controllers the same way).
+    var videoTargetKbps: Int {
+        let delayKbps = delayBasedKbps.load(ordering: .relaxed)
+        let delayLimit = delayKbps > 0 ? max(100, delayKbps - Self.audioReserveKbps) : .max
+        return min(bitrate.currentKbps, rembKbps ?? .max, delayLimit)
     }
 
     func updateReceived(_ ssrc: UInt32, clockRate: UInt32 = 90000, _ body: (inout ReceiveStatistics) -> Void) {

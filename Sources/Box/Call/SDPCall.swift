@@ -76,7 +76,8 @@ public final class SDPCall: @unchecked Sendable {
                 "peerFeedbacks": peer.feedbacks, "peerFeedbacksLost": peer.feedbacksLost, "peerAcknowledged": peer.acknowledged,
                 "peerReportedLost": peer.reportedLost, "peerUnmatched": peer.unmatched,
                 "transportRecorded": control.transportHistory.withLock { $0.recorded },
-                "acknowledgedKbps": media.acknowledgedKbps.load(ordering: .relaxed), "acknowledgedAverageKbps": peer.averageAcknowledgedKbps ?? 0,
+                "acknowledgedKbps": media.acknowledgedKbps.load(ordering: .relaxed), "delayBasedKbps": media.delayBasedKbps.load(ordering: .relaxed),
+                "delayUsage": media.delayUsage.load(ordering: .relaxed), "overuses": media.overuses.load(ordering: .relaxed), "acknowledgedAverageKbps": peer.averageAcknowledgedKbps ?? 0,
                 "transportFeedbackReported": media.transportFeedbackReported.load(ordering: .relaxed),
                 "videoBitrateKbps": control.videoBitrateKbps.load(ordering: .relaxed), "srtpRejected": transport.srtpRejected,
                 "unclassified": transport.unclassified, "stunDropped": transport.stunDropped, "sendErrors": control.sendErrors.load(ordering: .relaxed)]
