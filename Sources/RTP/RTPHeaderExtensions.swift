@@ -81,11 +81,22 @@ public enum RTPHeaderExtensions {
     /// retransmission gets a new one), so the numbers follow the order on the wire. False when
     /// the packet has no such element.
     public static func stampTransportSequence(_ sequence: UInt16, id: UInt8, in packet: UnsafeMutableRawBufferPointer) -> Bool {
-        guard let view = RTPPacketView(UnsafeRawBufferPointer(packet)), let field = view.oneByteExtension(id: id), field.count == 2,
+        stamp(UInt32(sequence), octets: 2, id: id, in: packet)
+    }
+
+    /// Writes the 24-bit abs-send-time (6.18 fixed-point seconds) into its element (`id`) of a
+    /// packet built earlier: a paced packet carries the time it really left, which is what a
+    /// receiver's REMB estimator compares with its arrival. False without such an element.
+    public static func stampAbsSendTime(_ time: UInt32, id: UInt8, in packet: UnsafeMutableRawBufferPointer) -> Bool {
+        stamp(time, octets: 3, id: id, in: packet)
+    }
+
+    /// Writes the low `octets` of `value`, big-endian, into the element `id` of that size.
+    private static func stamp(_ value: UInt32, octets: Int, id: UInt8, in packet: UnsafeMutableRawBufferPointer) -> Bool {
+        guard let view = RTPPacketView(UnsafeRawBufferPointer(packet)), let field = view.oneByteExtension(id: id), field.count == octets,
               let base = packet.baseAddress, let start = field.baseAddress else { return false }
         let offset = UnsafeRawPointer(start) - UnsafeRawPointer(base)
-        packet[offset] = UInt8(sequence >> 8)
-        packet[offset + 1] = UInt8(truncatingIfNeeded: sequence)
+        for index in 0..<octets { packet[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * (octets - 1 - index))) }
         return true
     }
 

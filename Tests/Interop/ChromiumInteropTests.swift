@@ -112,6 +112,10 @@ enum ChromiumPeer {
         let estimateKbps = run.box["delayBasedKbps"] as? Int ?? 0, videoTargetKbps = run.box["videoBitrateKbps"] as? Int ?? 0
         #expect(estimateKbps >= 1_000 && videoTargetKbps >= 1_000,
                 "the box's delay-based estimate \(estimateKbps) kbit/s, video target \(videoTargetKbps) kbit/s, \(run.box["overuses"] ?? "-") overuses", sourceLocation: sourceLocation)
+        // The pacer on a clean link: every packet queued was sent, no picture skipped for it.
+        let pacerWaitMs = (run.box["pacerLongestWaitMicroseconds"] as? Int ?? -1000) / 1000
+        #expect(run.box["pacerRefused"] as? Int == 0 && run.box["framesSkippedForPacing"] as? Int == 0 && pacerWaitMs >= 0,
+                "the pacer: \(run.box)", sourceLocation: sourceLocation)
 
         // Chromium's audio jitter buffer on a clean link: the box's audio is not held behind its
         // video (issue 13: under 80 ms; ~30 ms expected on loopback).
@@ -135,7 +139,8 @@ enum ChromiumPeer {
               + "\(chromiumVideo["bytesSent"] ?? "-") bytes; the box decoded \(boxDecoded), sent \(run.box["transportFeedbackSent"] ?? "-") transport-cc feedbacks "
               + "reporting \(run.box["transportFeedbackReported"] ?? "-") of \(run.box["receivedPackets"] ?? "-") packets; "
               + "Chromium's \(run.box["peerFeedbacks"] ?? "-") feedbacks (\(run.box["peerFeedbacksLost"] ?? "-") lost) acknowledged \(acknowledged) of the box's \(recorded) packets, "
-              + "\(reportedLost) lost, \(acknowledgedKbps) kbit/s (sent \(sentKbps)); the box's estimate \(estimateKbps) kbit/s after \(run.box["overuses"] ?? "-") overuses, video at \(videoTargetKbps) kbit/s; "
+              + "\(reportedLost) lost, \(acknowledgedKbps) kbit/s (sent \(sentKbps)); the box's estimate \(estimateKbps) kbit/s after \(run.box["overuses"] ?? "-") overuses, video at \(videoTargetKbps) kbit/s, "
+              + "paced at 2.5 × \(run.box["pacingTargetKbps"] ?? "-") kbit/s, longest wait in the pacer \(pacerWaitMs) ms; "
               + "each second (s, available, target kbit/s, width, fps, reason): \(Self.timeline(stats))")
     }
 }

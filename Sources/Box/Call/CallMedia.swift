@@ -50,6 +50,8 @@ final class CallMedia: @unchecked Sendable {
     private var threads: [BackgroundThread] = []
     // The state below is touched only on the transport's network thread (its callbacks).
     private var videoOutput: VideoPacketOutput?
+    /// Paces the video's packets (issue 13 item 3); nil before the transport connected.
+    private(set) var videoPacer: VideoPacer?
     private var keyframes = KeyframeRequestLimiter()
     private var bitrate: LossBasedBitrate
     private var rembKbps: Int?
@@ -181,7 +183,10 @@ final class CallMedia: @unchecked Sendable {
                                          extensionIDs: video.extensions, srtp: keying, rtx: video.rtx)
             do {
                 let output = try sendPlan.makeOutput(sink: transport, control: control)
-                lock.withLock { videoOutput = output }
+                let pacer = VideoPacer(control: control, maximumLength: sendPlan.mtu + 64)
+                output.pace(with: pacer)
+                lock.withLock { videoOutput = output; videoPacer = pacer }
+                started.append(try BackgroundThread(name: "classbox-pacer") { pacer.run(output: output) })
                 let (control, logger, permits, selfView) = (self.control, self.logger, self.permits, self.selfView)
                 started.append(try BackgroundThread(name: "classbox-video") {
                     do { try VideoSender(plan: sendPlan, output: output, control: control, logger: logger, permits: permits, selfView: selfView).run() } catch {
@@ -257,12 +262,26 @@ final class CallMedia: @unchecked Sendable {
 
     func updateBitrate(fractionLost: UInt8, now: UInt64) -> Int {
         _ = bitrate.update(fractionLost: fractionLost, now: now)
+        control.videoBitrateKbps.store(videoTargetKbps, ordering: .relaxed)
+        updatePacingTarget()
         return videoTargetKbps
     }
 
     func setREMB(_ kbps: Int) {
         rembKbps = max(100, kbps)
         control.videoBitrateKbps.store(videoTargetKbps, ordering: .relaxed)
+        updatePacingTarget()
+    }
+
+    /// What the path is thought to carry — the delay-based estimate or the receiver's REMB,
+    /// the lower when both — and never less than what is sent: the pacer paces at 2.5× this,
+    /// as libwebrtc paces at 2.5× its estimate, not at the encoder's rate (an encoder held
+    /// below a fast path by its own maximum would otherwise trickle its key frames out).
+    func updatePacingTarget() {
+        let delayKbps = delayBasedKbps.load(ordering: .relaxed)
+        let path = min(delayKbps > 0 ? delayKbps : .max, rembKbps ?? .max)
+        let sent = control.videoBitrateKbps.load(ordering: .relaxed) + Self.audioReserveKbps
+        control.pacingTargetKbps.store(path == .max ? sent : max(sent, path), ordering: .relaxed)
     }
 
     /// A new delay-based estimate: the loss controller works from the rate really used.
@@ -270,6 +289,7 @@ final class CallMedia: @unchecked Sendable {
         delayBasedKbps.store(kbps, ordering: .relaxed)
         bitrate.limit(to: max(100, kbps - Self.audioReserveKbps))
         control.videoBitrateKbps.store(videoTargetKbps, ordering: .relaxed)
+        updatePacingTarget()
     }
 
     /// The video's rate: the least of the loss-based rate, the delay-based estimate less the

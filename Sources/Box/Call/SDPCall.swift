@@ -77,7 +77,10 @@ public final class SDPCall: @unchecked Sendable {
                 "peerReportedLost": peer.reportedLost, "peerUnmatched": peer.unmatched,
                 "transportRecorded": control.transportHistory.withLock { $0.recorded },
                 "acknowledgedKbps": media.acknowledgedKbps.load(ordering: .relaxed), "delayBasedKbps": media.delayBasedKbps.load(ordering: .relaxed),
-                "delayUsage": media.delayUsage.load(ordering: .relaxed), "overuses": media.overuses.load(ordering: .relaxed), "acknowledgedAverageKbps": peer.averageAcknowledgedKbps ?? 0,
+                "delayUsage": media.delayUsage.load(ordering: .relaxed), "overuses": media.overuses.load(ordering: .relaxed),
+                "pacerLongestWaitMicroseconds": media.videoPacer?.longestWait.load(ordering: .relaxed) ?? -1,
+                "pacerRefused": media.videoPacer?.refused.load(ordering: .relaxed) ?? 0, "pacingTargetKbps": control.pacingTargetKbps.load(ordering: .relaxed),
+                "framesSkippedForPacing": control.framesSkippedForPacing.load(ordering: .relaxed), "acknowledgedAverageKbps": peer.averageAcknowledgedKbps ?? 0,
                 "transportFeedbackReported": media.transportFeedbackReported.load(ordering: .relaxed),
                 "videoBitrateKbps": control.videoBitrateKbps.load(ordering: .relaxed), "srtpRejected": transport.srtpRejected,
                 "unclassified": transport.unclassified, "stunDropped": transport.stunDropped, "sendErrors": control.sendErrors.load(ordering: .relaxed)]

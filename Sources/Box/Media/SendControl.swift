@@ -9,6 +9,9 @@ final class SendControl: Sendable {
     let keyframeRequested = Atomic<Bool>(false)
     /// Target video bitrate in kbit/s; the video thread applies changes between frames.
     let videoBitrateKbps: Atomic<Int>
+    /// What the path carries as the estimates say (kbit/s, audio included; 0: not known, the
+    /// video's rate and the audio then stand in): the pacer paces at 2.5× it.
+    let pacingTargetKbps = Atomic<Int>(0)
     /// One transport-wide sequence counter across audio and video (transport-cc).
     private let transportSequence = Atomic<Int>(Int.random(in: 0..<65536))
 
@@ -22,6 +25,8 @@ final class SendControl: Sendable {
     let cameraRestarts = Atomic<Int>(0)
     let droppedCameraFrames = Atomic<Int>(0)
     let audioOverruns = Atomic<Int>(0)
+    /// Pictures not encoded because the pacer's queue held more than 300 ms.
+    let framesSkippedForPacing = Atomic<Int>(0)
     /// Video packets sent again after a NACK.
     let retransmissions = Atomic<Int>(0)
     /// NACKed packets that could not be sent again: no longer held (older than the history)

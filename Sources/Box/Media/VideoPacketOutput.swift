@@ -27,26 +27,49 @@ final class VideoPacketOutput: @unchecked Sendable {
     private let retransmissionBuffer: UnsafeMutableRawBufferPointer
     private var rtxSequence = UInt16.random(in: 0...UInt16.max)
     private var limiter = RetransmissionLimiter()
+    /// The abs-send-time extension's id, restamped when a paced packet really leaves.
+    private let absSendTimeID: UInt8?
+    /// Set when the video is paced (a call); nil: each packet leaves as it is made (benchmarks).
+    private(set) var pacer: VideoPacer?
 
-    init(sink: any PacketSink, srtp: SRTPSession?, history: SendHistory, rtx: RTX?, transportSequenceID: UInt8? = nil, control: SendControl) {
+    init(sink: any PacketSink, srtp: SRTPSession?, history: SendHistory, rtx: RTX?, transportSequenceID: UInt8? = nil,
+         absSendTimeID: UInt8? = nil, control: SendControl) {
         self.sink = sink
         self.srtp = srtp
         self.history = history
         self.rtx = rtx
         self.transportSequenceID = transportSequenceID
+        self.absSendTimeID = absSendTimeID
         self.control = control
         retransmissionBuffer = .allocate(byteCount: history.slotSize + 64, alignment: 16)
+    }
+
+    /// Paces what `transmit` gets from now on; the pacer's thread calls `sendPaced`.
+    func pace(with pacer: VideoPacer) {
+        lock.withLock { self.pacer = pacer }
     }
 
     deinit { retransmissionBuffer.deallocate() }
 
     /// Keeps the plain packet for retransmission, then protects it in place in `buffer`
     /// (which must have room for the SRTP tag) and sends it.
+    /// With a pacer, the packet is queued (plain) instead, and leaves from the pacer's thread.
     func transmit(_ buffer: UnsafeMutableRawBufferPointer, length: Int, sequence: UInt16, now: UInt64) {
-        lock.withLock {
+        let paced = lock.withLock { () -> VideoPacer? in
             history.store(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), sequenceNumber: sequence, sentAt: now)
-            send(buffer, length: length, isRetransmission: false, now: now)
+            if self.pacer == nil { send(buffer, length: length, isRetransmission: false, now: now) }
+            return self.pacer
         }
+        paced?.enqueue(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), now: now)
+    }
+
+    /// The pacer's thread: a queued packet leaves now, stamped with its real send time.
+    /// Returns the octets on the wire.
+    func sendPaced(_ buffer: UnsafeMutableRawBufferPointer, length: Int, now: UInt64) -> Int {
+        if let id = absSendTimeID {
+            _ = RTPHeaderExtensions.stampAbsSendTime(MediaClock.absSendTime(nanoseconds: now), id: id, in: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length]))
+        }
+        return lock.withLock { send(buffer, length: length, isRetransmission: false, now: now) }
     }
 
     /// Resends what a receiver reported lost; returns how many packets went out again.
@@ -68,7 +91,8 @@ final class VideoPacketOutput: @unchecked Sendable {
                     notHeld += 1
                     continue
                 }
-                send(retransmissionBuffer, length: length, isRetransmission: true, now: now)
+                let size = send(retransmissionBuffer, length: length, isRetransmission: true, now: now)
+                pacer?.charge(octets: size, now: now)
                 count += 1
             }
             control.count(control.retransmissions, count)
@@ -104,7 +128,8 @@ final class VideoPacketOutput: @unchecked Sendable {
 
     /// Stamps the transport-wide number (a retransmission gets one of its own: the receiver
     /// reports each datagram), protects, records and sends.
-    private func send(_ buffer: UnsafeMutableRawBufferPointer, length: Int, isRetransmission: Bool, now: UInt64) {
+    @discardableResult
+    private func send(_ buffer: UnsafeMutableRawBufferPointer, length: Int, isRetransmission: Bool, now: UInt64) -> Int {
         var transportSequence: UInt16?
         if let id = transportSequenceID {
             let sequence = control.nextTransportSequence()
@@ -120,8 +145,10 @@ final class VideoPacketOutput: @unchecked Sendable {
                 control.count(control.videoPackets)
                 control.count(control.videoBytes, size)
             }
+            return size
         } catch {
             control.count(control.sendErrors)
+            return 0
         }
     }
 }

@@ -4,6 +4,7 @@ import Glibc
 import Capture
 import Runtime
 import Codecs
+import Congestion
 import Logging
 import Media
 import RTCP
@@ -50,7 +51,8 @@ struct VideoSendPlan: Sendable {
     func makeOutput(sink: any PacketSink, control: SendControl) throws -> VideoPacketOutput {
         let srtp = try self.srtp.map { try SRTPSession(profile: $0.profile, masterKey: $0.masterKey, direction: .outbound) }
         return VideoPacketOutput(sink: sink, srtp: srtp, history: SendHistory(bitrateKbps: max(encoder.bitrateKbps, 2000), slotSize: mtu),
-                                 rtx: rtx, transportSequenceID: extensionIDs.transportWideSequence, control: control)
+                                 rtx: rtx, transportSequenceID: extensionIDs.transportWideSequence, absSendTimeID: extensionIDs.absSendTime,
+                                 control: control)
     }
 }
 
@@ -78,6 +80,10 @@ final class VideoSender {
     /// Whether the camera stamps frames on the monotonic clock, decided on the first frame
     /// (a frame merely late on a loaded host must not switch clocks).
     private var cameraClockIsMonotonic: Bool?
+    /// The size and frame rate the video's rate carries (issue 13 item 4), and when the last
+    /// picture was encoded (a lower rung's frame rate skips pictures).
+    private var ladder = ResolutionLadder()
+    private var lastEncodedAt: UInt64?
     /// The classroom screen's self view (nil: no screen).
     private let selfView: (any SelfViewSink)?
 
@@ -203,7 +209,20 @@ final class VideoSender {
             logger.info("video: watched again; sending from a keyframe")
             encoder.requestKeyframe()
         }
-        guard let picture = fitted(picture, maxHeight: maxHeight) else { return }
+        // The pacer still holds more than it sends in 300 ms: this picture is skipped (the
+        // queue, and the picture's delay, would only grow; libvpx sizes the next one to fit).
+        if output.pacer?.isBacklogged == true {
+            control.count(control.framesSkippedForPacing)
+            return
+        }
+        let now = Monotonic.nanoseconds()
+        let rung = ladder.update(targetKbps: control.videoBitrateKbps.load(ordering: .relaxed), now: now)
+        if rung.fps < plan.encoder.fps, let last = lastEncodedAt, now - last < 750_000_000 / UInt64(rung.fps) { return }
+        lastEncodedAt = now
+        let byLink = maxHeight < 0 || rung.height < maxHeight
+        guard let picture = fitted(picture, maxHeight: byLink ? rung.height : maxHeight,
+                                   reason: byLink ? "the link carries \(control.videoBitrateKbps.load(ordering: .relaxed)) kbit/s"
+                                                  : "the others watch at most \(maxHeight) lines") else { return }
         if control.keyframeRequested.exchange(false, ordering: .relaxed) { encoder.requestKeyframe() }
         let target = min(control.videoBitrateKbps.load(ordering: .relaxed), Self.bitrateCap(height: picture.height, configured: plan.encoder.bitrateKbps))
         if target != encoder.settings.bitrateKbps {
@@ -211,7 +230,7 @@ final class VideoSender {
         }
         let rtpTimestamp = MediaClock.rtpTimestamp(nanoseconds: timestamp, rate: 90000, offset: timestampOffset)
         do {
-            try encoder.encode(picture, pts: Int64(timestamp / 100_000 * 9), duration: 90000 / plan.encoder.fps) { encoded in
+            try encoder.encode(picture, pts: Int64(timestamp / 100_000 * 9), duration: 90000 / min(rung.fps, plan.encoder.fps)) { encoded in
                 guard allowed() else { return }
                 control.count(control.framesEncoded)
                 if encoded.isKeyframe { control.count(control.keyframesSent) }
@@ -242,7 +261,7 @@ final class VideoSender {
     /// asks for (SenderSourceConstraints) — with the encoder made for that size. A new size
     /// makes a new encoder, which starts with a keyframe; that happens only when the camera
     /// or the constraint changes. Nil (counted) when the picture cannot be sent.
-    private func fitted(_ picture: VideoFrameLayout, maxHeight: Int) -> VideoFrameLayout? {
+    private func fitted(_ picture: VideoFrameLayout, maxHeight: Int, reason: @autoclosure () -> String) -> VideoFrameLayout? {
         let size = VideoScaler.sendSize(width: picture.width, height: picture.height, maxHeight: maxHeight)
         if size.width != encoder.settings.width || size.height != encoder.settings.height {
             var settings = encoder.settings
@@ -255,8 +274,8 @@ final class VideoSender {
                 logger.warning("video: no encoder for \(size.width)x\(size.height): \(error)")
                 return nil
             }
-            let reason = size.height < picture.height ? " (the others watch at most \(maxHeight) lines)" : ""
-            logger.info("video: sending \(size.width)x\(size.height)\(reason)", metadata: ["event": "video.size"])
+            let why = size.height < picture.height ? " (\(reason()))" : ""
+            logger.info("video: sending \(size.width)x\(size.height)\(why)", metadata: ["event": "video.size"])
         }
         guard size.width != picture.width || size.height != picture.height else { return picture }
         let needed = VideoFrameLayout.packedSize(width: picture.width, height: picture.height)

@@ -1,0 +1,105 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Congestion
+import Runtime
+import Synchronization
+
+/// Sends the video's packets at the pacing rate, on a thread of its own: the video thread
+/// queues a frame's packets (plain RTP, copied into a fixed ring) and goes on with the next
+/// picture; this thread hands them to `VideoPacketOutput` — transport-wide number, send time,
+/// SRTP, socket — as the budget allows (issue 13 item 3). Audio never waits here (the audio
+/// thread sends on its own), retransmissions neither (the network thread sends them at once,
+/// charged to the budget): the priorities audio, then retransmissions, then video.
+///
+/// The queue is bounded in time: while it holds more than `backlogLimit` at the pacing rate,
+/// the video thread encodes no new frame (libvpx makes the next one smaller), rather than let
+/// the queue — and the picture's delay — grow.
+final class VideoPacer: @unchecked Sendable {
+    struct Queued: BitwiseCopyable { var enqueuedAt: UInt64 }
+
+    static let backlogLimit: UInt64 = 300_000_000
+    private let ring: PacketRing<Queued>
+    private let wakeup = Wakeup()
+    private let budget: Mutex<PacingBudget>
+    private let control: SendControl
+    /// Octets queued (the video thread adds, the pacer thread takes away).
+    private let queuedOctets = Atomic<Int>(0)
+    /// Packets the full ring refused (the receiver asks for them again by NACK).
+    let refused = Atomic<Int>(0)
+    /// The longest a packet waited in the queue in this call, in µs.
+    let longestWait = Atomic<Int>(0)
+
+    init(control: SendControl, maximumLength: Int, capacity: Int = 512) {
+        self.control = control
+        ring = PacketRing(capacity: capacity, maximumLength: maximumLength)
+        budget = Mutex(PacingBudget(rateBps: Self.pacingTarget(control) * PacingBudget.pacingFactor))
+    }
+
+    /// The target the pacing follows (bit/s): what the estimates say the path carries, or
+    /// before any, the video's rate and the audio beside it.
+    static func pacingTarget(_ control: SendControl) -> Double {
+        let path = control.pacingTargetKbps.load(ordering: .relaxed)
+        return Double(path > 0 ? path : control.videoBitrateKbps.load(ordering: .relaxed) + CallMedia.audioReserveKbps) * 1000
+    }
+
+    /// Video thread: queues one plain packet; false when the ring is full.
+    @discardableResult
+    func enqueue(_ packet: UnsafeRawBufferPointer, now: UInt64) -> Bool {
+        let wasEmpty = ring.count == 0
+        guard ring.push(Queued(enqueuedAt: now), packet) else {
+            refused.wrappingAdd(1, ordering: .relaxed)
+            return false
+        }
+        queuedOctets.wrappingAdd(packet.count, ordering: .relaxed)
+        if wasEmpty { wakeup.signal() }
+        return true
+    }
+
+    /// Whether the queue holds more than `backlogLimit` at the current pacing rate.
+    var isBacklogged: Bool {
+        let rate = Self.pacingTarget(control) * PacingBudget.pacingFactor
+        return Double(queuedOctets.load(ordering: .relaxed) * 8) / rate * 1e9 > Double(Self.backlogLimit)
+    }
+
+    /// A retransmission sent beside the queue still uses the link: charged to the budget.
+    func charge(octets: Int, now: UInt64) {
+        budget.withLock { $0.spend(octets: octets, now: now) }
+    }
+
+    /// The pacer thread's loop, until the senders stop.
+    func run(output: VideoPacketOutput) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ring.maximumLength + 64, alignment: 16)
+        defer { buffer.deallocate() }
+        while !control.isStopping {
+            guard ring.count > 0 else {
+                var entry = pollfd(fd: wakeup.descriptor, events: Int16(POLLIN), revents: 0)
+                _ = poll(&entry, 1, 100)
+                wakeup.drain()
+                continue
+            }
+            let target = Self.pacingTarget(control)
+            let wait = budget.withLock { budget -> UInt64 in
+                budget.follow(targetBps: target)
+                return budget.wait(now: Monotonic.nanoseconds())
+            }
+            if wait > 0 {
+                var pause = timespec(tv_sec: Int(wait / 1_000_000_000), tv_nsec: Int(wait % 1_000_000_000))
+                _ = nanosleep(&pause, nil)
+                continue
+            }
+            var length = 0, enqueuedAt: UInt64 = 0
+            ring.pop { record, packet in
+                buffer.baseAddress!.copyMemory(from: packet.baseAddress!, byteCount: packet.count)
+                length = packet.count
+                enqueuedAt = record.enqueuedAt
+            }
+            queuedOctets.wrappingAdd(-length, ordering: .relaxed)
+            let now = Monotonic.nanoseconds()
+            let waited = Int((now &- enqueuedAt) / 1000)
+            if waited > longestWait.load(ordering: .relaxed) { longestWait.store(waited, ordering: .relaxed) }
+            let size = output.sendPaced(buffer, length: length, now: now)
+            budget.withLock { $0.spend(octets: size, now: now) }
+        }
+    }
+}
