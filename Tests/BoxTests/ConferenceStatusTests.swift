@@ -19,6 +19,15 @@ import Testing
         #expect(!ConferenceStatus.line(snapshot, since: nil, seconds: 0).contains("watched"), "a private camera is nobody's to watch")
     }
 
+    @Test func theLineSaysWhyTheVideoIsSentAtItsRate() {
+        var snapshot = ConferenceSnapshot(state: "in call", inRoom: true, others: 1, cameraLive: true, mediaConnected: true)
+        #expect(!ConferenceStatus.line(snapshot, since: nil, seconds: 0).contains("video target"), "no video, no target")
+        snapshot.videoTargetKbps = 1500
+        #expect(ConferenceStatus.line(snapshot, since: nil, seconds: 0).contains("video target 1500 kbit/s ·"), "without feedback: no path estimate")
+        (snapshot.videoTargetKbps, snapshot.pathEstimateKbps, snapshot.pathOverused) = (420, 560, true)
+        #expect(ConferenceStatus.line(snapshot, since: nil, seconds: 0).contains("video target 420 kbit/s (the path carries ~560 kbit/s, its queue growing)"))
+    }
+
     @Test func theLineSaysHowManyVideosAreSeenAndAtWhatFrameRate() {
         var before = ConferenceSnapshot(state: "in call", inRoom: true, others: 3, mediaConnected: true)
         #expect(ConferenceStatus.line(before, since: nil, seconds: 0).contains("seeing no video"))

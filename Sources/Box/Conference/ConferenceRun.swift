@@ -308,6 +308,9 @@ final class ConferenceRun {
             $0.decodedFrames = media.videoReceived.decodedFrames.load(ordering: .relaxed)
             $0.bridgeChannelOpen = media.bridgeChannel?.isOpen
             $0.watchedLines = control.bridgeMaxHeight.load(ordering: .relaxed)
+            $0.videoTargetKbps = media.plan.video != nil ? control.videoBitrateKbps.load(ordering: .relaxed) : 0
+            $0.pathEstimateKbps = media.delayBasedKbps.load(ordering: .relaxed)
+            $0.pathOverused = media.delayUsage.load(ordering: .relaxed) > 0
         }
     }
 }

@@ -32,6 +32,12 @@ struct ConferenceSnapshot: Sendable, Equatable {
     /// The most lines anybody watches the camera at (SenderSourceConstraints; −1: not said,
     /// 0: nobody — the camera is live but nothing is sent): why a live camera sends nothing.
     var watchedLines = -1
+    /// The video's target rate, what the delay-based estimate says the path carries (0: no
+    /// transport-cc feedback) and whether it sees the queue grow: why the video is sent at
+    /// the rate it is (kbit/s).
+    var videoTargetKbps = 0
+    var pathEstimateKbps = 0
+    var pathOverused = false
     /// How often the box had to join again (connection lost, server restarted).
     var rejoins = 0
     /// The last attempt failed in a way that needs a person (password, TLS, server gone).
@@ -63,6 +69,10 @@ final class ConferenceStatus: Sendable {
                 return max(0, Int(Double(bytes - before) * 8 / 1000 / seconds))
             }
             parts.append("video \(kbps(now.videoBytes, previous?.videoBytes)) kbit/s, audio \(kbps(now.audioBytes, previous?.audioBytes)) kbit/s")
+            if now.videoTargetKbps > 0 {
+                parts.append("video target \(now.videoTargetKbps) kbit/s" + (now.pathEstimateKbps > 0
+                    ? " (the path carries ~\(now.pathEstimateKbps) kbit/s\(now.pathOverused ? ", its queue growing" : ""))" : ""))
+            }
             parts.append("sent \(now.videoPackets + now.audioPackets) packets, received \(now.receivedPackets)")
             parts.append(now.heardSources == 0 ? "hearing nobody"
                          : "hearing \(now.heardSources) at \(now.playbackLevel.map { "\($0) dBFS" } ?? "silence")")
