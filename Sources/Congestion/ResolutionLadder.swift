@@ -1,6 +1,6 @@
 /// The picture size and frame rate the video's rate can carry (issue 13 item 4): VP8 at
 /// 300 kbit/s makes a 720p picture of blocks, a 360p one that reads well. Steps down when the
-/// target stays below a rung's floor for 2 s, up one rung when it stays well above the next
+/// target stays below a rung's floor for 2 s, up one rung when it stays 10 % above the next
 /// rung's floor for 5 s — a path that wobbles does not make the picture pump (the thresholds
 /// and times are our own proposal, research/next-stage.md §1.6; libwebrtc's quality scaler
 /// decides on the encoder's QP instead).
@@ -19,8 +19,11 @@ public struct ResolutionLadder: Sendable {
                                Rung(height: 180, fps: 15, floorKbps: 0)]
     public static let downAfter: UInt64 = 2_000_000_000
     public static let upAfter: UInt64 = 5_000_000_000
-    /// How far above the next rung's floor the target must stay to step up.
-    static let upMargin = 1.25
+    /// How far above the next rung's floor the target must stay to step up. Small: the
+    /// delay-based estimate grows to at most 1.5× what is acknowledged, and a rung's encoder
+    /// cap (500 kbit/s at 360p) bounds that; without probing a larger margin might never be
+    /// reached.
+    static let upMargin = 1.1
 
     /// Index into `rungs`: 0 is the top.
     public private(set) var index = 0

@@ -33,8 +33,8 @@ import Testing
         var ladder = ResolutionLadder(), now: UInt64 = 0
         _ = run(&ladder, kbps: 100, seconds: 2.5, from: &now)
         #expect(ladder.rung.height == 180)
-        // 320 kbit/s: above 360p's floor, not 25 % above: stays.
-        _ = run(&ladder, kbps: 300, seconds: 10, from: &now)
+        // 270 kbit/s: above 360p's floor, not 10 % above: stays.
+        _ = run(&ladder, kbps: 270, seconds: 10, from: &now)
         #expect(ladder.rung.height == 180)
         let heights = run(&ladder, kbps: 2000, seconds: 11, from: &now)
         #expect(heights[49] == 180 && heights[50] == 360 && heights[100] == 360 && heights[101] == 720, "\(heights)")

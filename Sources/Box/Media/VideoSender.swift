@@ -219,8 +219,10 @@ final class VideoSender {
         let rung = ladder.update(targetKbps: control.videoBitrateKbps.load(ordering: .relaxed), now: now)
         if rung.fps < plan.encoder.fps, let last = lastEncodedAt, now - last < 750_000_000 / UInt64(rung.fps) { return }
         lastEncodedAt = now
-        let byLink = maxHeight < 0 || rung.height < maxHeight
-        guard let picture = fitted(picture, maxHeight: byLink ? rung.height : maxHeight,
+        // The top rung leaves the camera's own size (a 1080p camera on a fast path stays 1080p).
+        let linkHeight = ladder.index == 0 ? Int.max : rung.height
+        let byLink = maxHeight < 0 || linkHeight < maxHeight
+        guard let picture = fitted(picture, maxHeight: byLink ? linkHeight : maxHeight,
                                    reason: byLink ? "the link carries \(control.videoBitrateKbps.load(ordering: .relaxed)) kbit/s"
                                                   : "the others watch at most \(maxHeight) lines") else { return }
         if control.keyframeRequested.exchange(false, ordering: .relaxed) { encoder.requestKeyframe() }
