@@ -23,11 +23,17 @@ public struct AcknowledgedBitrate: Sendable {
     /// The estimate in bit/s; nil before the first window's worth of arrivals.
     public var bitsPerSecond: Int? { estimate.map { Int($0 * 1000) } }
 
-    /// The last window's own rate in bit/s, unsmoothed. While a queue stands at the
-    /// bottleneck, packets leave it at exactly its rate: this is the capacity now, where the
-    /// smoothed estimate still remembers the rate before a drop.
-    public var latestSampleBitsPerSecond: Int? { latestSample.map { Int($0 * 1000) } }
+    /// The rate of the last two windows, unsmoothed: the higher of the two, in bit/s (nil
+    /// before two). While a queue stands at the bottleneck, packets leave it at exactly its
+    /// rate: this is the capacity now, where the smoothed estimate still remembers the rate
+    /// before a drop. One 150 ms window holds only four or five frames and swings with a key
+    /// frame or a still picture; two low in a row are the queue's rate.
+    public var recentBitsPerSecond: Int? {
+        guard let latestSample, let previousSample else { return nil }
+        return Int(max(latestSample, previousSample) * 1000)
+    }
     private var latestSample: Double?
+    private var previousSample: Double?
 
     /// The packets of one feedback that arrived, in arrival order (the lost are skipped).
     public mutating func add(_ results: [PacketResult]) {
@@ -40,6 +46,7 @@ public struct AcknowledgedBitrate: Sendable {
     mutating func add(arrival: Int64, size: Int) {
         let window = estimate == nil ? Self.initialWindow : Self.window
         guard let sample = sample(arrival: arrival, size: size, window: window) else { return }
+        previousSample = latestSample
         latestSample = sample
         guard let current = estimate else {
             estimate = sample

@@ -63,12 +63,12 @@ public struct DelayBasedEstimator: Sendable {
         }
         var throughput = acknowledged.bitsPerSecond.map(Double.init)
         if detector.state == .overusing {
-            // Our departure from libwebrtc: on overuse the rate the queue lets through now,
-            // when lower. libwebrtc's smoothed rate (Bayesian or its newer 1 s window) still
+            // Our departure from libwebrtc: on overuse the rate the queue lets through now
+            // (the last two 150 ms windows), when lower. libwebrtc's smoothed rate (Bayesian or its newer 1 s window) still
             // remembers the rate before a capacity drop, so its cut (85 % of that) stays above
             // the new capacity and a full drop-tail queue stands for seconds with no trend left
             // to detect (seen in the simulated 2.5 → 0.5 Mbit/s drop).
-            if let smoothed = throughput, let latest = acknowledged.latestSampleBitsPerSecond { throughput = min(smoothed, Double(latest)) }
+            if let smoothed = throughput, let recent = acknowledged.recentBitsPerSecond { throughput = min(smoothed, Double(recent)) }
             if let throughput {
                 if rateControl.mayReduceFurther(at: now, throughput: throughput) {
                     rateControl.update(.overusing, throughput: throughput, at: now)

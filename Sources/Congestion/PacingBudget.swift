@@ -33,10 +33,14 @@ public struct PacingBudget: Sendable {
     }
 
     /// Charges a packet that left at `now` (paced video, or a retransmission sent beside).
+    /// The debt is capped at `maximumDebt` of sending: a burst of retransmissions on a slow
+    /// path delays the queue that long at most, not seconds.
     public mutating func spend(octets: Int, now: UInt64) {
         drain(to: now)
-        debtBits += Double(octets * 8)
+        debtBits = min(debtBits + Double(octets * 8), rateBps * Double(Self.maximumDebt) / 1e9)
     }
+
+    public static let maximumDebt: UInt64 = 250_000_000
 
     /// How long `octets` queued take to leave at the pacing rate (ns).
     public func drainTime(octets: Int) -> UInt64 {

@@ -13,9 +13,11 @@ public enum BandwidthUsage: String, Sendable {
 /// above an adaptive threshold for more than 10 ms is overuse (libwebrtc
 /// `goog_cc/trendline_estimator.cc`, its default settings, our own code).
 ///
-/// The threshold follows the trend slowly upwards and faster downwards, so that a path whose
-/// delay wobbles (Wi-Fi, a busy school switch) raises it and does not read as overuse, while
-/// a real queue, growing faster than the threshold adapts, does.
+/// The threshold follows the trend slowly upwards and 4.5× faster downwards: a lasting trend
+/// a little above it (cross traffic that holds a queue without growing it further) raises it
+/// until it no longer reads as overuse, a quiet path brings it back to its floor of 6, and a
+/// spike far above it is not followed at all. (Periodic swings do not raise it: between them
+/// it sinks again.)
 public struct TrendlineDetector: Sendable {
     static let windowSize = 20
     static let smoothingCoefficient = 0.9

@@ -46,5 +46,8 @@ import Testing
         budget.spend(octets: 12_000, now: 0)  // ten retransmitted packets at once
         #expect(budget.wait(now: 0) > 90_000_000, "96 ms of debt less a 5 ms burst")
         #expect(budget.drainTime(octets: 1250) == 10_000_000)
+        // A storm of them (a megabyte) delays the queue by at most 250 ms, not eight seconds.
+        budget.spend(octets: 1_000_000, now: 0)
+        #expect(budget.wait(now: 0) <= PacingBudget.maximumDebt)
     }
 }

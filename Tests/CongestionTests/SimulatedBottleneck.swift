@@ -2,7 +2,8 @@
 import RTCP
 
 /// A path in virtual time for the estimator's tests: a sender that sends what the estimate
-/// allows (a video frame as one burst every 33 ms, audio every 20 ms), a drop-tail bottleneck
+/// allows (a video frame as one burst every 33 ms, key frames of five when asked, audio every
+/// 20 ms), a drop-tail bottleneck
 /// of a given capacity holding at most `buffer` of queue, a fixed propagation delay, and a
 /// receiver that reports what arrived every 100 ms (transport-cc as JVB sends it). All times µs.
 struct SimulatedBottleneck {
@@ -11,6 +12,8 @@ struct SimulatedBottleneck {
     var propagation: Int64 = 20_000
     var estimator: DelayBasedEstimator
     var maximumVideoBps: Double = 2_500_000
+    /// Frames between key frames (nil: frames of equal size).
+    var keyframeEvery: Int?
     /// The loss controller on the receiver's reports (one a second), as the box combines them.
     var lossBased = LossBasedBitrate(minimumKbps: 30, maximumKbps: 30_000, startKbps: 30_000)
     private var nextReport: Int64 = 1_000_000
@@ -25,6 +28,7 @@ struct SimulatedBottleneck {
     /// Packets sent and not yet reported: (result as the receiver will report it, when).
     private var pending: [PacketResult] = []
     private var nextFrame: Int64 = 0
+    private var frameCount = 0
     private var nextAudio: Int64 = 0
     private var nextFeedback: Int64 = 100_000
     /// Feedback on its way back to the sender: (delivery time, results).
@@ -52,7 +56,10 @@ struct SimulatedBottleneck {
             }
             if now >= nextFrame {
                 let videoBps = min(maximumVideoBps, targetBps - 50_000)
-                var frame = max(300, Int(videoBps / 30 / 8))
+                // A key frame five times an average one every `keyframeEvery` frames, when set,
+                // as a PLI makes (the rate windows then swing as with real video).
+                frameCount += 1
+                var frame = max(300, Int(videoBps / 30 / 8)) * (keyframeEvery.map { frameCount % $0 == 0 ? 5 : 1 } ?? 1)
                 while frame > 0 {
                     send(size: min(frame, 1200))
                     frame -= 1200

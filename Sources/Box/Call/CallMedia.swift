@@ -50,8 +50,10 @@ final class CallMedia: @unchecked Sendable {
     private var threads: [BackgroundThread] = []
     // The state below is touched only on the transport's network thread (its callbacks).
     private var videoOutput: VideoPacketOutput?
-    /// Paces the video's packets (issue 13 item 3); nil before the transport connected.
-    private(set) var videoPacer: VideoPacer?
+    /// Paces the video's packets (issue 13 item 3); nil before the transport connected. Set
+    /// under `lock` on the network thread; read through `pacer` from others.
+    private var videoPacer: VideoPacer?
+    var pacer: VideoPacer? { lock.withLock { videoPacer } }
     private var keyframes = KeyframeRequestLimiter()
     private var bitrate: LossBasedBitrate
     private var rembKbps: Int?

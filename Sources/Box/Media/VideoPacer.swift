@@ -30,7 +30,7 @@ final class VideoPacer: @unchecked Sendable {
     /// The longest a packet waited in the queue in this call, in µs.
     let longestWait = Atomic<Int>(0)
 
-    init(control: SendControl, maximumLength: Int, capacity: Int = 512) {
+    init(control: SendControl, maximumLength: Int, capacity: Int = 1024) {
         self.control = control
         ring = PacketRing(capacity: capacity, maximumLength: maximumLength)
         budget = Mutex(PacingBudget(rateBps: Self.pacingTarget(control) * PacingBudget.pacingFactor))
@@ -46,20 +46,23 @@ final class VideoPacer: @unchecked Sendable {
     /// Video thread: queues one plain packet; false when the ring is full.
     @discardableResult
     func enqueue(_ packet: UnsafeRawBufferPointer, now: UInt64) -> Bool {
-        let wasEmpty = ring.count == 0
         guard ring.push(Queued(enqueuedAt: now), packet) else {
             refused.wrappingAdd(1, ordering: .relaxed)
             return false
         }
         queuedOctets.wrappingAdd(packet.count, ordering: .relaxed)
-        if wasEmpty { wakeup.signal() }
+        // Checked after the push: the pacer sleeps only when it found the ring empty, and then
+        // this packet is the only one in it (a check before the push could miss the pacer
+        // taking the last packet in between and sleep it for 100 ms).
+        if ring.count == 1 { wakeup.signal() }
         return true
     }
 
-    /// Whether the queue holds more than `backlogLimit` at the current pacing rate.
+    /// Whether the queue holds more than `backlogLimit` at the current pacing rate, or fills
+    /// half the ring (at a very high rate the ring, not the time, is the bound).
     var isBacklogged: Bool {
         let rate = Self.pacingTarget(control) * PacingBudget.pacingFactor
-        return Double(queuedOctets.load(ordering: .relaxed) * 8) / rate * 1e9 > Double(Self.backlogLimit)
+        return Double(queuedOctets.load(ordering: .relaxed) * 8) / rate * 1e9 > Double(Self.backlogLimit) || ring.count > ring.capacity / 2
     }
 
     /// A retransmission sent beside the queue still uses the link: charged to the budget.
@@ -84,7 +87,9 @@ final class VideoPacer: @unchecked Sendable {
                 return budget.wait(now: Monotonic.nanoseconds())
             }
             if wait > 0 {
-                var pause = timespec(tv_sec: Int(wait / 1_000_000_000), tv_nsec: Int(wait % 1_000_000_000))
+                // At most 10 ms at a time: a stop, or a new rate, is seen within that.
+                let slice = min(wait, 10_000_000)
+                var pause = timespec(tv_sec: 0, tv_nsec: Int(slice))
                 _ = nanosleep(&pause, nil)
                 continue
             }

@@ -66,10 +66,7 @@ final class VideoPacketOutput: @unchecked Sendable {
     /// The pacer's thread: a queued packet leaves now, stamped with its real send time.
     /// Returns the octets on the wire.
     func sendPaced(_ buffer: UnsafeMutableRawBufferPointer, length: Int, now: UInt64) -> Int {
-        if let id = absSendTimeID {
-            _ = RTPHeaderExtensions.stampAbsSendTime(MediaClock.absSendTime(nanoseconds: now), id: id, in: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length]))
-        }
-        return lock.withLock { send(buffer, length: length, isRetransmission: false, now: now) }
+        lock.withLock { send(buffer, length: length, isRetransmission: false, now: now) }
     }
 
     /// Resends what a receiver reported lost; returns how many packets went out again.
@@ -127,9 +124,16 @@ final class VideoPacketOutput: @unchecked Sendable {
     }
 
     /// Stamps the transport-wide number (a retransmission gets one of its own: the receiver
-    /// reports each datagram), protects, records and sends.
+    /// reports each datagram) and the send time, protects, records and sends. The time is
+    /// read here, under the lock, so that transport-wide numbers and send times rise together
+    /// whichever thread sends (a caller's earlier reading would put a retransmission's send
+    /// time before a paced packet numbered ahead of it).
     @discardableResult
-    private func send(_ buffer: UnsafeMutableRawBufferPointer, length: Int, isRetransmission: Bool, now: UInt64) -> Int {
+    private func send(_ buffer: UnsafeMutableRawBufferPointer, length: Int, isRetransmission: Bool, now _: UInt64) -> Int {
+        let now = Monotonic.nanoseconds()
+        if let id = absSendTimeID {
+            _ = RTPHeaderExtensions.stampAbsSendTime(MediaClock.absSendTime(nanoseconds: now), id: id, in: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length]))
+        }
         var transportSequence: UInt16?
         if let id = transportSequenceID {
             let sequence = control.nextTransportSequence()

@@ -161,6 +161,7 @@ final class VideoSender {
             lastProblem = nil
             logger.info("camera \(path): \(camera.width)x\(camera.height) \(camera.format) at \(camera.fps) fps")
             encoder.requestKeyframe()  // the encoder follows the camera's size in `send`
+            cameraClockIsMonotonic = nil  // another camera may stamp another clock
             var droppedBefore = 0
             var nextShutterCheck = Monotonic.nanoseconds()
             while !control.isStopping && control.isCameraLive {
@@ -217,9 +218,11 @@ final class VideoSender {
         }
         let now = Monotonic.nanoseconds()
         let rung = ladder.update(targetKbps: control.videoBitrateKbps.load(ordering: .relaxed), now: now)
-        if rung.fps < plan.encoder.fps, let last = lastEncodedAt, now - last < 750_000_000 / UInt64(rung.fps) { return }
+        // The top rung leaves the camera's own size and frame rate (a 1080p60 camera on a fast
+        // path is neither cut to 720p nor to 30 frames/s).
+        let fps = ladder.index == 0 ? plan.encoder.fps : min(rung.fps, plan.encoder.fps)
+        if fps < plan.encoder.fps, let last = lastEncodedAt, now - last < 750_000_000 / UInt64(fps) { return }
         lastEncodedAt = now
-        // The top rung leaves the camera's own size (a 1080p camera on a fast path stays 1080p).
         let linkHeight = ladder.index == 0 ? Int.max : rung.height
         let byLink = maxHeight < 0 || linkHeight < maxHeight
         guard let picture = fitted(picture, maxHeight: byLink ? linkHeight : maxHeight,
@@ -232,7 +235,7 @@ final class VideoSender {
         }
         let rtpTimestamp = MediaClock.rtpTimestamp(nanoseconds: timestamp, rate: 90000, offset: timestampOffset)
         do {
-            try encoder.encode(picture, pts: Int64(timestamp / 100_000 * 9), duration: 90000 / min(rung.fps, plan.encoder.fps)) { encoded in
+            try encoder.encode(picture, pts: Int64(timestamp / 100_000 * 9), duration: 90000 / fps) { encoded in
                 guard allowed() else { return }
                 control.count(control.framesEncoded)
                 if encoded.isKeyframe { control.count(control.keyframesSent) }
