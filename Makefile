@@ -138,13 +138,18 @@ image-test: image
 ## the audio receive path with 1, 4 and 8 talkers against libopus decoding alone (CPU per
 ## 10 ms block with AEC and NS on, allocations per block, ERLE), and the video receive path at
 ## 360p and 720p against libvpx decoding alone (CPU per frame, allocations per frame), and the
-## classroom screen at 1080p with 1 + 4 tiles against libyuv alone (CPU and allocations per frame)
+## classroom screen at 1080p with 1 + 4 tiles against libyuv alone (CPU and allocations per frame),
+## and issue 13's bottleneck test: the box, then Chromium's GoogCC, sending through a tc token
+## bucket at 1 / 2.5 / 0.5 / 1 Mbit/s (throughput per capacity, queueing delay, loss, recovery
+## after the drop, the receiving Chromium's freezes; root, ~4 min, CONGESTION_SCALE=0.3 shorter)
 bench: deps
 	$(SWIFT) build -c release --product classbox-bench
+	$(SWIFT) build --product classbox-interop
 	python3 Tests/Bench/send_pipeline.py $(BUILD_DIR)/release/classbox-bench
 	$(BUILD_DIR)/release/classbox-bench receive-audio 20
 	$(BUILD_DIR)/release/classbox-bench receive-video 20
 	$(BUILD_DIR)/release/classbox-bench screen 10
+	python3 Tests/Bench/congestion.py $(BUILD_DIR)/debug/classbox-interop
 
 # --- fuzzing (libFuzzer through swiftc -sanitize=fuzzer, with AddressSanitizer) ---------
 # Each harness is compiled together with the sources of the modules it exercises, as one

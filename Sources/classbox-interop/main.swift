@@ -3,7 +3,8 @@
 //
 //   classbox-interop --config FILE --role answer --offer IN --answer OUT --duration S [--tamper-fingerprint]
 //   classbox-interop --config FILE --role offer --offer OUT --answer IN --duration S
-//   (--no-loopback: host candidates on the real interfaces, for the network-namespace tests)
+//   (--no-loopback: host candidates on the real interfaces, for the network-namespace tests;
+//    --trace: the congestion state every half second on stderr, for the bottleneck bench)
 //
 // The peer's file is waited for; at the end one line of JSON with the counters and state.
 import Box
@@ -56,7 +57,20 @@ do {
     // only when a later packet shows the gap and its NACK's answer arrives, which the end of
     // the run cuts off (a real call goes on).
     let tail = min(0.5, duration / 4)
-    Thread.sleep(forTimeInterval: duration - tail)
+    // --trace: the sending side's congestion state every half second on stderr (the
+    // bottleneck bench lines it up with the capacity phases).
+    if CommandLine.arguments.contains("--trace") {
+        let started = Date()
+        let keys = ["videoBitrateKbps", "delayBasedKbps", "acknowledgedKbps", "delayUsage", "pacingTargetKbps", "framesSkippedForPacing", "videoBytes"]
+        while Date().timeIntervalSince(started) < duration - tail {
+            Thread.sleep(forTimeInterval: min(0.5, duration - tail - Date().timeIntervalSince(started)))
+            let now = call.statistics
+            FileHandle.standardError.write(Data(("trace \(String(format: "%.1f", Date().timeIntervalSince1970)) "
+                + keys.map { "\($0)=\(now[$0] ?? -1)" }.joined(separator: " ") + "\n").utf8))
+        }
+    } else {
+        Thread.sleep(forTimeInterval: duration - tail)
+    }
     let framesRepairable = call.statistics["frames"] ?? 0
     Thread.sleep(forTimeInterval: tail)
     var statistics = call.statistics.mapValues { "\($0)" }

@@ -124,10 +124,32 @@ let ms: UInt64 = 1_000_000
         #expect(result7 == 1081, "5 % loss holds")
         let result8 = bitrate.update(fractionLost: 64, now: 2000 * ms)
         #expect(result8 == 945, "25 % loss cuts by 12.5 %")
-        for step in 0..<100 { bitrate.update(fractionLost: 255, now: UInt64(3000 + step) * ms) }
+        for step in 0..<100 { bitrate.update(fractionLost: 255, now: UInt64(3000 + 400 * step) * ms) }
         #expect(bitrate.currentKbps == 100, "never below the floor")
-        for step in 0..<100 { bitrate.update(fractionLost: 0, now: UInt64(10_000 + 1000 * step) * ms) }
+        for step in 0..<100 { bitrate.update(fractionLost: 0, now: UInt64(50_000 + 1000 * step) * ms) }
         #expect(bitrate.currentKbps == 1500, "never above the configured maximum")
+    }
+
+    /// The reports a receiver sends with its NACKs, a few packets each: judged over 20
+    /// expected packets at least, and cut at most once per 300 ms + a round trip.
+    @Test func lossBasedBitrateJudgesEnoughPacketsAndCutsAtMostEvery300ms() {
+        var bitrate = LossBasedBitrate(minimumKbps: 100, maximumKbps: 1500, startKbps: 1000)
+        bitrate.roundTrip = 50 * ms
+        func report(lost: Int32, highest: UInt32) -> ReceptionReport {
+            ReceptionReport(ssrc: 1, fractionLost: 0, cumulativeLost: lost, extendedHighestSequence: highest, jitter: 0,
+                            lastSenderReport: 0, delaySinceLastSenderReport: 0)
+        }
+        bitrate.update(report: report(lost: 0, highest: 1000), now: 0)  // the baseline
+        // Ten reports 20 ms apart, each 3 packets later with one more lost: 33 % each alone.
+        for step in 1...10 { bitrate.update(report: report(lost: Int32(step), highest: UInt32(1000 + 3 * step)), now: UInt64(step) * 20 * ms) }
+        // 30 expected, 10 lost: one judgement of 33 % after the seventh report (21 expected),
+        // one cut of 16.7 % (the rest of the burst waits for the next 20 packets).
+        #expect(bitrate.currentKbps == 833, "\(bitrate.currentKbps)")
+        // Further heavy loss within 350 ms of that cut: no second cut.
+        for step in 11...20 { bitrate.update(report: report(lost: Int32(10 + 5 * (step - 10)), highest: UInt32(1030 + 10 * (step - 10))), now: UInt64(step) * 20 * ms) }
+        #expect(bitrate.currentKbps == 833, "\(bitrate.currentKbps)")
+        bitrate.update(report: report(lost: 80, highest: 1150), now: 600 * ms)
+        #expect(bitrate.currentKbps < 833, "after 350 ms the next judgement may cut: \(bitrate.currentKbps)")
     }
 
     @Test func keyframeRequestsInABurstGetOneKeyframe() {

@@ -40,8 +40,14 @@ extension CallMedia {
     /// the delay-based estimator; the video follows its estimate at once.
     private func joinTransportFeedback(_ feedback: TransportCCFeedback, now: UInt64) {
         control.transportHistory.withLock { feedbackAdapter.process(feedback, history: &$0) }
-        let wasOverusing = delayBased.estimate.usage == .overusing
+        let before = delayBased.estimate
+        let wasOverusing = before.usage == .overusing
         let estimate = delayBased.process(feedbackAdapter.results, at: Int64(now / 1000))
+        if estimate.bps < before.bps * 9 / 10 {
+            // Rare (an overuse, a path that got narrower): why the picture changes, for IT.
+            logger.info("congestion: the path's queue grows; estimate \(before.bps / 1000) → \(estimate.bps / 1000) kbit/s, acknowledged \((estimate.acknowledgedBps ?? 0) / 1000) kbit/s",
+                        metadata: ["event": "congestion.decrease"])
+        }
         if let rate = estimate.acknowledgedBps { acknowledgedKbps.store(rate / 1000, ordering: .relaxed) }
         delayUsage.store(estimate.usage == .overusing ? 1 : estimate.usage == .underusing ? -1 : 0, ordering: .relaxed)
         if estimate.usage == .overusing && !wasOverusing { overuses.wrappingAdd(1, ordering: .relaxed) }
@@ -66,7 +72,7 @@ extension CallMedia {
             control.roundTripNanoseconds.store(Int(roundTrip), ordering: .relaxed)
             delayBased.setRoundTrip(microseconds: Int64(roundTrip / 1000))
         }
-        let target = updateBitrate(fractionLost: report.fractionLost, now: now)
+        let target = updateBitrate(report: report, now: now)
         control.videoBitrateKbps.store(target, ordering: .relaxed)
     }
 

@@ -262,8 +262,9 @@ final class CallMedia: @unchecked Sendable {
     /// UDP and IP headers at 50 packets/s.
     static let audioReserveKbps = 60
 
-    func updateBitrate(fractionLost: UInt8, now: UInt64) -> Int {
-        _ = bitrate.update(fractionLost: fractionLost, now: now)
+    func updateBitrate(report: ReceptionReport, now: UInt64) -> Int {
+        bitrate.roundTrip = UInt64(max(0, control.roundTripNanoseconds.load(ordering: .relaxed)))
+        _ = bitrate.update(report: report, now: now)
         control.videoBitrateKbps.store(videoTargetKbps, ordering: .relaxed)
         updatePacingTarget()
         return videoTargetKbps

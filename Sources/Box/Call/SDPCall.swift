@@ -70,6 +70,7 @@ public final class SDPCall: @unchecked Sendable {
                 "retransmissions": control.retransmissions.load(ordering: .relaxed),
                 "retransmissionsNotHeld": control.retransmissionsNotHeld.load(ordering: .relaxed),
                 "retransmissionsTooSoon": control.retransmissionsTooSoon.load(ordering: .relaxed),
+                "retransmissionsRateLimited": control.retransmissionsRateLimited.load(ordering: .relaxed),
                 "roundTripMicroseconds": control.roundTripNanoseconds.load(ordering: .relaxed) / 1000, "nacksReceived": media.nacksReceived.load(ordering: .relaxed),
                 "keyframeRequests": media.keyframeRequests.load(ordering: .relaxed), "receivedPackets": media.receivedPackets.load(ordering: .relaxed),
                 "transportFeedbackSent": media.transportFeedbackSent.load(ordering: .relaxed),

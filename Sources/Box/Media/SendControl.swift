@@ -33,6 +33,8 @@ final class SendControl: Sendable {
     /// or asked for again within the resend interval.
     let retransmissionsNotHeld = Atomic<Int>(0)
     let retransmissionsTooSoon = Atomic<Int>(0)
+    /// NACKed packets not sent again because the pacer's budget was far in debt (a saturated link).
+    let retransmissionsRateLimited = Atomic<Int>(0)
     /// The round trip to the receiver of our video, from its reports (0: not measured yet).
     let roundTripNanoseconds = Atomic<Int>(0)
     /// What left with a transport-wide sequence number, for joining transport-cc feedback

@@ -77,6 +77,10 @@ final class VideoPacketOutput: @unchecked Sendable {
             if roundTrip > 0 { limiter.setRoundTrip(nanoseconds: UInt64(roundTrip)) }
             var count = 0, notHeld = 0, tooSoon = 0
             for sequence in sequences {
+                if let pacer, !pacer.mayRetransmit(now: now) {
+                    control.count(control.retransmissionsRateLimited)
+                    continue
+                }
                 guard limiter.allow(sequence, now: now) else {
                     tooSoon += 1
                     continue

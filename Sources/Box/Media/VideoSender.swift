@@ -229,7 +229,12 @@ final class VideoSender {
                                    reason: byLink ? "the link carries \(control.videoBitrateKbps.load(ordering: .relaxed)) kbit/s"
                                                   : "the others watch at most \(maxHeight) lines") else { return }
         if control.keyframeRequested.exchange(false, ordering: .relaxed) { encoder.requestKeyframe() }
-        let target = min(control.videoBitrateKbps.load(ordering: .relaxed), Self.bitrateCap(height: picture.height, configured: plan.encoder.bitrateKbps))
+        // Held down by the link, a rung may use 20 % more than the next rung's floor: the
+        // estimate grows to at most 1.5× what is acknowledged, so an encoder capped below that
+        // floor (lib-jitsi-meet's 200 kbit/s at 180 lines) could never show the path carries more.
+        let cap = byLink && ladder.index > 0 ? min(plan.encoder.bitrateKbps, ResolutionLadder.rungs[ladder.index - 1].floorKbps * 6 / 5)
+            : Self.bitrateCap(height: picture.height, configured: plan.encoder.bitrateKbps)
+        let target = min(control.videoBitrateKbps.load(ordering: .relaxed), cap)
         if target != encoder.settings.bitrateKbps {
             do { try encoder.setBitrate(kbps: target) } catch { logger.warning("bitrate change failed: \(error)") }
         }
