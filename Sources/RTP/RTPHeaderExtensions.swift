@@ -76,28 +76,28 @@ public enum RTPHeaderExtensions {
         writer.patch(UInt16((writer.offset - start) / 4), at: lengthPosition)
     }
 
-    /// Writes `sequence` into the transport-wide sequence number element (`id`, two octets) of
-    /// a packet already built: the number is given when the packet really leaves (a
-    /// retransmission gets a new one), so the numbers follow the order on the wire. False when
-    /// the packet has no such element.
-    public static func stampTransportSequence(_ sequence: UInt16, id: UInt8, in packet: UnsafeMutableRawBufferPointer) -> Bool {
-        stamp(UInt32(sequence), octets: 2, id: id, in: packet)
-    }
-
-    /// Writes the 24-bit abs-send-time (6.18 fixed-point seconds) into its element (`id`) of a
-    /// packet built earlier: a paced packet carries the time it really left, which is what a
-    /// receiver's REMB estimator compares with its arrival. False without such an element.
-    public static func stampAbsSendTime(_ time: UInt32, id: UInt8, in packet: UnsafeMutableRawBufferPointer) -> Bool {
-        stamp(time, octets: 3, id: id, in: packet)
-    }
-
-    /// Writes the low `octets` of `value`, big-endian, into the element `id` of that size.
-    private static func stamp(_ value: UInt32, octets: Int, id: UInt8, in packet: UnsafeMutableRawBufferPointer) -> Bool {
-        guard let view = RTPPacketView(UnsafeRawBufferPointer(packet)), let field = view.oneByteExtension(id: id), field.count == octets,
-              let base = packet.baseAddress, let start = field.baseAddress else { return false }
-        let offset = UnsafeRawPointer(start) - UnsafeRawPointer(base)
-        for index in 0..<octets { packet[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * (octets - 1 - index))) }
-        return true
+    /// Writes the send-time elements of a packet built earlier, when it really leaves: the
+    /// 24-bit abs-send-time (6.18 fixed-point seconds, what a receiver's REMB estimator compares
+    /// with the arrival) and the transport-wide sequence number (a retransmission gets one of
+    /// its own, so the numbers follow the order on the wire). The header is read once; a number
+    /// is taken from `nextTransportSequence` only when the packet has the element (each number
+    /// given must leave, or the receiver's feedback reports it lost). Returns that number.
+    public static func stampSendTime(in packet: UnsafeMutableRawBufferPointer, absSendTimeID: UInt8?, absSendTime: UInt32,
+                                     transportSequenceID: UInt8?, nextTransportSequence: () -> UInt16) -> UInt16? {
+        guard let base = packet.baseAddress, let view = RTPPacketView(UnsafeRawBufferPointer(packet)) else { return nil }
+        /// Where the element `id` of `octets` starts in the packet.
+        func offset(_ id: UInt8?, octets: Int) -> Int? {
+            guard let id, let field = view.oneByteExtension(id: id), field.count == octets, let start = field.baseAddress else { return nil }
+            return UnsafeRawPointer(start) - UnsafeRawPointer(base)
+        }
+        func write(_ value: UInt32, octets: Int, at offset: Int) {
+            for index in 0..<octets { packet[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * (octets - 1 - index))) }
+        }
+        if let at = offset(absSendTimeID, octets: 3) { write(absSendTime, octets: 3, at: at) }
+        guard let at = offset(transportSequenceID, octets: 2) else { return nil }
+        let sequence = nextTransportSequence()
+        write(UInt32(sequence), octets: 2, at: at)
+        return sequence
     }
 
     /// The elements of a one-byte-header block; nil when an element overruns the block.

@@ -15,13 +15,19 @@ import Wire
         buffer[offset] = 0xFC
         let before = Array(buffer[0...offset])
         var packet = before
-        let stamped = packet.withUnsafeMutableBytes { RTPHeaderExtensions.stampTransportSequence(0xBEEF, id: 5, in: $0) }
-        #expect(stamped)
+        let stamped = packet.withUnsafeMutableBytes {
+            RTPHeaderExtensions.stampSendTime(in: $0, absSendTimeID: nil, absSendTime: 0, transportSequenceID: 5, nextTransportSequence: { 0xBEEF })
+        }
+        #expect(stamped == 0xBEEF)
         packet.withUnsafeBytes { raw in
             #expect(RTPPacketView(raw)?.oneByteExtension(id: 5).map(Array.init) == [0xBE, 0xEF])
         }
         #expect(zip(before, packet).filter { $0 != $1 }.count == 2)
-        let missing = packet.withUnsafeMutableBytes { RTPHeaderExtensions.stampTransportSequence(1, id: 3, in: $0) }
-        #expect(!missing, "no abs-send-time element to stamp")
+        var taken = 0
+        let missing = packet.withUnsafeMutableBytes {
+            RTPHeaderExtensions.stampSendTime(in: $0, absSendTimeID: 3, absSendTime: 0xABCDEF, transportSequenceID: 3, nextTransportSequence: { taken += 1; return 1 })
+        }
+        #expect(missing == nil && taken == 0, "no element with id 3: nothing written, no number taken")
+        #expect(zip(before, packet).filter { $0 != $1 }.count == 2)
     }
 }

@@ -72,8 +72,7 @@ extension CallMedia {
             control.roundTripNanoseconds.store(Int(roundTrip), ordering: .relaxed)
             delayBased.setRoundTrip(microseconds: Int64(roundTrip / 1000))
         }
-        let target = updateBitrate(report: report, now: now)
-        control.videoBitrateKbps.store(target, ordering: .relaxed)
+        updateBitrate(report: report, now: now)
     }
 
     /// A decrypted RTP packet from the peer (network thread): statistics and loss tracking.
@@ -127,11 +126,11 @@ extension CallMedia {
         transportFeedbackReported.wrappingAdd(transportFeedback.packetsReported - before, ordering: .relaxed)
     }
 
-    /// Every 100 ms (network thread): NACKs for what is missing, transport-cc feedback that a
-    /// burst left waiting; about every second, sender and receiver reports with our CNAME.
     /// The SSRC the box's RTCP comes from: its video's, else its audio's.
     private var rtcpSender: UInt32 { plan.video?.ssrc ?? plan.audio?.ssrc ?? 1 }
 
+    /// Every 100 ms (network thread): NACKs for what is missing, transport-cc feedback that a
+    /// burst left waiting; about every second, sender and receiver reports with our CNAME.
     func tick(now: UInt64) {
         let sender = rtcpSender
         if transportFeedback.isDue(now: now) { sendTransportFeedback() }

@@ -118,6 +118,7 @@ final class CallMedia: @unchecked Sendable {
         delayBased = DelayBasedEstimator(startBps: (sources.encoder.bitrateKbps + Self.audioReserveKbps) * 1000,
                                          minimumBps: (100 + Self.audioReserveKbps) * 1000,
                                          maximumBps: (sources.encoder.bitrateKbps + Self.audioReserveKbps) * 2000)
+        applyTargets()  // the pacing target before any estimate
     }
 
     /// Starts ICE/DTLS towards `remote`; media starts by itself once keys exist.
@@ -262,50 +263,46 @@ final class CallMedia: @unchecked Sendable {
     /// UDP and IP headers at 50 packets/s.
     static let audioReserveKbps = 60
 
-    func updateBitrate(report: ReceptionReport, now: UInt64) -> Int {
+    /// A receiver report about the box's video: the loss controller's part.
+    func updateBitrate(report: ReceptionReport, now: UInt64) {
         bitrate.roundTrip = UInt64(max(0, control.roundTripNanoseconds.load(ordering: .relaxed)))
-        _ = bitrate.update(report: report, now: now)
-        control.videoBitrateKbps.store(videoTargetKbps, ordering: .relaxed)
-        updatePacingTarget()
-        return videoTargetKbps
+        bitrate.update(report: report, now: now)
+        applyTargets()
     }
 
     func setREMB(_ kbps: Int) {
         rembKbps = max(100, kbps)
-        control.videoBitrateKbps.store(videoTargetKbps, ordering: .relaxed)
-        updatePacingTarget()
-    }
-
-    /// What the path is thought to carry — the delay-based estimate or the receiver's REMB,
-    /// the lower when both — and never less than what is sent: the pacer paces at 2.5× this,
-    /// as libwebrtc paces at 2.5× its estimate, not at the encoder's rate (an encoder held
-    /// below a fast path by its own maximum would otherwise trickle its key frames out).
-    func updatePacingTarget() {
-        let delayKbps = delayBasedKbps.load(ordering: .relaxed)
-        let path = min(delayKbps > 0 ? delayKbps : .max, rembKbps ?? .max)
-        let sent = control.videoBitrateKbps.load(ordering: .relaxed) + Self.audioReserveKbps
-        control.pacingTargetKbps.store(path == .max ? sent : max(sent, path), ordering: .relaxed)
+        applyTargets()
     }
 
     /// A new delay-based estimate: the loss controller works from the rate really used.
     func delayBasedChanged(kbps: Int) {
         delayBasedKbps.store(kbps, ordering: .relaxed)
-        bitrate.limit(to: max(100, (kbps - Self.audioReserveKbps) * 95 / 100))
-        control.videoBitrateKbps.store(videoTargetKbps, ordering: .relaxed)
-        updatePacingTarget()
+        bitrate.limit(to: Self.videoShare(ofPathKbps: kbps))
+        applyTargets()
     }
 
-    /// The video's rate: the least of the loss-based rate, the delay-based estimate less the
-    /// audio (once transport-cc feedback came), and the receiver's REMB (GoogCC takes the
-    /// minimum of its controllers the same way).
-    var videoTargetKbps: Int {
+    /// What of a path's rate the video may use: less the audio, and less the video's own packet
+    /// overhead (RTP with its extensions, the SRTP tag, UDP, IP: ~60 octets on ~1200, 5 %) —
+    /// the estimate counts the wire, the encoder's rate is payload (libwebrtc subtracts the
+    /// overhead likewise); without it the box settled a few per cent above a bottleneck and
+    /// its queue grew too slowly for the trend to see.
+    static func videoShare(ofPathKbps kbps: Int) -> Int { max(100, (kbps - audioReserveKbps) * 95 / 100) }
+
+    /// The video's rate — the least of the loss-based rate, the delay-based estimate's video
+    /// share (once transport-cc feedback came) and the receiver's REMB, as GoogCC takes the
+    /// minimum of its controllers — and the pacing target: what the path is thought to carry
+    /// (the delay-based estimate or REMB, the lower when both), never less than what is sent.
+    /// The pacer paces at 2.5× that, as libwebrtc paces at 2.5× its estimate, not at the
+    /// encoder's rate (an encoder held below a fast path by its own maximum would otherwise
+    /// trickle its key frames out).
+    func applyTargets() {
         let delayKbps = delayBasedKbps.load(ordering: .relaxed)
-        // Less the video's own packet overhead (RTP with its extensions, the SRTP tag, UDP, IP:
-        // ~60 octets on ~1200, 5 %): the estimate counts what is on the wire, the encoder's rate
-        // is payload (libwebrtc subtracts the overhead likewise); without it the box settled a
-        // few per cent above a bottleneck and its queue grew too slowly for the trend to see.
-        let delayLimit = delayKbps > 0 ? max(100, (delayKbps - Self.audioReserveKbps) * 95 / 100) : .max
-        return min(bitrate.currentKbps, rembKbps ?? .max, delayLimit)
+        let video = min(bitrate.currentKbps, rembKbps ?? .max, delayKbps > 0 ? Self.videoShare(ofPathKbps: delayKbps) : .max)
+        control.videoBitrateKbps.store(video, ordering: .relaxed)
+        let path = min(delayKbps > 0 ? delayKbps : .max, rembKbps ?? .max)
+        let sent = video + Self.audioReserveKbps
+        control.pacingTargetKbps.store(path == .max ? sent : max(sent, path), ordering: .relaxed)
     }
 
     func updateReceived(_ ssrc: UInt32, clockRate: UInt32 = 90000, _ body: (inout ReceiveStatistics) -> Void) {

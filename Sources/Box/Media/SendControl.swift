@@ -9,8 +9,8 @@ final class SendControl: Sendable {
     let keyframeRequested = Atomic<Bool>(false)
     /// Target video bitrate in kbit/s; the video thread applies changes between frames.
     let videoBitrateKbps: Atomic<Int>
-    /// What the path carries as the estimates say (kbit/s, audio included; 0: not known, the
-    /// video's rate and the audio then stand in): the pacer paces at 2.5× it.
+    /// What the path carries as the estimates say (kbit/s, audio included; before any
+    /// estimate, the video's rate and the audio): the pacer paces at 2.5× it.
     let pacingTargetKbps = Atomic<Int>(0)
     /// One transport-wide sequence counter across audio and video (transport-cc).
     private let transportSequence = Atomic<Int>(Int.random(in: 0..<65536))

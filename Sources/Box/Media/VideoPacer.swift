@@ -33,14 +33,14 @@ final class VideoPacer: @unchecked Sendable {
     init(control: SendControl, maximumLength: Int, capacity: Int = 1024) {
         self.control = control
         ring = PacketRing(capacity: capacity, maximumLength: maximumLength)
-        budget = Mutex(PacingBudget(rateBps: Self.pacingTarget(control) * PacingBudget.pacingFactor))
+        var budget = PacingBudget(rateBps: 1)
+        budget.follow(targetBps: Self.pacingTarget(control))
+        self.budget = Mutex(budget)
     }
 
-    /// The target the pacing follows (bit/s): what the estimates say the path carries, or
-    /// before any, the video's rate and the audio beside it.
+    /// The target the pacing follows (bit/s): what the estimates say the path carries.
     static func pacingTarget(_ control: SendControl) -> Double {
-        let path = control.pacingTargetKbps.load(ordering: .relaxed)
-        return Double(path > 0 ? path : control.videoBitrateKbps.load(ordering: .relaxed) + CallMedia.audioReserveKbps) * 1000
+        Double(control.pacingTargetKbps.load(ordering: .relaxed)) * 1000
     }
 
     /// Video thread: queues one plain packet; false when the ring is full.
@@ -61,8 +61,8 @@ final class VideoPacer: @unchecked Sendable {
     /// Whether the queue holds more than `backlogLimit` at the current pacing rate, or fills
     /// half the ring (at a very high rate the ring, not the time, is the bound).
     var isBacklogged: Bool {
-        let rate = Self.pacingTarget(control) * PacingBudget.pacingFactor
-        return Double(queuedOctets.load(ordering: .relaxed) * 8) / rate * 1e9 > Double(Self.backlogLimit) || ring.count > ring.capacity / 2
+        let queued = queuedOctets.load(ordering: .relaxed)
+        return budget.withLock { $0.drainTime(octets: queued) } > Self.backlogLimit || ring.count > ring.capacity / 2
     }
 
     /// A retransmission sent beside the queue still uses the link: charged to the budget.
@@ -113,7 +113,7 @@ final class VideoPacer: @unchecked Sendable {
             let now = Monotonic.nanoseconds()
             let waited = Int((now &- enqueuedAt) / 1000)
             if waited > longestWait.load(ordering: .relaxed) { longestWait.store(waited, ordering: .relaxed) }
-            let size = output.sendPaced(buffer, length: length, now: now)
+            let size = output.sendPaced(buffer, length: length)
             budget.withLock { $0.spend(octets: size, now: now) }
         }
     }

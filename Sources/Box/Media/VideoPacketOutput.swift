@@ -27,7 +27,7 @@ final class VideoPacketOutput: @unchecked Sendable {
     private let retransmissionBuffer: UnsafeMutableRawBufferPointer
     private var rtxSequence = UInt16.random(in: 0...UInt16.max)
     private var limiter = RetransmissionLimiter()
-    /// The abs-send-time extension's id, restamped when a paced packet really leaves.
+    /// The abs-send-time extension's id, stamped when a packet really leaves.
     private let absSendTimeID: UInt8?
     /// Set when the video is paced (a call); nil: each packet leaves as it is made (benchmarks).
     private(set) var pacer: VideoPacer?
@@ -57,7 +57,7 @@ final class VideoPacketOutput: @unchecked Sendable {
     func transmit(_ buffer: UnsafeMutableRawBufferPointer, length: Int, sequence: UInt16, now: UInt64) {
         let paced = lock.withLock { () -> VideoPacer? in
             history.store(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), sequenceNumber: sequence, sentAt: now)
-            if self.pacer == nil { send(buffer, length: length, isRetransmission: false, now: now) }
+            if self.pacer == nil { send(buffer, length: length, isRetransmission: false) }
             return self.pacer
         }
         paced?.enqueue(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), now: now)
@@ -65,8 +65,8 @@ final class VideoPacketOutput: @unchecked Sendable {
 
     /// The pacer's thread: a queued packet leaves now, stamped with its real send time.
     /// Returns the octets on the wire.
-    func sendPaced(_ buffer: UnsafeMutableRawBufferPointer, length: Int, now: UInt64) -> Int {
-        lock.withLock { send(buffer, length: length, isRetransmission: false, now: now) }
+    func sendPaced(_ buffer: UnsafeMutableRawBufferPointer, length: Int) -> Int {
+        lock.withLock { send(buffer, length: length, isRetransmission: false) }
     }
 
     /// Resends what a receiver reported lost; returns how many packets went out again.
@@ -92,7 +92,7 @@ final class VideoPacketOutput: @unchecked Sendable {
                     notHeld += 1
                     continue
                 }
-                let size = send(retransmissionBuffer, length: length, isRetransmission: true, now: now)
+                let size = send(retransmissionBuffer, length: length, isRetransmission: true)
                 pacer?.charge(octets: size, now: now)
                 count += 1
             }
@@ -133,18 +133,12 @@ final class VideoPacketOutput: @unchecked Sendable {
     /// whichever thread sends (a caller's earlier reading would put a retransmission's send
     /// time before a paced packet numbered ahead of it).
     @discardableResult
-    private func send(_ buffer: UnsafeMutableRawBufferPointer, length: Int, isRetransmission: Bool, now _: UInt64) -> Int {
+    private func send(_ buffer: UnsafeMutableRawBufferPointer, length: Int, isRetransmission: Bool) -> Int {
         let now = Monotonic.nanoseconds()
-        if let id = absSendTimeID {
-            _ = RTPHeaderExtensions.stampAbsSendTime(MediaClock.absSendTime(nanoseconds: now), id: id, in: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length]))
-        }
-        var transportSequence: UInt16?
-        if let id = transportSequenceID {
-            let sequence = control.nextTransportSequence()
-            if RTPHeaderExtensions.stampTransportSequence(sequence, id: id, in: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length])) {
-                transportSequence = sequence
-            }
-        }
+        let transportSequence = RTPHeaderExtensions.stampSendTime(
+            in: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length]), absSendTimeID: absSendTimeID,
+            absSendTime: MediaClock.absSendTime(nanoseconds: now), transportSequenceID: transportSequenceID,
+            nextTransportSequence: control.nextTransportSequence)
         do {
             let size = try srtp?.protect(buffer, length: length) ?? length
             if let transportSequence { control.recordTransport(sequence: transportSequence, size: size, at: now) }

@@ -217,7 +217,8 @@ final class VideoSender {
             return
         }
         let now = Monotonic.nanoseconds()
-        let rung = ladder.update(targetKbps: control.videoBitrateKbps.load(ordering: .relaxed), now: now)
+        let videoTarget = control.videoBitrateKbps.load(ordering: .relaxed)  // one reading per picture
+        let rung = ladder.update(targetKbps: videoTarget, now: now)
         // The top rung leaves the camera's own size and frame rate (a 1080p60 camera on a fast
         // path is neither cut to 720p nor to 30 frames/s).
         let fps = ladder.index == 0 ? plan.encoder.fps : min(rung.fps, plan.encoder.fps)
@@ -226,7 +227,7 @@ final class VideoSender {
         let linkHeight = ladder.index == 0 ? Int.max : rung.height
         let byLink = maxHeight < 0 || linkHeight < maxHeight
         guard let picture = fitted(picture, maxHeight: byLink ? linkHeight : maxHeight,
-                                   reason: byLink ? "the link carries \(control.videoBitrateKbps.load(ordering: .relaxed)) kbit/s"
+                                   reason: byLink ? "the link carries \(videoTarget) kbit/s"
                                                   : "the others watch at most \(maxHeight) lines") else { return }
         if control.keyframeRequested.exchange(false, ordering: .relaxed) { encoder.requestKeyframe() }
         // Held down by the link, a rung may use 20 % more than the next rung's floor: the
@@ -234,7 +235,7 @@ final class VideoSender {
         // floor (lib-jitsi-meet's 200 kbit/s at 180 lines) could never show the path carries more.
         let cap = byLink && ladder.index > 0 ? min(plan.encoder.bitrateKbps, ResolutionLadder.rungs[ladder.index - 1].floorKbps * 6 / 5)
             : Self.bitrateCap(height: picture.height, configured: plan.encoder.bitrateKbps)
-        let target = min(control.videoBitrateKbps.load(ordering: .relaxed), cap)
+        let target = min(videoTarget, cap)
         if target != encoder.settings.bitrateKbps {
             do { try encoder.setBitrate(kbps: target) } catch { logger.warning("bitrate change failed: \(error)") }
         }
@@ -247,9 +248,9 @@ final class VideoSender {
                 let layer = encoded.temporalLayer.map { VP8LayerInfo(temporalLayer: $0.id, layerSync: $0.sync) }
                 packetizer.packetize(frame: encoded.data, timestamp: rtpTimestamp, nonReference: encoded.isDroppable, layer: layer,
                                      into: wire, extensions: {
-                                         // The transport-wide number is stamped as the packet leaves (VideoPacketOutput).
-                                         RTPExtensionValues(absSendTime: MediaClock.absSendTime(nanoseconds: Monotonic.nanoseconds()),
-                                                            transportWideSequence: 0)
+                                         // Room only: the send time and the transport-wide number are
+                                         // stamped as the packet really leaves (VideoPacketOutput).
+                                         RTPExtensionValues(absSendTime: 0, transportWideSequence: 0)
                                      }) { packet, sequence in
                     output.transmit(wire, length: packet.count, sequence: sequence, now: Monotonic.nanoseconds())
                 }
