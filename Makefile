@@ -20,7 +20,7 @@ SHELL := /bin/bash
 # tools the tests drive.
 APT_PACKAGES := pkg-config libasound2-dev libv4l-dev libopus-dev libvpx-dev libsrtp2-dev libssl-dev \
                 libspeexdsp-dev libwebrtc-audio-processing-dev libusrsctp-dev libyuv-dev \
-                libfreetype-dev fonts-dejavu-core libdrm-dev libpng-dev espeak-ng sox alsa-utils v4l-utils \
+                libfreetype-dev fonts-dejavu-core libdrm-dev grub-common libpng-dev espeak-ng sox alsa-utils v4l-utils \
                 gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
                 vpx-tools python3 python3-pip valgrind \
                 qemu-system-x86 busybox-static kmod cpio iproute2 nftables coturn prosody lua-unbound openssl \
@@ -154,7 +154,7 @@ bench: deps
 # --- fuzzing (libFuzzer through swiftc -sanitize=fuzzer, with AddressSanitizer) ---------
 # Each harness is compiled together with the sources of the modules it exercises, as one
 # module (Tests/Fuzz/build.sh).
-FUZZERS := config stun rtp rtcp stanza audio bridge video
+FUZZERS := config stun rtp rtcp stanza audio bridge video bootstate
 FUZZ_MODULES_config := Provisioning
 FUZZ_MODULES_stun := Wire Crypto STUN ICE
 FUZZ_MODULES_rtp := Wire RTP
@@ -163,6 +163,7 @@ FUZZ_MODULES_stanza := Wire Crypto STUN ICE Session XML JSON Signaling
 FUZZ_MODULES_audio := Wire RTP JitterBuffer
 FUZZ_MODULES_bridge := Wire JSON DataChannel BridgeChannel
 FUZZ_MODULES_video := Wire RTP JitterBuffer
+FUZZ_MODULES_bootstate := Updater/BootState.swift
 FUZZ_HARNESS_config := Tests/Fuzz/ConfigFuzzer.swift
 FUZZ_HARNESS_stun := Tests/Fuzz/STUNFuzzer.swift
 FUZZ_HARNESS_rtp := Tests/Fuzz/RTPFuzzer.swift
@@ -171,6 +172,7 @@ FUZZ_HARNESS_stanza := Tests/Fuzz/StanzaFuzzer.swift
 FUZZ_HARNESS_audio := Tests/Fuzz/AudioReceiveFuzzer.swift
 FUZZ_HARNESS_bridge := Tests/Fuzz/BridgeChannelFuzzer.swift
 FUZZ_HARNESS_video := Tests/Fuzz/VideoReceiveFuzzer.swift
+FUZZ_HARNESS_bootstate := Tests/Fuzz/BootStateFuzzer.swift
 
 $(FUZZ_DIR)/%-fuzzer: $$(FUZZ_HARNESS_$$*) $$(shell find $$(addprefix Sources/,$$(FUZZ_MODULES_$$*)) -name '*.swift') Tests/Fuzz/build.sh
 	@mkdir -p $(FUZZ_DIR)

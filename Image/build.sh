@@ -116,7 +116,8 @@ disk() {
     mkfs.vfat -C -n BOOT "$work/boot.img" $((BOOT_MIB * 1024)) >/dev/null
     mmd -i "$work/boot.img" ::/EFI ::/EFI/BOOT ::/grub ::/classbox
     mcopy -i "$work/boot.img" "$work/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
-    mcopy -i "$work/boot.img" "$board/grub.cfg" "$work/grubenv" ::/grub/
+    cp "$work/grubenv" "$work/grubenv.backup"
+    mcopy -i "$work/boot.img" "$board/grub.cfg" "$work/grubenv" "$work/grubenv.backup" ::/grub/
     mcopy -i "$work/boot.img" "$config" ::/classbox/classbox.toml
     local secret
     # Files the provisioning file names relative to itself (secrets, the CA bundle) go with it.

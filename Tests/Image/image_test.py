@@ -181,7 +181,7 @@ trial_seconds = 90
 # What may persist on a box's disk after it ran: the boot partition as IT wrote it plus
 # GRUB's A/B environment, and on the data partition the SSH host key, RAUC's slot status and
 # the last update's record. No captured picture or sound, no log, no chat, ever.
-ALLOWED_BOOT = {"EFI/BOOT/BOOTX64.EFI", "grub/grub.cfg", "grub/grubenv",
+ALLOWED_BOOT = {"EFI/BOOT/BOOTX64.EFI", "grub/grub.cfg", "grub/grubenv", "grub/grubenv.backup",
                 "classbox/classbox.toml", "classbox/ca.pem", "classbox/room-password"}
 ALLOWED_DATA = {"rauc/central.raucs", "ssh/ssh_host_ed25519_key", "ssh/ssh_host_ed25519_key.pub", "classbox/last-update"}
 
@@ -222,6 +222,24 @@ def persistent_files(disk, work):
 # The last line `classbox health` prints on each boot (not its earlier ones, e.g. "removed a
 # bundle left over from an interrupted update"): the slot is marked and the record written.
 HEALTH_DONE = r"classbox health: (.*marked good|rolled back:|trial failed:|the install of .* was interrupted|.* failed its trial before)"
+
+
+def boot_environment(disk, work, name):
+    """One copy of GRUB's A/B environment on the boot partition, as `grub-editenv list` reads
+    it (GRUB's own parser), or None when it cannot be read."""
+    offset = partitions(disk)["boot"][0]
+    copy = os.path.join(work, name)
+    run("mcopy", "-o", "-n", "-i", f"{disk}@@{offset}", f"::/grub/{name}", copy)
+    result = subprocess.run(["grub-editenv", copy, "list"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line) if result.returncode == 0 else None
+
+
+def tear_boot_environment(disk, work):
+    """What a power cut while grub-editenv rewrote grubenv left behind: an empty file."""
+    offset = partitions(disk)["boot"][0]
+    empty = os.path.join(work, "empty-grubenv")
+    open(empty, "w").close()
+    run("mcopy", "-o", "-i", f"{disk}@@{offset}", empty, "::/grub/grubenv")
 
 
 def audit(disk, work, what):
@@ -329,7 +347,20 @@ def scenarios(rig):
     check("gave up" in failed_line and "of its 90 s trial" in failed_line,
           "the trial ended as soon as systemd gave up on the failing service", failed_line)
     box.power_cut()
-    audit(box.disk, rig.work, "after 5 boots, 2 updates and a rollback")
+
+    # 4b. The A/B state survives a torn grubenv. Slot A is the failed system (marked bad), so
+    #     grub.cfg's defaults (A first) would boot it: only the backup copy keeps the box on B.
+    tear_boot_environment(box.disk, rig.work)
+    check(boot_environment(box.disk, rig.work, "grubenv") is None, "an emptied grubenv (a power cut in grub-editenv's rewrite) cannot be read")
+    box.power_on()
+    box.wait_for(r"classbox: grubenv cannot be read; the A/B state comes from grubenv.backup", 300)
+    seconds, slot = box.wait_ready(timeout=600)
+    box.wait_for(r"classbox health: slot B .* marked good", 600)
+    box.power_cut()
+    primary, backup = boot_environment(box.disk, rig.work, "grubenv"), boot_environment(box.disk, rig.work, "grubenv.backup")
+    check(slot == "B" and primary is not None and primary == backup and primary.get("ORDER") == "B A" and primary.get("A_OK") == "0",
+          f"with grubenv emptied GRUB read grubenv.backup and booted slot B (in {seconds:.0f} s); the health check's mark wrote both copies again", (slot, primary, backup))
+    audit(box.disk, rig.work, "after 6 boots, 2 updates, a rollback and a torn grubenv")
 
     # 5. Power cuts at random moments of an install.
     cuts_version = f"{rig.version}.3"

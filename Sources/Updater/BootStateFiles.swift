@@ -1,0 +1,125 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Runtime
+
+/// Where the boot state lives: two copies of GRUB's environment block on the FAT boot
+/// partition, the primary (`grub/grubenv`) and its backup (`grub/grubenv.backup`), so that a
+/// power cut at any moment leaves a whole copy that GRUB and RAUC agree on.
+///
+/// `grub-editenv` (what RAUC's GRUB backend calls) rewrites the file by truncating it first:
+/// a power cut in that moment left an empty grubenv, GRUB booted grub.cfg's defaults and RAUC
+/// could neither read nor mark a slot again (seen in the image test's power-cut campaign).
+/// Here the block is composed by `grub-editenv` in scratch space, then copied over each copy
+/// in place: same size, same clusters, so FAT's tables are not touched and what changes is
+/// the first sector of the block, where all the variables are. The primary is written (and
+/// synced) before the backup: whichever moment the power goes, the primary is either whole
+/// (the newest state) or unreadable, and then the backup holds the state before. GRUB reads
+/// them in the same order (Board/x86/grub.cfg), and so does ``load()``.
+public struct BootStateFiles: Sendable {
+    public var primary = "/boot/grub/grubenv"
+    public var backup = "/boot/grub/grubenv.backup"
+    public var editenv = "/usr/bin/grub-editenv"
+    /// Where the block is composed (a tmpfs); never the boot partition.
+    public var scratch = "/run"
+
+    public init() {}
+
+    public enum Source: Equatable, Sendable { case primary, backup }
+
+    /// The first whole copy, primary before backup, and which one it was; nil when neither
+    /// is. A copy that is missing, that `grub-editenv` cannot read (a torn block) or that
+    /// lacks one of `names` (a block cut short by a writer that truncates first still reads,
+    /// without the variables after the cut) does not count, as in grub.cfg's `load_state`.
+    public func load(requiring names: [String]) -> (variables: [String: String], source: Source)? {
+        for (path, source) in [(primary, Source.primary), (backup, .backup)] {
+            if let variables = list(path), names.allSatisfy({ variables[$0] != nil }) { return (variables, source) }
+        }
+        return nil
+    }
+
+    /// Writes `state` into both copies, primary first, each read back before going on.
+    public func store(_ state: BootState) throws(UpdateError) {
+        let block = try compose(state)
+        for path in [primary, backup] {
+            try write(block, to: path)
+            guard list(path) == state.variables else {
+                throw .failed("the boot state written to \(path) does not read back as written")
+            }
+        }
+    }
+
+    /// `grub-editenv FILE list`, or nil when the file is missing or not a valid block. The
+    /// check for the file comes first: grub-editenv creates a missing file, even to list it.
+    func list(_ path: String) -> [String: String]? {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        var lines: [String] = []
+        guard let exit = try? ChildProcess.run(editenv, [path, "list"], line: { lines.append($0) }), exit.succeeded else { return nil }
+        return BootState.variables(listing: lines.joined(separator: "\n"))
+    }
+
+    /// The block as GRUB's own tool lays it out (its header, `KEY=value` lines, `#` padding).
+    private func compose(_ state: BootState) throws(UpdateError) -> [UInt8] {
+        let path = "\(scratch)/classbox-grubenv.\(getpid())"
+        unlink(path)
+        defer { unlink(path) }
+        for arguments in [[path, "create"], [path, "set"] + state.assignments] {
+            do { _ = try ChildProcess.output(editenv, arguments) } catch { throw .failed("composing the boot state: \(error)") }
+        }
+        guard let block = Self.contents(of: path), !block.isEmpty else { throw .system("reading \(path)", errno: errno) }
+        return block
+    }
+
+    /// Over the old block in place when the file has the block's size; otherwise (a missing
+    /// backup on a box built before there was one, a truncated copy) as a new file renamed
+    /// over the old name, which FAT cannot do atomically but which leaves the other copy alone.
+    private func write(_ block: [UInt8], to path: String) throws(UpdateError) {
+        let descriptor = open(path, O_WRONLY | O_CLOEXEC)
+        if descriptor >= 0 {
+            defer { close(descriptor) }
+            var info = stat()
+            if fstat(descriptor, &info) == 0 && Int(info.st_size) == block.count {
+                guard Self.writeAll(descriptor, block, at: 0), fsync(descriptor) == 0 else { throw .system("writing \(path)", errno: errno) }
+                return
+            }
+        }
+        let temporary = path + ".new"
+        let fresh = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fresh >= 0 else { throw .system("creating \(temporary)", errno: errno) }
+        let written = Self.writeAll(fresh, block, at: 0) && fsync(fresh) == 0
+        let failure = errno
+        close(fresh)
+        guard written else { unlink(temporary); throw .system("writing \(temporary)", errno: failure) }
+        guard rename(temporary, path) == 0 else { throw .system("renaming \(temporary) to \(path)", errno: errno) }
+        let slash = path.lastIndex(of: "/")
+        let directory = open(slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 { fsync(directory); close(directory) }
+    }
+
+    private static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], at offset: Int) -> Bool {
+        var done = 0
+        while done < bytes.count {
+            let count = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress! + done, bytes.count - done, off_t(offset + done)) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { return false }
+            done += count
+        }
+        return true
+    }
+
+    public static func contents(of path: String) -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(descriptor, &buffer, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { return nil }
+            if count == 0 { return bytes }
+            bytes += buffer[..<count]
+        }
+    }
+}
