@@ -76,6 +76,7 @@ let package = Package(
         .target(name: "STUN", dependencies: ["Crypto", "Wire"]),
         // The ICE agent (RFC 8445, RFC 7675 consent) as a state machine (no I/O).
         .target(name: "ICE", dependencies: ["STUN", "Wire"]),
+        .target(name: "TURN", dependencies: ["STUN", "Crypto", "Wire"]),
         // WebRTC data channels over SCTP: DCEP (RFC 8832), payload protocols, the channel the box opens (no I/O).
         .target(name: "DataChannel", dependencies: ["Wire"]),
         // Edge: SCTP over DTLS (RFC 8261) with usrsctp in AF_CONN mode, timers driven by the owner.
@@ -87,7 +88,7 @@ let package = Package(
         // DTLS 1.2 with use_srtp over OpenSSL memory BIOs (no I/O), per-boot certificates.
         .target(name: "DTLS", dependencies: ["COpenSSL", "Session"]),
         // Media transport: SRTP (libsrtp2), UDP sockets; later ICE, DTLS, RFC 7983 demux.
-        .target(name: "Transport", dependencies: ["CSRTP", "COpenSSL", "Wire", "ICE", "DTLS", "Session", "RTCP", "Runtime"]),
+        .target(name: "Transport", dependencies: ["CSRTP", "COpenSSL", "Wire", "STUN", "ICE", "TURN", "DTLS", "Session", "RTCP", "Runtime"]),
         // RTCP packets (RFC 3550, 4585, 5104, REMB, transport-cc) and feedback logic (no I/O).
         .target(name: "RTCP", dependencies: ["Wire"]),
         // Congestion control of what the box sends: the transport-cc send history and the
@@ -155,6 +156,7 @@ let package = Package(
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Codecs", "Media", "Privacy"]),
         .testTarget(name: "STUNTests", dependencies: ["STUN", "Crypto"]),
         .testTarget(name: "ICETests", dependencies: ["ICE", "STUN", "Wire"]),
+        .testTarget(name: "TURNTests", dependencies: ["TURN", "STUN", "Crypto", "Wire"]),
         .testTarget(name: "DTLSTests", dependencies: ["DTLS", "Session"]),
         .testTarget(name: "SessionTests", dependencies: ["Session", "ICE", "Wire"], resources: [.copy("Fixtures")]),
         .testTarget(name: "XMLTests", dependencies: ["XML"]),
@@ -166,7 +168,7 @@ let package = Package(
         .testTarget(name: "SignalingTests", dependencies: ["Signaling", "XML", "Session", "ICE", "Wire"], resources: [.copy("Fixtures")]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "Wire"]),
         .testTarget(name: "SecureSocketTests", dependencies: ["SecureSocket", "ClassboxTestSupport"]),
-        .testTarget(name: "TransportTests", dependencies: ["Transport", "RTP", "Wire", "COpenSSL", "DTLS", "ClassboxTestSupport"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "RTP", "Wire", "COpenSSL", "DTLS", "ICE", "Session", "ClassboxTestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
         .testTarget(name: "BindingsTests", dependencies: ["CVPX", "COpus", "CSRTP", "COpenSSL", "CALSA", "CV4L2", "CLinux"]),
         .target(name: "ClassboxTestSupport", dependencies: ["Runtime"], path: "Tests/ClassboxTestSupport"),

@@ -11,6 +11,15 @@ public enum Digest {
         return output
     }
 
+    /// MD5, where a protocol still names it: TURN's long-term credential key (RFC 8489
+    /// §9.2.2, MD5(username ":" realm ":" password)), never for anything secret on its own.
+    public static func md5(_ data: UnsafeRawBufferPointer) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: 16)
+        var length: UInt32 = 0
+        _ = EVP_Digest(data.baseAddress, data.count, &output, &length, EVP_md5(), nil)
+        return output
+    }
+
     /// SHA-1, where a protocol still names it (the WebSocket handshake, XEP-0115 caps).
     public static func sha1(_ data: UnsafeRawBufferPointer) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: 20)

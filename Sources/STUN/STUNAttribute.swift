@@ -58,11 +58,17 @@ public struct STUNAttribute: Sendable, Equatable {
     /// XOR-MAPPED-ADDRESS (§14.2): the address XORed with the magic cookie (and, for IPv6,
     /// the transaction ID), so NATs that rewrite addresses in payloads leave it alone.
     public static func xorMappedAddress(address: [UInt8], port: UInt16, transactionID: [UInt8]) -> STUNAttribute {
+        xorAddress(.xorMappedAddress, address: address, port: port, transactionID: transactionID)
+    }
+
+    /// An attribute in XOR-MAPPED-ADDRESS's encoding (TURN's XOR-PEER-ADDRESS and
+    /// XOR-RELAYED-ADDRESS use it too, RFC 8656 §18).
+    public static func xorAddress(_ type: STUNAttributeType, address: [UInt8], port: UInt16, transactionID: [UInt8]) -> STUNAttribute {
         let cookie = bigEndian(STUNMessage.magicCookie)
         let xorPort = port ^ UInt16(STUNMessage.magicCookie >> 16)
         let mask = cookie + transactionID
         let xored = address.enumerated().map { $0.element ^ mask[$0.offset] }
-        return .init(type: .xorMappedAddress, value: [0, address.count == 4 ? 0x01 : 0x02, UInt8(xorPort >> 8), UInt8(xorPort & 0xFF)] + xored)
+        return .init(type: type, value: [0, address.count == 4 ? 0x01 : 0x02, UInt8(xorPort >> 8), UInt8(xorPort & 0xFF)] + xored)
     }
 
     // MARK: Decoding
@@ -87,7 +93,13 @@ public struct STUNAttribute: Sendable, Equatable {
 
     /// (address bytes, port) of an XOR-MAPPED-ADDRESS.
     public func xorMappedAddressValue(transactionID: [UInt8]) -> (address: [UInt8], port: UInt16)? {
-        guard type == .xorMappedAddress, value.count >= 8 else { return nil }
+        guard type == .xorMappedAddress else { return nil }
+        return xorAddressValue(transactionID: transactionID)
+    }
+
+    /// (address bytes, port) of any attribute in XOR-MAPPED-ADDRESS's encoding.
+    public func xorAddressValue(transactionID: [UInt8]) -> (address: [UInt8], port: UInt16)? {
+        guard value.count >= 8, transactionID.count == 12 else { return nil }
         let length = value[1] == 0x01 ? 4 : value[1] == 0x02 ? 16 : 0
         guard length > 0, value.count == 4 + length else { return nil }
         let port = (UInt16(value[2]) << 8 | UInt16(value[3])) ^ UInt16(STUNMessage.magicCookie >> 16)

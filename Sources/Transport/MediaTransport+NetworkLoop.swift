@@ -6,6 +6,7 @@ import ICE
 import RTCP
 import Runtime
 import Session
+import TURN
 import Wire
 
 extension MediaTransport {
@@ -57,7 +58,7 @@ final class NetworkLoop: @unchecked Sendable {
         self.remote = remote
         self.dtlsRole = dtlsRole
         self.goodbyeSSRCs = goodbyeSSRCs
-        agent = ICEAgent(role: iceRole, localCredentials: transport.localCredentials, localCandidates: transport.localCandidates)
+        agent = ICEAgent(role: iceRole, localCredentials: transport.localCredentials, localCandidates: transport.checkedCandidates)
         do {
             dtls = try DTLSConnection(role: dtlsRole, certificate: transport.certificate,
                                       remoteFingerprint: remote.fingerprint, mtu: transport.configuration.mtu)
@@ -70,20 +71,30 @@ final class NetworkLoop: @unchecked Sendable {
 
     func run() {
         if case .failed = state { return publish(state) }
+        // The relays let the peer's checks in only once they have a permission for it.
+        permitRelays(remote.candidates)
         apply(agent.setRemote(credentials: remote.ice, candidates: remote.candidates, now: Monotonic.nanoseconds()))
-        var descriptors = transport.ports.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+        let relays = transport.relayPorts
+        var descriptors = (transport.ports.map(\.fd) + relays.map(\.socket.fd)).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
         descriptors.append(pollfd(fd: transport.wake.descriptor, events: Int16(POLLIN), revents: 0))
         while true {
             let now = Monotonic.nanoseconds()
             let deadlines = [agent.nextTimeout, dtlsStarted ? dtls?.timeoutRemaining.map { now + $0 } : nil, nextTick].compactMap { $0 }
+                + relays.compactMap(\.client.nextTimeout)
             let wait = deadlines.min().map { $0 > now ? Int32(min(($0 - now) / 1_000_000 + 1, 100)) : 0 } ?? 100
             _ = poll(&descriptors, nfds_t(descriptors.count), wait)
             if descriptors.last!.revents != 0 { transport.wake.drain() }
             for (index, port) in transport.ports.enumerated() where descriptors[index].revents & Int16(POLLIN) != 0 {
-                while let (count, source) = port.receive(into: buffer) { receive(count: count, from: source, on: port) }
+                while let (count, source) = port.receive(into: buffer) {
+                    receive(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]), from: source, on: port)
+                }
+            }
+            for (index, relay) in relays.enumerated() where descriptors[transport.ports.count + index].revents & Int16(POLLIN) != 0 {
+                while let (count, source) = relay.socket.receive(into: buffer) { receiveRelayed(count: count, from: source, on: relay) }
             }
             if handleCommands() { return shutDown() }
             let time = Monotonic.nanoseconds()
+            for relay in relays where (relay.client.nextTimeout ?? .max) <= time { applyTURN(relay.client.handleTimeout(now: time), on: relay) }
             if let timeout = agent.nextTimeout, timeout <= time { apply(agent.handleTimeout(now: time)) }
             if dtlsStarted, let dtls, (dtls.timeoutRemaining ?? 1) == 0 { sendDTLS(dtls.handleTimeout()) }
             if time >= nextTick {
@@ -102,7 +113,9 @@ final class NetworkLoop: @unchecked Sendable {
         for command in pending {
             switch command {
             case .stop: return true
-            case .addCandidate(let candidate): apply(agent.addRemoteCandidate(candidate, now: Monotonic.nanoseconds()))
+            case .addCandidate(let candidate):
+                permitRelays([candidate])
+                apply(agent.addRemoteCandidate(candidate, now: Monotonic.nanoseconds()))
             case .applicationData(let bytes):
                 guard case .connected = state, let dtls else { continue }
                 sendDTLS(bytes.withUnsafeBytes { dtls.send(applicationData: $0) })
@@ -111,9 +124,10 @@ final class NetworkLoop: @unchecked Sendable {
         return false
     }
 
-    func receive(count: Int, from source: SocketAddress, on port: UDPPort) {
+    /// One datagram from the peer, arrived on a host socket or unwrapped from a relay.
+    func receive(_ datagram: UnsafeMutableRawBufferPointer, from source: SocketAddress, on port: any CandidatePort) {
         transport.counters.withLock { $0.received += 1 }
-        let datagram = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
+        let count = datagram.count
         let now = Monotonic.nanoseconds()
         switch MediaTransport.classify(UnsafeRawBufferPointer(datagram)) {
         case .stun:
@@ -156,11 +170,13 @@ final class NetworkLoop: @unchecked Sendable {
         for action in actions {
             switch action {
             case .send(let datagram, let from, let to):
-                guard let port = transport.ports.first(where: { $0.localAddress == from }) else { continue }
+                guard let port = port(at: from) else { continue }
                 try? datagram.withUnsafeBytes { try port.send($0, to: to) }
             case .selected(let local, let remote):
-                guard let port = transport.ports.first(where: { $0.localAddress == local }) else { continue }
+                guard let port = port(at: local) else { continue }
                 transport.path.withLock { $0 = (port, remote) }
+                // Media through a relay goes in ChannelData (4 octets) once the channel is bound.
+                if let relay = port as? RelayPort { applyTURN(relay.client.bind(remote, now: Monotonic.nanoseconds()), on: relay) }
                 if dtlsRole == .client, !dtlsStarted, let dtls {
                     dtlsStarted = true
                     sendDTLS(dtls.start(), to: remote, via: port)
@@ -174,7 +190,40 @@ final class NetworkLoop: @unchecked Sendable {
         }
     }
 
-    func sendDTLS(_ datagrams: [[UInt8]], to destination: SocketAddress? = nil, via port: UDPPort? = nil) {
+    func port(at address: SocketAddress) -> (any CandidatePort)? {
+        transport.ports.first { $0.localAddress == address } ?? transport.relayPorts.first { $0.localAddress == address }
+    }
+
+    /// A datagram on a relay's socket: the peer's (ChannelData, a Data indication) goes on as
+    /// if it had arrived at the relayed address; the server's answers go to its client.
+    func receiveRelayed(count: Int, from source: SocketAddress, on relay: RelayPort) {
+        let now = Monotonic.nanoseconds()
+        switch relay.unwrap(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), from: source, now: now) {
+        case .peer(let peer, let range):
+            receive(UnsafeMutableRawBufferPointer(rebasing: buffer[range]), from: peer, on: relay)
+        case .indication(let peer, let data):
+            guard data.count <= buffer.count else { return }
+            buffer.copyBytes(from: data)
+            receive(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<data.count]), from: peer, on: relay)
+        case .answer(let events):
+            applyTURN(events, on: relay)
+        case .dropped:
+            transport.counters.withLock { $0.unclassified += 1 }
+        }
+    }
+
+    func applyTURN(_ events: [TURNClient.Event], on relay: RelayPort) {
+        guard let failure = relay.apply(events) else { return }
+        transport.counters.withLock { $0.relayFailures.append(failure) }
+    }
+
+    func permitRelays(_ candidates: [ICECandidate]) {
+        for relay in transport.relayPorts {
+            applyTURN(relay.client.permit(candidates.filter { $0.component == 1 }.map(\.address), now: Monotonic.nanoseconds()), on: relay)
+        }
+    }
+
+    func sendDTLS(_ datagrams: [[UInt8]], to destination: SocketAddress? = nil, via port: (any CandidatePort)? = nil) {
         guard let (selectedPort, selectedRemote) = transport.path.withLock({ $0 }) ?? (port.flatMap { p in destination.map { (p, $0) } }) else { return }
         let target = destination ?? selectedRemote
         let via = port ?? selectedPort
@@ -212,6 +261,7 @@ final class NetworkLoop: @unchecked Sendable {
             transport.sendRTCP { Goodbye.write(ssrcs: goodbyeSSRCs, reason: "the lesson is over", into: &$0) }
         }
         if case .connected = state, let dtls { sendDTLS(dtls.close()) }
+        for relay in transport.relayPorts { _ = relay.apply(relay.client.close(now: Monotonic.nanoseconds())) }
         transport.path.withLock { $0 = nil }
         transport.rtcpChannel = nil
         publish(.closed)

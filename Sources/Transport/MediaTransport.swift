@@ -22,6 +22,9 @@ public final class MediaTransport: @unchecked Sendable {
         public var ipv6 = true
         /// Host candidates on loopback only: for test rigs on one machine.
         public var loopback = false
+        /// Only relayed candidates, signalled and checked (the browsers' `iceTransportPolicy:
+        /// "relay"`): proves in a test that media really goes through the TURN server.
+        public var relayOnly = false
         public var mtu = 1200
 
         public init() {}
@@ -37,6 +40,8 @@ public final class MediaTransport: @unchecked Sendable {
 
     public struct Counters: Sendable {
         public var received = 0, unclassified = 0, stunDropped = 0, srtpRejected = 0, rtcpMalformed = 0, sendFailures = 0
+        /// Why a TURN allocation was lost during the call (its relayed candidate is gone).
+        public var relayFailures: [String] = []
     }
 
     public let configuration: Configuration
@@ -46,9 +51,16 @@ public final class MediaTransport: @unchecked Sendable {
     public let localCandidates: [ICECandidate]
     /// Learnt from the district's STUN servers by ``gatherServerReflexive(servers:timeout:)``.
     public internal(set) var serverReflexiveCandidates: [ICECandidate] = []
-    /// What to signal to the peer: host candidates, then server-reflexive ones.
-    public var signalledCandidates: [ICECandidate] { localCandidates + serverReflexiveCandidates }
+    /// Allocated on the district's TURN servers by ``allocateRelays(on:timeout:)``.
+    public internal(set) var relayCandidates: [ICECandidate] = []
+    /// What to signal to the peer: host candidates, server-reflexive ones, relayed ones.
+    public var signalledCandidates: [ICECandidate] {
+        configuration.relayOnly ? relayCandidates : localCandidates + serverReflexiveCandidates + relayCandidates
+    }
+    /// The bases the ICE agent checks from.
+    var checkedCandidates: [ICECandidate] { configuration.relayOnly ? relayCandidates : localCandidates + relayCandidates }
     let ports: [UDPPort]
+    var relayPorts: [RelayPort] = []
 
     /// Called on the network thread.
     public var onStateChange: ((State) -> Void)?
@@ -61,8 +73,9 @@ public final class MediaTransport: @unchecked Sendable {
     /// the arrival time.
     public var onApplicationData: (([UInt8], UInt64) -> Void)?
 
-    /// Where media goes: the selected pair's local port and the remote address.
-    let path = Mutex<(port: UDPPort, remote: SocketAddress)?>(nil)
+    /// Where media goes: the selected pair's local port (a host socket or a relay) and the
+    /// remote address.
+    let path = Mutex<(port: any CandidatePort, remote: SocketAddress)?>(nil)
     let commands = Mutex<[Command]>([])
     let counters = Mutex(Counters())
     let rtcpChannelStorage = Mutex<RTCPChannel?>(nil)

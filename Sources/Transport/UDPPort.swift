@@ -3,9 +3,17 @@ import Glibc
 #endif
 import Wire
 
+/// Where a local ICE candidate sends from: a host candidate's own socket, or a TURN relay
+/// (the socket to the server, with the datagram wrapped for the relay).
+protocol CandidatePort: AnyObject, Sendable {
+    /// The candidate's address: the socket's, or the relayed address on the TURN server.
+    var localAddress: SocketAddress { get }
+    func send(_ datagram: UnsafeRawBufferPointer, to peer: SocketAddress) throws(SocketError)
+}
+
 /// A UDP socket bound to one local address, non-blocking: the base of one ICE host
 /// candidate. The network thread receives on it; media threads send through it.
-public final class UDPPort: @unchecked Sendable {
+public final class UDPPort: CandidatePort, @unchecked Sendable {
     public let localAddress: SocketAddress
     public let fd: Int32
 
@@ -41,6 +49,32 @@ public final class UDPPort: @unchecked Sendable {
             if sent >= 0 { return }
             if errno == EINTR { continue }
             throw .system("sendto \(peer)", errno: errno)
+        }
+    }
+
+    /// Sends a four-octet header and the datagram after it as one datagram, without copying
+    /// them together (TURN's ChannelData in front of an SRTP packet).
+    func send(header: (UInt8, UInt8, UInt8, UInt8), _ datagram: UnsafeRawBufferPointer, to peer: SocketAddress) throws(SocketError) {
+        var header = header
+        while true {
+            let sent = withUnsafeMutableBytes(of: &header) { head in
+                peer.withSockaddr { address, length in
+                    // A tuple, not an array: nothing is allocated per packet.
+                    var parts = (iovec(iov_base: head.baseAddress, iov_len: 4),
+                                 iovec(iov_base: UnsafeMutableRawPointer(mutating: datagram.baseAddress), iov_len: datagram.count))
+                    return withUnsafeMutableBytes(of: &parts) { vectors in
+                        var message = msghdr()
+                        message.msg_name = UnsafeMutableRawPointer(mutating: UnsafeRawPointer(address))
+                        message.msg_namelen = length
+                        message.msg_iov = vectors.baseAddress!.assumingMemoryBound(to: iovec.self)
+                        message.msg_iovlen = 2
+                        return sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
+                    }
+                }
+            }
+            if sent >= 0 { return }
+            if errno == EINTR { continue }
+            throw .system("sendmsg \(peer)", errno: errno)
         }
     }
 

@@ -22,10 +22,36 @@ enum MediaSetup {
                 logger.warning("\(problem)", metadata: ["event": "ice.gathering"])
             }
             if servers.isEmpty { logger.warning("no district STUN server resolved", metadata: ["event": "ice.gathering"]) }
+        }
+        if !config.network.turn.isEmpty {
+            for problem in transport.allocateRelays(on: relayServers(config, logger: logger)) {
+                logger.warning("\(problem)", metadata: ["event": "ice.relay"])
+            }
+        }
+        if !config.network.stun.isEmpty || !config.network.turn.isEmpty {
             logger.info("candidates: \(transport.signalledCandidates.map(\.description).joined(separator: ", "))",
                         metadata: ["event": "ice.gathering"])
         }
         return transport
+    }
+
+    /// The district's TURN servers the box can use, resolved. The relay is UDP whatever the
+    /// way to the server; the way to it is UDP here (turn:HOST?transport=udp, the default).
+    static func relayServers(_ config: ProvisioningConfig, logger: Logger) -> [MediaTransport.RelayServer] {
+        var servers: [MediaTransport.RelayServer] = []
+        for server in config.network.turn {
+            guard !server.url.secure, server.url.transport == .udp else {
+                logger.warning("\(server.url): TURN over TCP and TLS is not built yet; this server is not used",
+                               metadata: ["event": "ice.relay"])
+                continue
+            }
+            let addresses = HostResolver.udpAddresses(host: server.url.host, port: UInt16(server.url.port), ipv6: config.network.ipv6)
+            if addresses.isEmpty { logger.warning("TURN server \(server.url.host) did not resolve", metadata: ["event": "ice.relay"]) }
+            servers += addresses.prefix(1).map {
+                .init(address: $0, username: server.username, password: server.password.reveal())
+            }
+        }
+        return servers
     }
 
     static func sources(_ config: ProvisioningConfig) -> CallMedia.Sources {

@@ -1,0 +1,83 @@
+import ICE
+import STUN
+import Synchronization
+import TURN
+import Wire
+
+/// A relayed candidate (RFC 8656): the relayed address on one of the district's TURN
+/// servers, reached through a UDP socket to that server. ICE checks go out in Send
+/// indications; once the pair media uses has a channel, every datagram goes with the
+/// four-octet ChannelData header instead, written in front of the packet without a copy.
+///
+/// The TURN client's state belongs to the thread that runs the transport (the allocation
+/// before the call, the network thread during it); media threads only read the channels.
+final class RelayPort: CandidatePort, @unchecked Sendable {
+    let socket: UDPPort
+    let server: SocketAddress
+    let localAddress: SocketAddress
+    var client: TURNClient
+    /// Bound channels by peer, for ``send(_:to:)`` from any thread.
+    let channels = Mutex<[SocketAddress: UInt16]>([:])
+
+    /// Takes over an allocation that succeeded.
+    init?(socket: UDPPort, client: TURNClient) {
+        guard client.state == .allocated, let relayed = client.relayedAddress else { return nil }
+        self.socket = socket
+        self.client = client
+        server = client.server
+        localAddress = relayed
+    }
+
+    func send(_ datagram: UnsafeRawBufferPointer, to peer: SocketAddress) throws(SocketError) {
+        if let channel = channels.withLock({ $0[peer] }) {
+            try socket.send(header: TURN.channelDataHeader(channel: channel, count: datagram.count), datagram, to: server)
+            return
+        }
+        let indication = STUNMessage.sendIndication(to: peer, data: datagram, transactionID: ICEAgent.systemRandom(12))
+        var failure: SocketError?
+        indication.withUnsafeBytes { bytes in
+            do throws(SocketError) { try socket.send(bytes, to: server) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// What a datagram on the relay's socket carried.
+    enum Arrival {
+        /// ChannelData: the peer's datagram is `range` of what arrived.
+        case peer(SocketAddress, Range<Int>)
+        /// A Data indication, copied out.
+        case indication(SocketAddress, [UInt8])
+        /// The server's answer to one of the client's requests.
+        case answer([TURNClient.Event])
+        case dropped
+    }
+
+    func unwrap(_ bytes: UnsafeRawBufferPointer, from source: SocketAddress, now: UInt64) -> Arrival {
+        guard source == server, let first = bytes.first else { return .dropped }
+        if TURN.isChannelData(firstOctet: first) {
+            guard let (channel, range) = TURN.channelData(bytes), let peer = client.peer(onChannel: channel) else { return .dropped }
+            return .peer(peer, range)
+        }
+        switch client.handle(bytes, now: now) {
+        case .handled(let events): return .answer(events)
+        case .data(let peer, let data): return .indication(peer, data)
+        case .dropped: return .dropped
+        }
+    }
+
+    /// Carries out the client's events; returns why the allocation failed, if it did.
+    func apply(_ events: [TURNClient.Event]) -> String? {
+        var failure: String?
+        for event in events {
+            switch event {
+            case .send(let bytes): try? bytes.withUnsafeBytes { try socket.send($0, to: server) }
+            case .channelBound(let peer, let channel): channels.withLock { $0[peer] = channel }
+            case .failed(let reason):
+                channels.withLock { $0.removeAll() }
+                failure = reason
+            case .allocated: break
+            }
+        }
+        return failure
+    }
+}
