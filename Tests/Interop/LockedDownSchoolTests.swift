@@ -1,0 +1,107 @@
+import ClassboxTestSupport
+import Foundation
+import Testing
+
+extension RealPeers {
+    /// A school whose firewall lets no UDP out but to the district's TURN server: the NAT
+    /// network of ``NATLink`` with a forward filter on its router that drops everything
+    /// from the inside except UDP to coturn's port (and what answers it). The peer (aiortc)
+    /// sits next to coturn outside; the box must allocate a relayed candidate with the
+    /// provisioned credentials, and every packet of the call must go through the relay.
+    @Suite(.serialized, .enabled(if: NATLink.available, "needs root, iproute2, nftables, coturn and aiortc (make deps installs them)"))
+    struct LockedDownSchoolTests {
+        /// coturn with long-term credentials in the outside namespace.
+        static func turnServer(_ link: NATLink, directory: String) throws -> SpawnedProcess {
+            try SpawnedProcess(ExternalProcess.which("ip")!, [
+                "netns", "exec", link.outside, ExternalProcess.which("turnserver")!, "-n", "--no-cli", "--no-tls", "--no-dtls", "--no-tcp",
+                "--listening-ip", link.outsideAddress, "--listening-port", "3478", "--relay-ip", link.outsideAddress,
+                "--min-port", "49152", "--max-port", "49200", "--lt-cred-mech", "--user", "klasse4b:geheim", "--realm", "schule.example",
+                "--fingerprint", "--log-file", "stdout", "--simple-log", "--db", "\(directory)/turndb", "--pidfile", "\(directory)/turn.pid",
+            ], environment: ProcessInfo.processInfo.environment)
+        }
+
+        /// The school's router forwards UDP from the inside to coturn's port (counted), the
+        /// answers to what went out, and nothing else (counted as it is dropped).
+        static func firewall(_ link: NATLink) throws {
+            for rule in ["add table inet school",
+                         "add chain inet school forward { type filter hook forward priority 0; policy drop; }",
+                         "add rule inet school forward iifname cbxr\(link.id) ip daddr \(link.outsideAddress) udp dport 3478 counter accept",
+                         "add rule inet school forward ct state established,related accept",
+                         "add rule inet school forward counter drop"] {
+                try LossyLink.run(["ip", "netns", "exec", link.router, "nft", rule])
+            }
+        }
+
+        static func scratch() throws -> String {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("coturn-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            return directory
+        }
+
+        /// The sim board's file, in the school: no loopback candidates, the TURN server
+        /// provisioned (and inside the district's domains), its password in a 0600 file.
+        static func config(_ link: NATLink, password: String) throws -> String {
+            let config = try ExternalProcess.simConfig(appending: """
+
+                [[network.turn]]
+                url = "turn:\(link.outsideAddress):3478"
+                username = "klasse4b"
+                password_file = "turn-password"
+                """, replacing: [
+                "loopback = true": "",
+                "district_domains = [\"localhost\",": "district_domains = [\"\(link.outsideAddress)\", \"localhost\",",
+            ])
+            let secret = URL(fileURLWithPath: config).deletingLastPathComponent().appendingPathComponent("turn-password").path
+            FileManager.default.createFile(atPath: secret, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600])
+            return config
+        }
+
+        @Test func onlyTheRelayGetsThroughAndMediaFlowsThroughIt() throws {
+            let link = NATLink()
+            defer { link.down() }
+            try link.up()
+            try Self.firewall(link)
+            let directory = try Self.scratch()
+            let turn = try Self.turnServer(link, directory: directory)
+            defer { turn.signal(SIGTERM); _ = turn.wait(timeout: 5) }
+            Thread.sleep(forTimeInterval: 0.5)
+            let run = try AiortcPeer.run(boxRole: "offer", seconds: 8, environment: ["CLASSBOX_PEER_ADDRESS": link.outsideAddress],
+                                         wrap: ["ip", "netns", "exec", link.inside],
+                                         peerWrap: [ExternalProcess.which("ip")!, "netns", "exec", link.outside],
+                                         config: try Self.config(link, password: "geheim"))
+            let candidates = run.offer.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("a=candidate:") }
+            let relay = candidates.first { $0.contains("typ relay") }
+            #expect(relay?.contains(" \(link.outsideAddress) ") == true && relay?.contains("raddr \(link.routerOutsideAddress)") == true,
+                    "the offer names the relayed address on coturn, and the school's outside address coturn saw: \(candidates)")
+            try run.expectMediaFlowed()
+            let rules = try LossyLink.run(["ip", "netns", "exec", link.router, "nft", "list", "chain", "inet", "school", "forward"])
+            let counts = rules.split(whereSeparator: \.isNewline).compactMap { line -> (String, Int)? in
+                guard let range = line.range(of: "packets ") else { return nil }
+                return (line.contains("dport 3478") ? "turn" : "dropped", Int(line[range.upperBound...].prefix { $0.isNumber }) ?? 0)
+            }
+            let toTURN = counts.first { $0.0 == "turn" }?.1 ?? 0, dropped = counts.first { $0.0 == "dropped" }?.1 ?? 0
+            #expect(toTURN > 300, "eight seconds of audio and video went to coturn: \(rules)")
+            #expect(dropped > 0, "the box's direct checks were dropped by the school's firewall: \(rules)")
+            print("locked-down school: \(relay ?? "no relay candidate"); \(toTURN) packets to TURN, \(dropped) dropped")
+        }
+
+        @Test func aWrongTURNPasswordIsOneLineAndNoMediaGetsOut() throws {
+            let link = NATLink()
+            defer { link.down() }
+            try link.up()
+            try Self.firewall(link)
+            let directory = try Self.scratch()
+            let turn = try Self.turnServer(link, directory: directory)
+            defer { turn.signal(SIGTERM); _ = turn.wait(timeout: 5) }
+            Thread.sleep(forTimeInterval: 0.5)
+            let run = try AiortcPeer.run(boxRole: "offer", seconds: 3, environment: ["CLASSBOX_PEER_ADDRESS": link.outsideAddress],
+                                         wrap: ["ip", "netns", "exec", link.inside],
+                                         peerWrap: [ExternalProcess.which("ip")!, "netns", "exec", link.outside],
+                                         config: try Self.config(link, password: "falsch"), peerMustSucceed: false)
+            let lines = run.boxLog.split(whereSeparator: \.isNewline).filter { $0.contains("refused the user name or password") }
+            #expect(lines.count == 1 && !run.boxLog.contains("falsch"), "one line, no secret: \(run.boxLog.suffix(1500))")
+            #expect(!run.offer.contains("typ relay") && run.box["state"] as? String != "connected", "box: \(run.box)")
+            #expect((run.peer["numbers"] as? [Any] ?? []).isEmpty, "no frame reached the peer: \(run.peer)")
+        }
+    }
+}
