@@ -82,6 +82,15 @@ extension MediaTransport {
         return problems
     }
 
+    /// Which way media goes, for the status IT reads: "direct" (from a host candidate, the
+    /// peer may see it at the school's outside address) or "TURN relay (udp) via SERVER";
+    /// nil before a pair is selected.
+    public var mediaPath: String? {
+        guard let port = path.withLock({ $0?.port }) else { return nil }
+        guard let relay = port as? RelayPort else { return "direct" }
+        return "TURN relay (udp) via \(relay.server)"
+    }
+
     private static func deliver(_ events: [TURNClient.Event], on socket: UDPPort, to server: SocketAddress) {
         for case .send(let bytes) in events { try? bytes.withUnsafeBytes { try socket.send($0, to: server) } }
     }

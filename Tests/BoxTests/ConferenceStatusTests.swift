@@ -19,6 +19,13 @@ import Testing
         #expect(!ConferenceStatus.line(snapshot, since: nil, seconds: 0).contains("watched"), "a private camera is nobody's to watch")
     }
 
+    @Test func theLineSaysWhetherTheCallGoesThroughTheRelay() {
+        var snapshot = ConferenceSnapshot(state: "in call", inRoom: true, others: 1, cameraLive: true, mediaConnected: true)
+        #expect(!ConferenceStatus.line(snapshot, since: nil, seconds: 0).contains("media "), "no pair yet, nothing said")
+        snapshot.mediaPath = "TURN relay (udp) via 10.97.1.2:3478"
+        #expect(ConferenceStatus.line(snapshot, since: nil, seconds: 0).contains("media TURN relay (udp) via 10.97.1.2:3478"))
+    }
+
     @Test func theLineSaysWhyTheVideoIsSentAtItsRate() {
         var snapshot = ConferenceSnapshot(state: "in call", inRoom: true, others: 1, cameraLive: true, mediaConnected: true)
         #expect(!ConferenceStatus.line(snapshot, since: nil, seconds: 0).contains("video target"), "no video, no target")

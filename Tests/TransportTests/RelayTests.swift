@@ -76,6 +76,7 @@ import Wire
         // The bridge sees the box at its relayed address on the TURN server, nowhere else.
         #expect(bridge.path.withLock { $0?.remote } == relay.address)
         #expect(box.path.withLock { $0?.port.localAddress } == relay.address)
+        #expect(box.mediaPath == "TURN relay (udp) via \(server.address)" && bridge.mediaPath == "direct")
         // Once the pair is chosen, a channel is bound and media goes in ChannelData.
         let relayPort = try #require(box.relayPorts.first)
         while relayPort.channels.withLock({ $0.isEmpty }) && Date() < deadline { usleep(20_000) }

@@ -311,6 +311,7 @@ final class ConferenceRun {
             $0.videoTargetKbps = media.plan.video != nil ? control.videoBitrateKbps.load(ordering: .relaxed) : 0
             $0.pathEstimateKbps = media.delayBasedKbps.load(ordering: .relaxed)
             $0.pathOverused = media.delayUsage.load(ordering: .relaxed) > 0
+            $0.mediaPath = media.transport.mediaPath
         }
     }
 }

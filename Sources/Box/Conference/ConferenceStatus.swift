@@ -38,6 +38,9 @@ struct ConferenceSnapshot: Sendable, Equatable {
     var videoTargetKbps = 0
     var pathEstimateKbps = 0
     var pathOverused = false
+    /// "direct" or "TURN relay (udp) via SERVER": whether the school's firewall sends the
+    /// call through the district's TURN server (nil before ICE chose a pair).
+    var mediaPath: String?
     /// How often the box had to join again (connection lost, server restarted).
     var rejoins = 0
     /// The last attempt failed in a way that needs a person (password, TLS, server gone).
@@ -73,6 +76,7 @@ final class ConferenceStatus: Sendable {
                 parts.append("video target \(now.videoTargetKbps) kbit/s" + (now.pathEstimateKbps > 0
                     ? " (the path carries ~\(now.pathEstimateKbps) kbit/s\(now.pathOverused ? ", its queue growing" : ""))" : ""))
             }
+            if let path = now.mediaPath { parts.append("media \(path)") }
             parts.append("sent \(now.videoPackets + now.audioPackets) packets, received \(now.receivedPackets)")
             parts.append(now.heardSources == 0 ? "hearing nobody"
                          : "hearing \(now.heardSources) at \(now.playbackLevel.map { "\($0) dBFS" } ?? "silence")")
