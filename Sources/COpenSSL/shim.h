@@ -19,6 +19,7 @@ static inline long cssl_DTLSv1_handle_timeout(SSL *ssl) { return DTLSv1_handle_t
 static inline long cssl_BIO_set_mem_eof_return(BIO *b, long v) { return BIO_set_mem_eof_return(b, v); }
 static inline void cssl_OPENSSL_free(void *p) { OPENSSL_free(p); }
 static inline int cssl_set_tlsext_host_name(SSL *ssl, const char *name) { return (int)SSL_set_tlsext_host_name(ssl, name); }
+static inline long cssl_set_mode(SSL *ssl, long mode) { return SSL_set_mode(ssl, mode); }
 
 /* SHA-1 on a caller-owned, fixed-size SHA_CTX. OpenSSL 3.0's EVP digest API allocates a
    provider context at every init; SRTP's per-packet HMAC uses these so it allocates nothing.

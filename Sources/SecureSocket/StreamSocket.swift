@@ -126,6 +126,29 @@ public final class StreamSocket: @unchecked Sendable {
         }
     }
 
+    /// Writes what the socket takes now, without waiting: the count written (0: it would
+    /// block; the caller keeps the rest and tries again when poll says POLLOUT).
+    public func writeSome(_ bytes: UnsafeRawBufferPointer) throws(StreamSocketError) -> Int {
+        guard !closed else { throw StreamSocketError("write on a closed connection") }
+        guard !bytes.isEmpty else { return 0 }
+        if let ssl {
+            ERR_clear_error()
+            let count = SSL_write(ssl, bytes.baseAddress, Int32(min(bytes.count, Int(Int32.max))))
+            if count > 0 { return Int(count) }
+            switch SSL_get_error(ssl, count) {
+            case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE: return 0
+            default: throw StreamSocketError("the connection broke while writing: \(Self.openSSLError())")
+            }
+        }
+        while true {
+            let count = Glibc.write(fd, bytes.baseAddress, bytes.count)
+            if count >= 0 { return count }
+            if errno == EINTR { continue }
+            if errno == EAGAIN { return 0 }
+            throw StreamSocketError("the connection broke while writing: \(String(cString: strerror(errno)))")
+        }
+    }
+
     /// Sends TLS close_notify (best effort) and closes the socket.
     public func close() {
         guard !closed else { return }
@@ -225,7 +248,12 @@ public final class StreamSocket: @unchecked Sendable {
         while true {
             ERR_clear_error()
             let result = SSL_connect(ssl)
-            if result == 1 { return (context, ssl) }
+            if result == 1 {
+                // Partial writes (a non-blocking writer keeps the rest and goes on later), from a
+                // buffer that may have moved in between.
+                _ = cssl_set_mode(ssl, Int(SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER))
+                return (context, ssl)
+            }
             let code = SSL_get_error(ssl, result)
             if code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE {
                 do {

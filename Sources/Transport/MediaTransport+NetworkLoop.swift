@@ -75,9 +75,14 @@ final class NetworkLoop: @unchecked Sendable {
         permitRelays(remote.candidates)
         apply(agent.setRemote(credentials: remote.ice, candidates: remote.candidates, now: Monotonic.nanoseconds()))
         let relays = transport.relayPorts
-        var descriptors = (transport.ports.map(\.fd) + relays.map(\.socket.fd)).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        var descriptors = (transport.ports.map(\.fd) + relays.map(\.descriptor)).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
         descriptors.append(pollfd(fd: transport.wake.descriptor, events: Int16(POLLIN), revents: 0))
         while true {
+            // A stream to a TURN server is also watched for room to write while its queue holds something.
+            for (index, relay) in relays.enumerated() {
+                guard case .stream(let stream) = relay.link else { continue }
+                descriptors[transport.ports.count + index].events = Int16(POLLIN) | (stream.wantsWrite ? Int16(POLLOUT) : 0)
+            }
             let now = Monotonic.nanoseconds()
             let deadlines = [agent.nextTimeout, dtlsStarted ? dtls?.timeoutRemaining.map { now + $0 } : nil, nextTick].compactMap { $0 }
                 + relays.compactMap(\.client.nextTimeout)
@@ -89,10 +94,17 @@ final class NetworkLoop: @unchecked Sendable {
                     receive(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]), from: source, on: port)
                 }
             }
-            for (index, relay) in relays.enumerated() where descriptors[transport.ports.count + index].revents & Int16(POLLIN) != 0 {
-                while let (count, source) = relay.socket.receive(into: buffer) { receiveRelayed(count: count, from: source, on: relay) }
+            for (index, relay) in relays.enumerated() where descriptors[transport.ports.count + index].revents != 0 {
+                if !receiveRelayed(on: relay) { descriptors[transport.ports.count + index].fd = -1 }
             }
             if handleCommands() { return shutDown() }
+            for (index, relay) in relays.enumerated() where descriptors[transport.ports.count + index].fd >= 0 {
+                guard case .stream(let stream) = relay.link, stream.wantsWrite else { continue }
+                do { try stream.flush() } catch {
+                    lose(relay, because: "the connection to TURN server \(relay.server) broke: \(error)")
+                    descriptors[transport.ports.count + index].fd = -1
+                }
+            }
             let time = Monotonic.nanoseconds()
             for relay in relays where (relay.client.nextTimeout ?? .max) <= time { applyTURN(relay.client.handleTimeout(now: time), on: relay) }
             if let timeout = agent.nextTimeout, timeout <= time { apply(agent.handleTimeout(now: time)) }
@@ -194,8 +206,34 @@ final class NetworkLoop: @unchecked Sendable {
         transport.ports.first { $0.localAddress == address } ?? transport.relayPorts.first { $0.localAddress == address }
     }
 
-    /// A datagram on a relay's socket: the peer's (ChannelData, a Data indication) goes on as
-    /// if it had arrived at the relayed address; the server's answers go to its client.
+    /// Reads what arrived from a relay's server; false when its stream ended (the relay is lost).
+    func receiveRelayed(on relay: RelayPort) -> Bool {
+        switch relay.link {
+        case .datagram(let socket):
+            while let (count, source) = socket.receive(into: buffer) { receiveRelayed(count: count, from: source, on: relay) }
+            return true
+        case .stream(let stream):
+            guard let messages = stream.receive(using: buffer) else {
+                lose(relay, because: "TURN server \(relay.server) closed the connection")
+                return false
+            }
+            for message in messages where message.count <= buffer.count {
+                buffer.copyBytes(from: message)
+                receiveRelayed(count: message.count, from: relay.server, on: relay)
+            }
+            return true
+        }
+    }
+
+    /// A relay whose connection is gone: its channels are forgotten (sends through it fail)
+    /// and the reason is kept; if media went through it, ICE consent ends the call's path.
+    func lose(_ relay: RelayPort, because reason: String) {
+        relay.channels.withLock { $0.removeAll() }
+        transport.counters.withLock { $0.relayFailures.append(reason) }
+    }
+
+    /// A message from a relay's server: the peer's (ChannelData, a Data indication) goes on
+    /// as if it had arrived at the relayed address; the server's answers go to its client.
     func receiveRelayed(count: Int, from source: SocketAddress, on relay: RelayPort) {
         let now = Monotonic.nanoseconds()
         switch relay.unwrap(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), from: source, now: now) {

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ICE
 import STUN
 import Synchronization
@@ -5,14 +8,20 @@ import TURN
 import Wire
 
 /// A relayed candidate (RFC 8656): the relayed address on one of the district's TURN
-/// servers, reached through a UDP socket to that server. ICE checks go out in Send
-/// indications; once the pair media uses has a channel, every datagram goes with the
-/// four-octet ChannelData header instead, written in front of the packet without a copy.
+/// servers, reached over UDP, TCP or TLS. ICE checks go out in Send indications; once the
+/// pair media uses has a channel, every datagram goes with the four-octet ChannelData header
+/// instead: over UDP written in front of the packet without a copy, over a stream queued
+/// with its padding (``RelayStream``).
 ///
 /// The TURN client's state belongs to the thread that runs the transport (the allocation
 /// before the call, the network thread during it); media threads only read the channels.
 final class RelayPort: CandidatePort, @unchecked Sendable {
-    let socket: UDPPort
+    enum Link {
+        case datagram(UDPPort)
+        case stream(RelayStream)
+    }
+
+    let link: Link
     let server: SocketAddress
     let localAddress: SocketAddress
     var client: TURNClient
@@ -20,25 +29,56 @@ final class RelayPort: CandidatePort, @unchecked Sendable {
     let channels = Mutex<[SocketAddress: UInt16]>([:])
 
     /// Takes over an allocation that succeeded.
-    init?(socket: UDPPort, client: TURNClient) {
+    init?(link: Link, client: TURNClient) {
         guard client.state == .allocated, let relayed = client.relayedAddress else { return nil }
-        self.socket = socket
+        self.link = link
         self.client = client
         server = client.server
         localAddress = relayed
     }
 
+    /// "udp", "tcp" or "tls": how the box reaches the server.
+    var way: String {
+        switch link {
+        case .datagram: return "udp"
+        case .stream(let stream): return stream.socket.isSecure ? "tls" : "tcp"
+        }
+    }
+
+    var descriptor: Int32 {
+        switch link {
+        case .datagram(let socket): return socket.fd
+        case .stream(let stream): return stream.socket.fd
+        }
+    }
+
     func send(_ datagram: UnsafeRawBufferPointer, to peer: SocketAddress) throws(SocketError) {
         if let channel = channels.withLock({ $0[peer] }) {
-            try socket.send(header: TURN.channelDataHeader(channel: channel, count: datagram.count), datagram, to: server)
+            let header = TURN.channelDataHeader(channel: channel, count: datagram.count)
+            switch link {
+            case .datagram(let socket): try socket.send(header: header, datagram, to: server)
+            case .stream(let stream):
+                guard stream.enqueue(header: header, datagram, padding: TURNStreamFramer.padding(forChannelData: datagram.count)) else {
+                    throw .system("the queue to TURN server \(server) is full", errno: ENOBUFS)
+                }
+            }
             return
         }
         let indication = STUNMessage.sendIndication(to: peer, data: datagram, transactionID: ICEAgent.systemRandom(12))
         var failure: SocketError?
         indication.withUnsafeBytes { bytes in
-            do throws(SocketError) { try socket.send(bytes, to: server) } catch { failure = error }
+            do throws(SocketError) { try toServer(bytes) } catch { failure = error }
         }
         if let failure { throw failure }
+    }
+
+    /// One whole message to the server.
+    func toServer(_ bytes: UnsafeRawBufferPointer) throws(SocketError) {
+        switch link {
+        case .datagram(let socket): try socket.send(bytes, to: server)
+        case .stream(let stream):
+            guard stream.enqueue(bytes) else { throw .system("the queue to TURN server \(server) is full", errno: ENOBUFS) }
+        }
     }
 
     /// What a datagram on the relay's socket carried.
@@ -70,7 +110,7 @@ final class RelayPort: CandidatePort, @unchecked Sendable {
         var failure: String?
         for event in events {
             switch event {
-            case .send(let bytes): try? bytes.withUnsafeBytes { try socket.send($0, to: server) }
+            case .send(let bytes): try? bytes.withUnsafeBytes { try toServer($0) }
             case .channelBound(let peer, let channel): channels.withLock { $0[peer] = channel }
             case .failed(let reason):
                 channels.withLock { $0.removeAll() }

@@ -41,5 +41,11 @@ public func fuzzTURN(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         if let next = client.nextTimeout, next <= now { _ = client.handleTimeout(now: now) }
     }
     _ = client.close(now: now)
+    // The same bytes as a TCP/TLS stream: whole messages or a failure, nothing longer than what came.
+    var framer = TURNStreamFramer()
+    if let frames = try? bytes.withUnsafeBytes({ try framer.append($0) }) {
+        precondition(frames.reduce(0) { $0 + $1.count } <= bytes.count)
+        for frame in frames { _ = frame.withUnsafeBytes { client.handle($0, now: now) } }
+    }
     return 0
 }

@@ -18,15 +18,21 @@ import Wire
         let port = ExternalProcess.freeUDPPort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("coturn-\(UUID().uuidString)").path
 
-        init() throws {
+        /// TLS on its own port (`tlsPort`) when `certificates` are given; TCP and UDP on `port`.
+        let tlsPort: UInt16
+
+        init(certificates: TestCertificates? = nil) throws {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let relayBase = 49152 + Int(port % 200) * 50
+            let tlsPort = ExternalProcess.freeTCPPort()
+            self.tlsPort = tlsPort
+            let tls = certificates.map { ["--tls-listening-port=\(tlsPort)", "--cert=\($0.serverCertificate)", "--pkey=\($0.serverKey)", "--no-tlsv1", "--no-tlsv1_1"] }
             process = try ExternalProcess("/usr/bin/turnserver", [
                 "-n", "--listening-ip=127.0.0.1", "--listening-port=\(port)", "--relay-ip=127.0.0.1",
                 "--min-port=\(relayBase)", "--max-port=\(relayBase + 49)", "--lt-cred-mech", "--user=klasse4b:geheim",
-                "--realm=schule.example", "--allow-loopback-peers", "--no-cli", "--no-tls", "--no-dtls", "--no-tcp",
+                "--realm=schule.example", "--allow-loopback-peers", "--no-cli", "--no-dtls",
                 "--fingerprint", "--log-file=stdout", "--simple-log", "--pidfile=\(directory)/pid", "--db=\(directory)/turndb",
-            ])
+            ] + (tls ?? ["--no-tls"]))
             let deadline = Date().addingTimeInterval(10)
             while !process.output.contains("Total General servers") && Date() < deadline { usleep(50_000) }
         }
@@ -52,11 +58,18 @@ import Wire
                      fingerprint: transport.certificate.fingerprint, setup: setup, media: [])
     }
 
-    @Test func mediaGoesThroughTheDistrictsTURNServer() throws {
-        let server = try TURNServer()
+    /// Over UDP, over TCP and over TLS to the server (the relay is UDP each time).
+    @Test(arguments: ["udp", "tcp", "tls"]) func mediaGoesThroughTheDistrictsTURNServer(way: String) throws {
+        let certificates = way == "tls" ? try TestCertificates(names: ["IP:127.0.0.1"]) : nil
+        let server = try TURNServer(certificates: certificates)
         let box = try Self.transport(relayOnly: true)
         let bridge = try Self.transport(relayOnly: false)
-        let problems = box.allocateRelays(on: [.init(address: server.address, username: "klasse4b", password: "geheim")])
+        let relayServer: MediaTransport.RelayServer = switch way {
+        case "udp": .init(address: server.address, username: "klasse4b", password: "geheim")
+        case "tcp": .init(way: .tcp(host: "127.0.0.1", port: Int(server.port)), username: "klasse4b", password: "geheim")
+        default: .init(way: .tls(host: "127.0.0.1", port: Int(server.tlsPort), caBundle: certificates?.caCertificate), username: "klasse4b", password: "geheim")
+        }
+        let problems = box.allocateRelays(on: [relayServer])
         #expect(problems.isEmpty, "\(problems)")
         let relay = try #require(box.relayCandidates.first)
         #expect(relay.kind == .relay && relay.address.port != server.port && relay.relatedAddress?.host == "127.0.0.1")
@@ -76,7 +89,8 @@ import Wire
         // The bridge sees the box at its relayed address on the TURN server, nowhere else.
         #expect(bridge.path.withLock { $0?.remote } == relay.address)
         #expect(box.path.withLock { $0?.port.localAddress } == relay.address)
-        #expect(box.mediaPath == "TURN relay (udp) via \(server.address)" && bridge.mediaPath == "direct")
+        let serverAddress = way == "tls" ? "127.0.0.1:\(server.tlsPort)" : "\(server.address)"
+        #expect(box.mediaPath == "TURN relay (\(way)) via \(serverAddress)" && bridge.mediaPath == "direct")
         // Once the pair is chosen, a channel is bound and media goes in ChannelData.
         let relayPort = try #require(box.relayPorts.first)
         while relayPort.channels.withLock({ $0.isEmpty }) && Date() < deadline { usleep(20_000) }
@@ -94,6 +108,18 @@ import Wire
         #expect(box.relayCandidates.isEmpty && box.signalledCandidates == box.localCandidates)
     }
 
+    @Test func aTURNServerWhoseCertificateIsNotTrustedIsOneLine() throws {
+        let certificates = try TestCertificates(names: ["IP:127.0.0.1"])
+        let other = try TestCertificates(names: ["IP:127.0.0.1"])
+        let server = try TURNServer(certificates: certificates)
+        let box = try Self.transport(relayOnly: false)
+        let problems = box.allocateRelays(on: [.init(way: .tls(host: "127.0.0.1", port: Int(server.tlsPort), caBundle: other.caCertificate),
+                                                     username: "klasse4b", password: "geheim")])
+        #expect(problems.count == 1 && problems[0].hasPrefix("TURN server 127.0.0.1:\(server.tlsPort) (tls): ")
+                && problems[0].contains("not trusted"), "\(problems)")
+        #expect(box.relayCandidates.isEmpty)
+    }
+
     @Test func aTURNServerThatDoesNotAnswerCostsAtMostTheTimeout() throws {
         let silent = BoundUDPPort()
         let box = try Self.transport(relayOnly: false)
@@ -102,6 +128,6 @@ import Wire
                                           timeout: 1_500_000_000)
         withExtendedLifetime(silent) {}
         #expect(Date().timeIntervalSince(started) < 2.5)
-        #expect(problems == ["TURN server 127.0.0.1:\(silent.port) did not allocate within 1 s"])
+        #expect(problems == ["TURN server 127.0.0.1:\(silent.port) (udp) did not allocate within 1 s"])
     }
 }

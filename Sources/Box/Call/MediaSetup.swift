@@ -35,20 +35,21 @@ enum MediaSetup {
         return transport
     }
 
-    /// The district's TURN servers the box can use, resolved. The relay is UDP whatever the
-    /// way to the server; the way to it is UDP here (turn:HOST?transport=udp, the default).
+    /// The district's TURN servers and how to reach each: UDP (`turn:HOST`), TCP
+    /// (`?transport=tcp`) or TLS (`turns:HOST`, checked against the server's CA bundle like the
+    /// signalling connection). The relay is UDP whichever way the box reaches the server.
     static func relayServers(_ config: ProvisioningConfig, logger: Logger) -> [MediaTransport.RelayServer] {
         var servers: [MediaTransport.RelayServer] = []
         for server in config.network.turn {
-            guard !server.url.secure, server.url.transport == .udp else {
-                logger.warning("\(server.url): TURN over TCP and TLS is not built yet; this server is not used",
-                               metadata: ["event": "ice.relay"])
-                continue
-            }
-            let addresses = HostResolver.udpAddresses(host: server.url.host, port: UInt16(server.url.port), ipv6: config.network.ipv6)
-            if addresses.isEmpty { logger.warning("TURN server \(server.url.host) did not resolve", metadata: ["event": "ice.relay"]) }
-            servers += addresses.prefix(1).map {
-                .init(address: $0, username: server.username, password: server.password.reveal())
+            let (username, password) = (server.username, server.password.reveal())
+            if server.url.secure {
+                servers.append(.init(way: .tls(host: server.url.host, port: server.url.port, caBundle: config.server.caBundle), username: username, password: password))
+            } else if server.url.transport == .tcp {
+                servers.append(.init(way: .tcp(host: server.url.host, port: server.url.port), username: username, password: password))
+            } else {
+                let addresses = HostResolver.udpAddresses(host: server.url.host, port: UInt16(server.url.port), ipv6: config.network.ipv6)
+                if addresses.isEmpty { logger.warning("TURN server \(server.url.host) did not resolve", metadata: ["event": "ice.relay"]) }
+                servers += addresses.prefix(1).map { .init(address: $0, username: username, password: password) }
             }
         }
         return servers
