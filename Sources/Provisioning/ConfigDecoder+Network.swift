@@ -22,10 +22,11 @@ extension ConfigDecoder {
             return ok ? nil : "\"\(name)\" is not an interface name"
         }
         let loopback = reader.boolean("loopback", in: section, default: false)
-        guard let domains, !domains.isEmpty, let mediaNetworks, let stun, let ipv6, let interfaces, let loopback,
+        let turnFromServer = reader.boolean("turn_from_server", in: section, default: false)
+        guard let domains, !domains.isEmpty, let mediaNetworks, let stun, let ipv6, let interfaces, let loopback, let turnFromServer,
               turn.allSatisfy({ $0 != nil }) else { return nil }
         return .init(districtDomains: domains, mediaNetworks: mediaNetworks, stun: stun, turn: turn.compactMap { $0 },
-                     ipv6: ipv6, interfaces: interfaces, loopback: loopback)
+                     turnFromServer: turnFromServer, ipv6: ipv6, interfaces: interfaces, loopback: loopback)
     }
 
     private func decodeSTUN(in section: ConfigReader.Section, policy: DistrictPolicy?) -> [HostPort]? {

@@ -120,6 +120,9 @@ public struct ProvisioningConfig: Sendable, Equatable {
         public var mediaNetworks: [IPNetwork]
         public var stun: [HostPort]
         public var turn: [TURNServer]
+        /// Also use the TURN servers (and their short-lived credentials) the conference server
+        /// names in its XEP-0215 answer, those inside the district's domains.
+        public var turnFromServer: Bool
         public var ipv6: Bool
         public var interfaces: [String]
         /// Offer loopback ICE candidates; only for test rigs on one machine.

@@ -28,6 +28,11 @@ extension ConferenceSession {
         case .domainDisco:
             readComponents(stanza)
             return []
+        case .externalServices:
+            externalServices = ExternalService.services(in: stanza)
+            let said = externalServices.filter { $0.type.hasPrefix("turn") }.map(\.description)
+            return [.status(said.isEmpty ? "the conference server names no TURN server (XEP-0215)"
+                                         : "TURN servers from the conference server: \(said.joined(separator: ", "))")]
         case .conference:
             return conferenceAnswer(stanza, now: now)
         case .sessionAccept(let sid):

@@ -23,6 +23,9 @@ public struct ConferenceConfiguration: Sendable {
     /// The first pause before asking the focus again (`ready='false'`, an error, no answer);
     /// it doubles up to 30 s, as lib-jitsi-meet's `moderator.js` does from 1 s.
     public var focusRetry: UInt64 = 1_000_000_000
+    /// Ask the domain for its STUN/TURN servers (XEP-0215) after signing in
+    /// (`network.turn_from_server`).
+    public var askExternalServices = false
 
     public init(room: JID, focus: JID, label: String, password: String?, organiser: Bool, startAudioMuted: Bool = false,
                 startVideoMuted: Bool = false, machineUID: String, statsID: String) {
@@ -141,7 +144,7 @@ public struct ConferenceSession {
     }
 
     enum Purpose: Equatable {
-        case domainDisco, conference, sessionAccept(sid: String), ownerConfig, destroy, other
+        case domainDisco, externalServices, conference, sessionAccept(sid: String), ownerConfig, destroy, other
     }
 
     public let configuration: ConferenceConfiguration
@@ -162,6 +165,9 @@ public struct ConferenceSession {
     var audioMuted = false
     var videoMuted = true
     var sentJoinPresence = false
+    /// The deployment's STUN/TURN servers from its XEP-0215 answer (with
+    /// ``ConferenceConfiguration/askExternalServices``); empty until it came.
+    public internal(set) var externalServices: [ExternalService] = []
     /// Stanzas the box refused (bad Jingle, unknown senders) and counted.
     public internal(set) var rejectedStanzas = 0
 
@@ -240,6 +246,11 @@ public struct ConferenceSession {
         let disco = XMLElement("iq", namespace: Namespace.client, attributes: ["type": "get", "to": stream.configuration.domain],
                                children: [XMLElement("query", namespace: Namespace.discoInfo)])
         outputs += request(disco, .domainDisco, now: now, timeout: 5_000_000_000)
+        // Before the conference request: the answer is back long before Jicofo's invitation,
+        // and the relays are allocated when the invitation comes.
+        if configuration.askExternalServices {
+            outputs += request(ExternalService.request(to: stream.configuration.domain), .externalServices, now: now, timeout: 5_000_000_000)
+        }
         return outputs + requestConference(now: now, attempt: 0)
     }
 }

@@ -17,6 +17,8 @@ public enum Namespace {
     public static let mucAdmin = "http://jabber.org/protocol/muc#admin"
     public static let dataForms = "jabber:x:data"
     public static let nick = "http://jabber.org/protocol/nick"
+    /// XEP-0215 external service discovery (STUN/TURN servers and their credentials).
+    public static let externalServices = "urn:xmpp:extdisco:2"
 
     public static let jingle = "urn:xmpp:jingle:1"
     public static let jingleRTP = "urn:xmpp:jingle:apps:rtp:1"

@@ -27,6 +27,10 @@ public func fuzzStanza(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     guard let again = try? XMLReader().parse(written) else { preconditionFailure("what we write must read back: \(written)") }
     precondition(again == element, "round trip changed the element: \(written)")
     _ = try? JingleReader.read(element)
+    for service in ExternalService.services(in: element) {
+        precondition(!service.host.isEmpty && (service.port.map { (1...65535).contains($0) } ?? true))
+        _ = service.description
+    }
     var session = fuzzSession
     _ = session.receive(element, now: 1_000_000_000)
     _ = session.tick(now: 2_000_000_000)

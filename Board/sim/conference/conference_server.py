@@ -94,6 +94,10 @@ def parse_args(argv=None):
                         help="the bridge's address as boxes behind a NAT reach it (e.g. 10.0.2.2 from a QEMU guest): "
                              "each host candidate is also offered as a server-reflexive candidate at ADDRESS, as JVB's "
                              "static mappings do")
+    parser.add_argument("--turn", action="append", default=[], metavar="TYPE:TRANSPORT:HOST:PORT",
+                        help="a TURN server Prosody names in its XEP-0215 answer (mod_external_services), "
+                             "with credentials under --turn-secret (coturn's static-auth-secret)")
+    parser.add_argument("--turn-secret", default=None, metavar="SECRET")
     parser.add_argument("--quiet", action="store_true", help="only errors on stderr")
     args = parser.parse_args(argv)
     _participant_args(parser, args)
@@ -218,7 +222,11 @@ class Server:
     async def start(self):
         os.makedirs(self.run_dir, exist_ok=True)
         ca, cert, key = make_tls(self.run_dir)
-        config = write_config(self.run_dir, self.ports, secrets.token_hex(16), cert, key)
+        turn = None
+        if self.args.turn:
+            services = [tuple(entry.split(":", 3)) for entry in self.args.turn]
+            turn = (self.args.turn_secret or secrets.token_hex(16), services)
+        config = write_config(self.run_dir, self.ports, secrets.token_hex(16), cert, key, turn=turn)
         self.prosody = Prosody(self.run_dir, config, self.ports, self.events)
         await asyncio.get_event_loop().run_in_executor(None, self.prosody.start)
         secret = self._component_secret(config)

@@ -54,13 +54,27 @@ def make_tls(run_dir):
     return ca_crt, crt, key
 
 
-def write_config(run_dir, ports, focus_secret, cert, key):
+def external_services(turn):
+    """Prosody 0.12's mod_external_services as Jitsi deployments set it up (XEP-0215): each
+    TURN server with short-lived credentials under a secret shared with coturn's
+    use-auth-secret. `turn`: (secret, [(type, transport, host, port), ...]) or None. A `turns`
+    entry needs algorithm = "turn" to get credentials (school-networks.md §2.1)."""
+    if not turn:
+        return "", ""
+    secret, services = turn
+    items = "".join(f'    {{ type = "{kind}"; transport = "{transport}"; host = "{host}"; port = {port}; secret = true; '
+                    f'algorithm = "turn"; ttl = 3600 }};\n' for kind, transport, host, port in services)
+    return '; "external_services"', f'external_service_secret = "{secret}"\nexternal_services = {{\n{items}}}\n'
+
+
+def write_config(run_dir, ports, focus_secret, cert, key, turn=None):
     """Writes DIR/prosody.cfg.lua; every path points into DIR."""
     data, certs = os.path.join(run_dir, "prosody-data"), os.path.join(run_dir, "prosody-certs")
     os.makedirs(data, exist_ok=True)
     os.makedirs(certs, exist_ok=True)  # empty on purpose: no STARTTLS on loopback c2s
     path = os.path.join(run_dir, "prosody.cfg.lua")
     run_as_root = "true" if os.geteuid() == 0 else "false"
+    extdisco_module, extdisco_options = external_services(turn)
     text = f"""-- Written by Board/sim/conference/prosody.py: loopback-only Prosody shaped like Jitsi Meet's.
 run_as_root = {run_as_root}
 pidfile = "{run_dir}/prosody.pid"
@@ -81,13 +95,14 @@ https_ssl = {{ certificate = "{cert}"; key = "{key}" }}
 -- Serve HTTP(S) as "localhost": the TLS name (SNI) of https://localhost and the route
 -- for any other Host header such as 127.0.0.1:PORT.
 http_default_host = "localhost"
-modules_enabled = {{ "disco"; "ping"; "saslauth"; "websocket"; "posix" }}
+modules_enabled = {{ "disco"; "ping"; "saslauth"; "websocket"; "posix"{extdisco_module} }}
 modules_disabled = {{ "s2s"; "offline" }}
 c2s_require_encryption = false
 consider_websocket_secure = true
 storage = "memory"
 use_libevent = false
 
+{extdisco_options}
 VirtualHost "{DOMAIN}"
     authentication = "anonymous"
     http_host = "localhost"

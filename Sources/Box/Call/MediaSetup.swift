@@ -3,6 +3,7 @@ import Codecs
 import DTLS
 import Logging
 import Provisioning
+import Signaling
 import Transport
 
 /// What every call is made of, from the provisioning file: the media transport (host
@@ -10,7 +11,7 @@ import Transport
 enum MediaSetup {
     /// Host candidates on the configured interfaces, plus server-reflexive ones from the
     /// district's STUN servers (and only those).
-    static func makeTransport(_ config: ProvisioningConfig, logger: Logger) throws -> MediaTransport {
+    static func makeTransport(_ config: ProvisioningConfig, externalServices: [ExternalService] = [], logger: Logger) throws -> MediaTransport {
         var configuration = MediaTransport.Configuration()
         configuration.interfaces = config.network.interfaces
         configuration.ipv6 = config.network.ipv6
@@ -23,12 +24,13 @@ enum MediaSetup {
             }
             if servers.isEmpty { logger.warning("no district STUN server resolved", metadata: ["event": "ice.gathering"]) }
         }
-        if !config.network.turn.isEmpty {
-            for problem in transport.allocateRelays(on: relayServers(config, logger: logger)) {
+        let relays = relayServers(config, logger: logger) + relayServers(from: externalServices, config: config, logger: logger)
+        if !relays.isEmpty {
+            for problem in transport.allocateRelays(on: relays) {
                 logger.warning("\(problem)", metadata: ["event": "ice.relay"])
             }
         }
-        if !config.network.stun.isEmpty || !config.network.turn.isEmpty {
+        if !config.network.stun.isEmpty || !relays.isEmpty {
             logger.info("candidates: \(transport.signalledCandidates.map(\.description).joined(separator: ", "))",
                         metadata: ["event": "ice.gathering"])
         }
@@ -49,6 +51,34 @@ enum MediaSetup {
             } else {
                 let addresses = HostResolver.udpAddresses(host: server.url.host, port: UInt16(server.url.port), ipv6: config.network.ipv6)
                 if addresses.isEmpty { logger.warning("TURN server \(server.url.host) did not resolve", metadata: ["event": "ice.relay"]) }
+                servers += addresses.prefix(1).map { .init(address: $0, username: username, password: password) }
+            }
+        }
+        return servers
+    }
+
+    /// The TURN servers of the conference server's XEP-0215 answer, with the short-lived
+    /// credentials it gave: only those inside the district's domains (the box talks to
+    /// district hosts only, whatever a server says), only with credentials.
+    static func relayServers(from services: [ExternalService], config: ProvisioningConfig, logger: Logger) -> [MediaTransport.RelayServer] {
+        let policy = DistrictPolicy(domains: config.network.districtDomains)
+        var servers: [MediaTransport.RelayServer] = []
+        for service in services where service.type == "turn" || service.type == "turns" {
+            guard policy.allows(host: service.host) else {
+                logger.warning("the conference server names TURN server \(service) outside the district's domains: not used",
+                               metadata: ["event": "privacy.destination"])
+                continue
+            }
+            guard let username = service.username, let password = service.password else {
+                logger.warning("the conference server names TURN server \(service) without credentials: not used", metadata: ["event": "ice.relay"])
+                continue
+            }
+            if service.type == "turns" {
+                servers.append(.init(way: .tls(host: service.host, port: service.port ?? 443, caBundle: config.server.caBundle), username: username, password: password))
+            } else if service.transport == "tcp" {
+                servers.append(.init(way: .tcp(host: service.host, port: service.port ?? 3478), username: username, password: password))
+            } else {
+                let addresses = HostResolver.udpAddresses(host: service.host, port: UInt16(service.port ?? 3478), ipv6: config.network.ipv6)
                 servers += addresses.prefix(1).map { .init(address: $0, username: username, password: password) }
             }
         }

@@ -173,10 +173,12 @@ final class ConferenceClient: @unchecked Sendable {
         let random = { String(UInt64.random(in: 0...UInt64.max), radix: 36) }
         let secret = config.room.password.reveal()  // the loader already dropped the file's final newline
         let password = secret.isEmpty ? nil : secret
-        return ConferenceConfiguration(room: room, focus: JID(config.server.focus) ?? JID(domain: "focus." + config.server.xmppDomain),
+        var configuration = ConferenceConfiguration(room: room, focus: JID(config.server.focus) ?? JID(domain: "focus." + config.server.xmppDomain),
                                        label: config.room.label, password: password, organiser: config.room.organiser,
                                        startAudioMuted: config.room.startAudioMuted, startVideoMuted: config.room.startVideoMuted,
                                        machineUID: random(), statsID: "classbox-" + random())
+        configuration.askExternalServices = config.network.turnFromServer
+        return configuration
     }
 
     var streamConfiguration: XMPPStream.Configuration {

@@ -220,7 +220,7 @@ final class ConferenceRun {
         }
         offer.session.candidates = allowed
         do {
-            let transport = try MediaSetup.makeTransport(client.config, logger: logger)
+            let transport = try MediaSetup.makeTransport(client.config, externalServices: session.externalServices, logger: logger)
             var (local, plan) = Negotiation.answer(to: offer.session, transport: transport, jitsiEndpoint: session.endpoint)
             // Jicofo offers the data content to clients that advertise dtls-sctp; the box
             // always takes it: without the bridge channel a real bridge forwards no video.
