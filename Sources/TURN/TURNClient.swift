@@ -94,6 +94,8 @@ public struct TURNClient {
     var refreshDueAt: UInt64?
     /// Peer IP address → when its next CreatePermission is due.
     var permissions: [[UInt8]: UInt64] = [:]
+    /// Peer addresses the server refused (403): not asked for again.
+    var refusedPeers: Set<[UInt8]> = []
     var channels: [SocketAddress: Channel] = [:]
     /// Malformed messages, answers to nothing of ours, answers failing their integrity check.
     public private(set) var droppedMessages = 0
@@ -121,7 +123,7 @@ public struct TURNClient {
     /// Peers the relay must let through (every candidate address of the bridge, before its
     /// checks): one CreatePermission for the addresses not yet permitted, kept fresh after.
     public mutating func permit(_ peers: [SocketAddress], now: UInt64) -> [Event] {
-        for peer in peers where permissions[peer.bytes] == nil { permissions[peer.bytes] = now }
+        for peer in peers where permissions[peer.bytes] == nil && !refusedPeers.contains(peer.bytes) { permissions[peer.bytes] = now }
         return reconcile(now: now)
     }
 
@@ -177,6 +179,8 @@ public struct TURNClient {
             } else {
                 transactions.remove(at: index)
                 events += failed(transaction.purpose, because: "no answer from TURN server \(server)", now: now)
+                // A lost allocation took every other transaction with it.
+                if case .failed = state { return events }
             }
         }
         return events + reconcile(now: now)
@@ -223,7 +227,7 @@ public struct TURNClient {
             break
         }
         let what = code == 486 ? "its allocation quota is reached (486)" : code == 403 ? "it refuses that peer address (403 \(reason.prefix { $0 != "\0" }))" : phrase
-        return .handled(failed(transaction.purpose, because: "TURN server \(server): \(what)", now: now))
+        return .handled(failed(transaction.purpose, because: "TURN server \(server): \(what)", code: code, now: now))
     }
 
     // MARK: - Requests
@@ -288,7 +292,7 @@ public struct TURNClient {
         }
     }
 
-    private mutating func failed(_ purpose: Purpose, because reason: String, now: UInt64) -> [Event] {
+    private mutating func failed(_ purpose: Purpose, because reason: String, code: Int = 0, now: UInt64) -> [Event] {
         switch purpose {
         case .allocate, .refresh:
             guard state != .closed else { return [] }
@@ -296,13 +300,27 @@ public struct TURNClient {
             transactions.removeAll()
             return [.failed(reason)]
         case .permission(let ips):
-            problems.append(reason)
-            for ip in ips where permissions[ip] != nil { permissions[ip] = now + timing.retryAfterFailure }
+            note(reason)
+            for ip in ips where permissions[ip] != nil {
+                // A refused address stays refused (coturn's denied-peer-ip); anything else is tried again.
+                if code == 403 {
+                    permissions[ip] = nil
+                    refusedPeers.insert(ip)
+                } else {
+                    permissions[ip] = now + timing.retryAfterFailure
+                }
+            }
         case .channel(let peer, _):
-            problems.append(reason)
+            note(reason)
             channels[peer]?.dueAt = now + timing.retryAfterFailure
         }
         return []
+    }
+
+    /// Keeps a problem for the log once, and not without end.
+    private mutating func note(_ reason: String) {
+        guard !problems.contains(reason), problems.count < 20 else { return }
+        problems.append(reason)
     }
 
     private mutating func scheduleRefresh(lifetime: UInt32, now: UInt64) {
@@ -319,8 +337,10 @@ public struct TURNClient {
             self.refreshDueAt = nil
             events += request(.refresh(lifetime: timing.requestedLifetime), now: now)
         }
+        // One request per address: the server refuses a request whole when it refuses one of
+        // its addresses (RFC 8656 §10.2), and the bridge's private addresses often are.
         let due = permissions.filter { ip, dueAt in relays(ip) && now >= dueAt && !permissionPending(ip) }.map(\.key).sorted { $0.lexicographicallyPrecedes($1) }
-        if !due.isEmpty { events += request(.permission(due), now: now) }
+        for ip in due { events += request(.permission([ip]), now: now) }
         for (peer, channel) in channels where now >= channel.dueAt && !channelPending(peer) {
             events += request(.channel(peer, channel.number), now: now)
         }

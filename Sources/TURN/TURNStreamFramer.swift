@@ -17,10 +17,19 @@ public struct TURNStreamFramer: Sendable {
 
     public init() {}
 
-    /// What `bytes` completes: whole messages in order. After a failure the stream is lost.
+    /// What `bytes` completes: whole messages in order, as new arrays (for the allocation
+    /// before a call; the call's receive path uses ``append(_:each:)``).
     public mutating func append(_ bytes: UnsafeRawBufferPointer) throws(Failure) -> [[UInt8]] {
-        pending.append(contentsOf: bytes)
         var frames: [[UInt8]] = []
+        try append(bytes) { frames.append(Array($0)) }
+        return frames
+    }
+
+    /// Hands each message `bytes` completes to `each`, in order, as a view into the framer's
+    /// own buffer (valid during the call; nothing is allocated once the buffer has grown).
+    /// After a failure the stream is lost.
+    public mutating func append(_ bytes: UnsafeRawBufferPointer, each: (UnsafeRawBufferPointer) -> Void) throws(Failure) {
+        pending.append(contentsOf: bytes)
         while pending.count - start >= 4 {
             let first = pending[start]
             let length = Int(pending[start + 2]) << 8 | Int(pending[start + 3])
@@ -31,7 +40,8 @@ public struct TURNStreamFramer: Sendable {
             default: throw .outOfStep(first)
             }
             guard pending.count - start >= total else { break }
-            frames.append(Array(pending[start..<(start + (first >> 6 == 0 ? total : 4 + length))]))
+            let message = start..<(start + (first >> 6 == 0 ? total : 4 + length))
+            pending.withUnsafeBytes { each(UnsafeRawBufferPointer(rebasing: $0[message])) }
             start += total
         }
         // Keep the buffer small: drop what was handed out once it is most of it.
@@ -39,7 +49,6 @@ public struct TURNStreamFramer: Sendable {
             pending.removeFirst(start)
             start = 0
         }
-        return frames
     }
 
     /// The padding a ChannelData message of `count` data octets needs on a stream.

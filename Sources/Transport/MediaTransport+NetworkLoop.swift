@@ -213,15 +213,15 @@ final class NetworkLoop: @unchecked Sendable {
             while let (count, source) = socket.receive(into: buffer) { receiveRelayed(count: count, from: source, on: relay) }
             return true
         case .stream(let stream):
-            guard let messages = stream.receive(using: buffer) else {
-                lose(relay, because: "TURN server \(relay.server) closed the connection")
-                return false
-            }
-            for message in messages where message.count <= buffer.count {
-                buffer.copyBytes(from: message)
+            // Each message is copied out of the framer into the receive buffer (SRTP is
+            // unprotected in place there); the socket's bytes went into the framer first.
+            let open = stream.receive(using: buffer) { message in
+                guard message.count <= buffer.count else { return }
+                buffer.copyMemory(from: message)
                 receiveRelayed(count: message.count, from: relay.server, on: relay)
             }
-            return true
+            if !open { lose(relay, because: "TURN server \(relay.server) closed the connection") }
+            return open
         }
     }
 
@@ -229,6 +229,7 @@ final class NetworkLoop: @unchecked Sendable {
     /// and the reason is kept; if media went through it, ICE consent ends the call's path.
     func lose(_ relay: RelayPort, because reason: String) {
         relay.channels.withLock { $0.removeAll() }
+        relay.isLost.store(true, ordering: .relaxed)
         transport.counters.withLock { $0.relayFailures.append(reason) }
     }
 
@@ -299,7 +300,12 @@ final class NetworkLoop: @unchecked Sendable {
             transport.sendRTCP { Goodbye.write(ssrcs: goodbyeSSRCs, reason: "the lesson is over", into: &$0) }
         }
         if case .connected = state, let dtls { sendDTLS(dtls.close()) }
-        for relay in transport.relayPorts { _ = relay.apply(relay.client.close(now: Monotonic.nanoseconds())) }
+        for relay in transport.relayPorts {
+            _ = relay.apply(relay.client.close(now: Monotonic.nanoseconds()))
+            // Over a stream the goodbye, close_notify and the deletion only sit in the queue:
+            // out with them now, as far as the socket takes them without waiting.
+            if case .stream(let stream) = relay.link { try? stream.flush() }
+        }
         transport.path.withLock { $0 = nil }
         transport.rtcpChannel = nil
         publish(.closed)

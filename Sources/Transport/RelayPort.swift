@@ -27,6 +27,9 @@ final class RelayPort: CandidatePort, @unchecked Sendable {
     var client: TURNClient
     /// Bound channels by peer, for ``send(_:to:)`` from any thread.
     let channels = Mutex<[SocketAddress: UInt16]>([:])
+    /// The allocation or its connection is gone: sends fail at once, without building a
+    /// message for each packet until ICE consent gives the path up.
+    let isLost = Atomic<Bool>(false)
 
     /// Takes over an allocation that succeeded.
     init?(link: Link, client: TURNClient) {
@@ -53,6 +56,7 @@ final class RelayPort: CandidatePort, @unchecked Sendable {
     }
 
     func send(_ datagram: UnsafeRawBufferPointer, to peer: SocketAddress) throws(SocketError) {
+        if isLost.load(ordering: .relaxed) { throw .system("the relay is lost", errno: ENETUNREACH) }
         if let channel = channels.withLock({ $0[peer] }) {
             let header = TURN.channelDataHeader(channel: channel, count: datagram.count)
             switch link {
@@ -114,6 +118,7 @@ final class RelayPort: CandidatePort, @unchecked Sendable {
             case .channelBound(let peer, let channel): channels.withLock { $0[peer] = channel }
             case .failed(let reason):
                 channels.withLock { $0.removeAll() }
+                isLost.store(true, ordering: .relaxed)
                 failure = reason
             case .allocated: break
             }

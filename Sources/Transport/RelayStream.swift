@@ -48,7 +48,12 @@ final class RelayStream: @unchecked Sendable {
                 queue.bytes.removeFirst(queue.start)
                 queue.start = 0
             }
-            if let header { queue.bytes += [header.0, header.1, header.2, header.3] }
+            if let header {  // one by one: an array literal would allocate per packet
+                queue.bytes.append(header.0)
+                queue.bytes.append(header.1)
+                queue.bytes.append(header.2)
+                queue.bytes.append(header.3)
+            }
             queue.bytes.append(contentsOf: body)
             if padding > 0 { queue.bytes += repeatElement(0, count: padding) }
             return waiting == 0
@@ -86,21 +91,27 @@ final class RelayStream: @unchecked Sendable {
         if let failure { throw failure }
     }
 
-    /// The whole messages that have arrived (network thread); nil when the server closed the
-    /// connection or the stream cannot be read on.
-    func receive(using buffer: UnsafeMutableRawBufferPointer) -> [[UInt8]]? {
-        var messages: [[UInt8]] = []
+    /// Reads what has arrived and hands each whole message to `each` (network thread); false
+    /// when the server closed the connection or the stream cannot be read on. `buffer` is
+    /// only where the socket's bytes land before the framer takes them.
+    func receive(using buffer: UnsafeMutableRawBufferPointer, each: (UnsafeRawBufferPointer) -> Void) -> Bool {
         while true {
             let result: StreamSocket.ReadResult
-            do { result = try socket.read(into: buffer) } catch { return nil }
+            do { result = try socket.read(into: buffer) } catch { return false }
             switch result {
             case .bytes(let count):
-                do { messages += try framer.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) } catch { return nil }
+                do { try framer.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), each: each) } catch { return false }
             case .wouldBlock:
-                return messages
+                return true
             case .endOfStream:
-                return nil
+                return false
             }
         }
+    }
+
+    /// The same, collecting the messages (the allocation before the call).
+    func receive(using buffer: UnsafeMutableRawBufferPointer) -> [[UInt8]]? {
+        var messages: [[UInt8]] = []
+        return receive(using: buffer) { messages.append(Array($0)) } ? messages : nil
     }
 }

@@ -11,8 +11,11 @@ import Runtime
 /// a power cut in that moment left an empty grubenv, GRUB booted grub.cfg's defaults and RAUC
 /// could neither read nor mark a slot again (seen in the image test's power-cut campaign).
 /// Here the block is composed by `grub-editenv` in scratch space, then copied over each copy
-/// in place: same size, same clusters, so FAT's tables are not touched and what changes is
-/// the first sector of the block, where all the variables are. The primary is written (and
+/// in place: same size, same clusters, so the allocation table is not touched; what changes
+/// is the first sector of the block, where all the variables are, and the time in the file's
+/// directory entry. (That entry shares a sector of `grub/` with grub.cfg's: storage that can
+/// tear a sector, as some SD cards do, could still hurt both; writing the block through the
+/// block device instead, as U-Boot's environment tools do, would avoid even that.) The primary is written (and
 /// synced) before the backup: whichever moment the power goes, the primary is either whole
 /// (the newest state) or unreadable, and then the backup holds the state before. GRUB reads
 /// them in the same order (Board/x86/grub.cfg), and so does ``load()``.
@@ -33,7 +36,8 @@ public struct BootStateFiles: Sendable {
     /// without the variables after the cut) does not count, as in grub.cfg's `load_state`.
     public func load(requiring names: [String]) -> (variables: [String: String], source: Source)? {
         for (path, source) in [(primary, Source.primary), (backup, .backup)] {
-            if let variables = list(path), names.allSatisfy({ variables[$0] != nil }) { return (variables, source) }
+            // Present and not empty, as grub.cfg's `[ -n ... ]` asks.
+            if let variables = list(path), names.allSatisfy({ !(variables[$0] ?? "").isEmpty }) { return (variables, source) }
         }
         return nil
     }

@@ -106,6 +106,24 @@ struct TURNClientTests {
         #expect(later.first { $0.method == TURN.refresh }?.attribute(.lifetime)?.uint32Value == 600)
     }
 
+    @Test func aRefusedPeerAddressCostsOnlyItsOwnPermission() throws {
+        var client = Self.allocated()
+        let privateAddress = SocketAddress(host: "192.168.10.5", port: 10000)!
+        let requests = Self.sent(client.permit([Self.bridge, privateAddress], now: 3 * Self.second))
+        #expect(requests.count == 2 && requests.allSatisfy { $0.attributes.filter { $0.type == .xorPeerAddress }.count == 1 }, "one address per request")
+        for request in requests {
+            let peer = request.attribute(.xorPeerAddress)?.socketAddress(transactionID: request.transactionID)
+            let reply = peer?.host == "192.168.10.5" ? Self.answer(request, error: (403, "Forbidden IP")) : Self.answer(request)
+            _ = reply.withUnsafeBytes { client.handle($0, now: 3 * Self.second) }
+        }
+        #expect(client.problems.count == 1 && client.problems[0].contains("refuses that peer address (403"))
+        // The refused address is not asked for again; the other is renewed on time.
+        #expect(Self.sent(client.handleTimeout(now: 10 * Self.second)).isEmpty)
+        #expect(Self.sent(client.permit([privateAddress], now: 11 * Self.second)).isEmpty)
+        let renewal = Self.sent(client.handleTimeout(now: 243 * Self.second))
+        #expect(renewal.count == 1 && renewal[0].attribute(.xorPeerAddress)?.socketAddress(transactionID: renewal[0].transactionID)?.host == "10.99.2.1")
+    }
+
     @Test func aStaleNonceIsTakenOnceAndTheRequestGoesAgain() throws {
         var client = Self.allocated()
         let permit = Self.sent(client.permit([Self.bridge], now: 3 * Self.second))[0]
