@@ -65,6 +65,7 @@ extension ConferenceSession {
         case .sessionTerminate(let reason, let text):
             currentOffer = nil
             outputs.append(.sessionEnded(reason: reason + (text.map { " (\($0))" } ?? "")))
+            outputs += askForExternalServices(now: now)
         case .other:
             break
         }
@@ -97,5 +98,6 @@ extension ConferenceSession {
         let terminate = JingleWriter.sessionTerminate(sid: offer.sid, reason: "connectivity-error", text: "ICE FAILED",
                                                       restartBridgeSession: offer.bridgeSessionID)
         return [.sessionEnded(reason: "ICE failed, restart requested")] + request(JingleWriter.iq(terminate, to: focusOccupant), .other, now: now)
+            + askForExternalServices(now: now)
     }
 }

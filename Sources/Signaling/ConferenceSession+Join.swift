@@ -29,6 +29,10 @@ extension ConferenceSession {
             readComponents(stanza)
             return []
         case .externalServices:
+            // A failed question keeps what the last answer said.
+            guard stanza?["type"] == "result" else {
+                return [.status("the conference server did not name its TURN servers (XEP-0215: \(stanza.flatMap(Self.errorCondition) ?? "no answer"))")]
+            }
             externalServices = ExternalService.services(in: stanza)
             let said = externalServices.filter { $0.type.hasPrefix("turn") }.map(\.description)
             return [.status(said.isEmpty ? "the conference server names no TURN server (XEP-0215)"

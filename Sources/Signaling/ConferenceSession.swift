@@ -248,9 +248,15 @@ public struct ConferenceSession {
         outputs += request(disco, .domainDisco, now: now, timeout: 5_000_000_000)
         // Before the conference request: the answer is back long before Jicofo's invitation,
         // and the relays are allocated when the invitation comes.
-        if configuration.askExternalServices {
-            outputs += request(ExternalService.request(to: stream.configuration.domain), .externalServices, now: now, timeout: 5_000_000_000)
-        }
+        outputs += askForExternalServices(now: now)
         return outputs + requestConference(now: now, attempt: 0)
+    }
+
+    /// Asks the domain for its STUN/TURN servers (when provisioned to): after signing in, and
+    /// again whenever a media session ends, as the credentials are short-lived and coturn
+    /// checks their expiry only when the next session allocates.
+    mutating func askForExternalServices(now: UInt64) -> [Output] {
+        guard configuration.askExternalServices else { return [] }
+        return request(ExternalService.request(to: stream.configuration.domain), .externalServices, now: now, timeout: 5_000_000_000)
     }
 }

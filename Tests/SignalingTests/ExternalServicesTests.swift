@@ -40,5 +40,10 @@ struct ExternalServicesTests {
         let said = session.receive(reply, now: 3)
         #expect(session.externalServices.count == 3)
         #expect(said.contains(.status("TURN servers from the conference server: turn:turn.classbox.test:3478?transport=udp, turns:turn.classbox.test:443?transport=tcp")))
+        // Asked again (a media session ended): an error answer keeps the servers known.
+        let again = try #require(tests.sent(session.askForExternalServices(now: 4)).first)
+        let error = try XMLReader().parse("<iq xmlns='jabber:client' type='error' id='\(again["id"]!)'><error type='wait'><resource-constraint xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>")
+        let answer = session.receive(error, now: 5)
+        #expect(session.externalServices.count == 3 && answer.contains { if case .status(let text) = $0 { text.contains("resource-constraint") } else { false } })
     }
 }
