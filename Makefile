@@ -154,7 +154,7 @@ bench: deps
 # --- fuzzing (libFuzzer through swiftc -sanitize=fuzzer, with AddressSanitizer) ---------
 # Each harness is compiled together with the sources of the modules it exercises, as one
 # module (Tests/Fuzz/build.sh).
-FUZZERS := config stun rtp rtcp stanza audio bridge video bootstate turn
+FUZZERS := config stun rtp rtcp stanza audio bridge video bootstate turn route
 FUZZ_MODULES_config := Provisioning
 FUZZ_MODULES_stun := Wire Crypto STUN ICE
 FUZZ_MODULES_rtp := Wire RTP
@@ -165,6 +165,7 @@ FUZZ_MODULES_bridge := Wire JSON DataChannel BridgeChannel
 FUZZ_MODULES_video := Wire RTP JitterBuffer
 FUZZ_MODULES_bootstate := Updater/BootState.swift
 FUZZ_MODULES_turn := Wire Crypto STUN TURN
+FUZZ_MODULES_route := Wire Transport/RouteChange.swift
 FUZZ_HARNESS_config := Tests/Fuzz/ConfigFuzzer.swift
 FUZZ_HARNESS_stun := Tests/Fuzz/STUNFuzzer.swift
 FUZZ_HARNESS_rtp := Tests/Fuzz/RTPFuzzer.swift
@@ -175,6 +176,7 @@ FUZZ_HARNESS_bridge := Tests/Fuzz/BridgeChannelFuzzer.swift
 FUZZ_HARNESS_video := Tests/Fuzz/VideoReceiveFuzzer.swift
 FUZZ_HARNESS_bootstate := Tests/Fuzz/BootStateFuzzer.swift
 FUZZ_HARNESS_turn := Tests/Fuzz/TURNFuzzer.swift
+FUZZ_HARNESS_route := Tests/Fuzz/RouteChangeFuzzer.swift
 
 $(FUZZ_DIR)/%-fuzzer: $$(FUZZ_HARNESS_$$*) $$(shell find $$(addprefix Sources/,$$(FUZZ_MODULES_$$*)) -name '*.swift') Tests/Fuzz/build.sh
 	@mkdir -p $(FUZZ_DIR)

@@ -88,7 +88,7 @@ let package = Package(
         // DTLS 1.2 with use_srtp over OpenSSL memory BIOs (no I/O), per-boot certificates.
         .target(name: "DTLS", dependencies: ["COpenSSL", "Session"]),
         // Media transport: SRTP (libsrtp2), UDP sockets; later ICE, DTLS, RFC 7983 demux.
-        .target(name: "Transport", dependencies: ["CSRTP", "COpenSSL", "Wire", "STUN", "ICE", "TURN", "DTLS", "Session", "RTCP", "Runtime", "SecureSocket"]),
+        .target(name: "Transport", dependencies: ["CSRTP", "COpenSSL", "Wire", "STUN", "ICE", "TURN", "DTLS", "Session", "RTCP", "Runtime", "SecureSocket", "CLinux"]),
         // RTCP packets (RFC 3550, 4585, 5104, REMB, transport-cc) and feedback logic (no I/O).
         .target(name: "RTCP", dependencies: ["Wire"]),
         // Congestion control of what the box sends: the transport-cc send history and the

@@ -45,4 +45,17 @@ static inline int clinux_open_uevent_socket(void) {
     if (bind(fd, (struct sockaddr *)&address, sizeof address) < 0) { close(fd); return -1; }
     return fd;
 }
+
+/* Address, route and link changes (rtnetlink), for noticing that the network under a call
+   changed: a netlink socket bound to the IPv4/IPv6 address and route groups and the link
+   group, non-blocking. Returns the descriptor or -1. */
+static inline int clinux_open_route_socket(void) {
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+    if (fd < 0) return -1;
+    struct sockaddr_nl address = { .nl_family = AF_NETLINK, .nl_pid = 0,
+        .nl_groups = 0x1 /* RTMGRP_LINK */ | 0x10 /* RTMGRP_IPV4_IFADDR */ | 0x40 /* RTMGRP_IPV4_ROUTE */
+                   | 0x100 /* RTMGRP_IPV6_IFADDR */ | 0x400 /* RTMGRP_IPV6_ROUTE */ };
+    if (bind(fd, (struct sockaddr *)&address, sizeof address) < 0) { close(fd); return -1; }
+    return fd;
+}
 #endif

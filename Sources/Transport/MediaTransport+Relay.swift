@@ -144,6 +144,17 @@ extension MediaTransport {
         return "TURN relay (\(relay.way)) via \(relay.server)"
     }
 
+    /// The box's own address under the media path (the host socket, or the socket to a UDP
+    /// TURN server); nil before a pair is selected and for a relay reached over TCP/TLS.
+    public var pathBaseAddress: SocketAddress? {
+        guard let port = path.withLock({ $0?.port }) else { return nil }
+        if let relay = port as? RelayPort {
+            if case .datagram(let socket) = relay.link { return socket.localAddress }
+            return nil
+        }
+        return port.localAddress
+    }
+
     private static func connect(_ server: RelayServer, bases: [ICECandidate], deadline: UInt64) throws -> RelayPort.Link {
         let remaining = deadline > Monotonic.nanoseconds() ? deadline - Monotonic.nanoseconds() : 0
         switch server.way {

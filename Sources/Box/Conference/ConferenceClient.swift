@@ -22,6 +22,8 @@ final class ConferenceClient: @unchecked Sendable {
         /// The privacy state changed (switch, mute button): presence and senders follow.
         case privacyChanged
         case mediaFailed(String)
+        /// Addresses or routes changed (``NetworkChangeMonitor``, already gathered).
+        case networkChanged([RouteChange])
     }
 
     let config: ProvisioningConfig
@@ -36,6 +38,8 @@ final class ConferenceClient: @unchecked Sendable {
     let stopped = Atomic<Bool>(false)
     /// The privacy state: private at every start of the process, the switch decides.
     let privacy: PrivacyController
+    /// Address and route changes, so a call whose network changed restarts at once.
+    private var networkMonitor: NetworkChangeMonitor?
 
     init(config: ProvisioningConfig, logger: Logger, status: ConferenceStatus, privacy: PrivacyController) {
         self.config = config
@@ -52,6 +56,8 @@ final class ConferenceClient: @unchecked Sendable {
     }
 
     func start() throws {
+        networkMonitor = NetworkChangeMonitor { [weak self] changes in self?.command(.networkChanged(changes)) }
+        if networkMonitor == nil { logger.warning("no rtnetlink socket: network changes are noticed only by ICE consent", metadata: ["event": "network.watch"]) }
         thread = try BackgroundThread(name: "classbox-conf") { [self] in run() }
     }
 
@@ -61,6 +67,7 @@ final class ConferenceClient: @unchecked Sendable {
         command(.stop(endForAll: endForAll))
         thread?.join()
         thread = nil
+        networkMonitor?.stop()
     }
 
     func command(_ command: Command) {
@@ -120,7 +127,7 @@ final class ConferenceClient: @unchecked Sendable {
                 case .stop:
                     stopped.store(true, ordering: .relaxed)
                     return true
-                case .privacyChanged, .mediaFailed: break
+                case .privacyChanged, .mediaFailed, .networkChanged: break
                 }
             }
         }

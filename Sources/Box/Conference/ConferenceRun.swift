@@ -95,6 +95,13 @@ final class ConferenceRun {
             media?.setCameraLive(live)
             media?.setMicMuted(muted)
             apply(session.setMuted(audio: muted, video: !live))
+        case .networkChanged(let changes):
+            logger.info("network changed: \(changes.map(\.description).joined(separator: ", "))", metadata: ["event": "network.change"])
+            // The address under the media path is gone: the path is dead, whatever ICE consent
+            // would say in up to 30 s. A new session gathers on the addresses there are now.
+            guard let media, let base = media.transport.pathBaseAddress,
+                  !LocalAddresses.list(ipv6: true, loopback: base.isLoopback).contains(where: { $0.bytes == base.bytes }) else { return }
+            handle(.mediaFailed("the network changed: address \(base.host) is gone"))
         case .mediaFailed(let reason):
             guard media != nil, restartRequestedAt == nil else { return }
             logger.warning("media failed (\(reason)); asking the focus for a new session", metadata: ["event": "call.restart"])
