@@ -228,8 +228,7 @@ final class NetworkLoop: @unchecked Sendable {
     /// A relay whose connection is gone: its channels are forgotten (sends through it fail)
     /// and the reason is kept; if media went through it, ICE consent ends the call's path.
     func lose(_ relay: RelayPort, because reason: String) {
-        relay.channels.withLock { $0.removeAll() }
-        relay.isLost.store(true, ordering: .relaxed)
+        relay.markLost()
         transport.counters.withLock { $0.relayFailures.append(reason) }
     }
 

@@ -76,6 +76,12 @@ final class RelayPort: CandidatePort, @unchecked Sendable {
         if let failure { throw failure }
     }
 
+    /// The allocation or its connection is gone: its channels are forgotten and sends fail.
+    func markLost() {
+        channels.withLock { $0.removeAll() }
+        isLost.store(true, ordering: .relaxed)
+    }
+
     /// One whole message to the server.
     func toServer(_ bytes: UnsafeRawBufferPointer) throws(SocketError) {
         switch link {
@@ -117,8 +123,7 @@ final class RelayPort: CandidatePort, @unchecked Sendable {
             case .send(let bytes): try? bytes.withUnsafeBytes { try toServer($0) }
             case .channelBound(let peer, let channel): channels.withLock { $0[peer] = channel }
             case .failed(let reason):
-                channels.withLock { $0.removeAll() }
-                isLost.store(true, ordering: .relaxed)
+                markLost()
                 failure = reason
             case .allocated: break
             }

@@ -71,7 +71,7 @@ public struct BootStateFiles: Sendable {
         for arguments in [[path, "create"], [path, "set"] + state.assignments] {
             do { _ = try ChildProcess.output(editenv, arguments) } catch { throw .failed("composing the boot state: \(error)") }
         }
-        guard let block = Self.contents(of: path), !block.isEmpty else { throw .system("reading \(path)", errno: errno) }
+        guard let block = DurableFile.contents(of: path), !block.isEmpty else { throw .system("reading \(path)", errno: errno) }
         return block
     }
 
@@ -84,46 +84,10 @@ public struct BootStateFiles: Sendable {
             defer { close(descriptor) }
             var info = stat()
             if fstat(descriptor, &info) == 0 && Int(info.st_size) == block.count {
-                guard Self.writeAll(descriptor, block, at: 0), fsync(descriptor) == 0 else { throw .system("writing \(path)", errno: errno) }
+                guard DurableFile.writeAll(descriptor, block, at: 0), fsync(descriptor) == 0 else { throw .system("writing \(path)", errno: errno) }
                 return
             }
         }
-        let temporary = path + ".new"
-        let fresh = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fresh >= 0 else { throw .system("creating \(temporary)", errno: errno) }
-        let written = Self.writeAll(fresh, block, at: 0) && fsync(fresh) == 0
-        let failure = errno
-        close(fresh)
-        guard written else { unlink(temporary); throw .system("writing \(temporary)", errno: failure) }
-        guard rename(temporary, path) == 0 else { throw .system("renaming \(temporary) to \(path)", errno: errno) }
-        let slash = path.lastIndex(of: "/")
-        let directory = open(slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directory >= 0 { fsync(directory); close(directory) }
-    }
-
-    private static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], at offset: Int) -> Bool {
-        var done = 0
-        while done < bytes.count {
-            let count = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress! + done, bytes.count - done, off_t(offset + done)) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { return false }
-            done += count
-        }
-        return true
-    }
-
-    public static func contents(of path: String) -> [UInt8]? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = read(descriptor, &buffer, buffer.count)
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { return nil }
-            if count == 0 { return bytes }
-            bytes += buffer[..<count]
-        }
+        try DurableFile.replace(path, with: block, mode: 0o600)
     }
 }

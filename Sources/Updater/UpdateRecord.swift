@@ -56,35 +56,13 @@ public struct UpdateRecord: Equatable, Sendable {
 
     /// Reads the record; nil when there is none (or it cannot be read).
     public static func load(from path: String) -> UpdateRecord? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = fread(&buffer, 1, buffer.count, file)
-            if count <= 0 { break }
-            bytes += buffer[0..<count]
-        }
-        return UpdateRecord(parsing: String(decoding: bytes, as: UTF8.self))
+        DurableFile.contents(of: path).flatMap { UpdateRecord(parsing: String(decoding: $0, as: UTF8.self)) }
     }
 
     /// Writes the record atomically (temporary file, fsync, rename, fsync of the directory):
     /// after a power cut the old or the new record is there, never half of one.
     public func store(at path: String) throws(UpdateError) {
-        let temporary = path + ".new"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .system("open \(temporary)", errno: errno) }
-        let bytes = Array(serialized.utf8)
-        let written = write(fd, bytes, bytes.count)
-        let synced = fsync(fd)
-        close(fd)
-        guard written == bytes.count, synced == 0 else { throw .system("write \(temporary)", errno: errno) }
-        guard rename(temporary, path) == 0 else { throw .system("rename \(temporary)", errno: errno) }
-        let directory = open(String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]).nonEmpty ?? ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directory >= 0 {
-            fsync(directory)
-            close(directory)
-        }
+        try DurableFile.replace(path, with: Array(serialized.utf8), mode: 0o644)
     }
 }
 

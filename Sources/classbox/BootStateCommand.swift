@@ -29,7 +29,7 @@ struct BootStateCommand: ParsableCommand {
         var files = BootStateFiles()
         files.primary = primary
         files.backup = backup
-        let commandLine = BootStateFiles.contents(of: "/proc/cmdline").map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let commandLine = DurableFile.contents(of: "/proc/cmdline").map { String(decoding: $0, as: UTF8.self) } ?? ""
         let backend = BootStateBackend(files: files, booted: booted ?? BootState.bootedSlot(commandLine: commandLine))
         let reply = backend.handle(words)
         for warning in reply.warnings { printError("classbox boot-state: \(warning)") }

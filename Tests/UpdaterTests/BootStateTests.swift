@@ -57,7 +57,7 @@ struct BootStateTests {
         deinit { try? FileManager.default.removeItem(atPath: directory) }
 
         func backend(booted: String? = "A") -> BootStateBackend { BootStateBackend(files: files, booted: booted) }
-        func bytes(_ path: String) -> [UInt8] { BootStateFiles.contents(of: path) ?? [] }
+        func bytes(_ path: String) -> [UInt8] { DurableFile.contents(of: path) ?? [] }
         func put(_ bytes: [UInt8], _ path: String) { _ = FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
         func inode(_ path: String) -> UInt64 { ((try? FileManager.default.attributesOfItem(atPath: path))?[.systemFileNumber] as? UInt64) ?? 0 }
         var loaded: [String: String]? { files.load(requiring: BootState.names(bootnames: ["A", "B"]))?.variables }
