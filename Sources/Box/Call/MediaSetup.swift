@@ -41,20 +41,10 @@ enum MediaSetup {
     /// (`?transport=tcp`) or TLS (`turns:HOST`, checked against the server's CA bundle like the
     /// signalling connection). The relay is UDP whichever way the box reaches the server.
     static func relayServers(_ config: ProvisioningConfig, logger: Logger) -> [MediaTransport.RelayServer] {
-        var servers: [MediaTransport.RelayServer] = []
-        for server in config.network.turn {
-            let (username, password) = (server.username, server.password.reveal())
-            if server.url.secure {
-                servers.append(.init(way: .tls(host: server.url.host, port: server.url.port, caBundle: config.server.caBundle), username: username, password: password))
-            } else if server.url.transport == .tcp {
-                servers.append(.init(way: .tcp(host: server.url.host, port: server.url.port), username: username, password: password))
-            } else {
-                let addresses = HostResolver.udpAddresses(host: server.url.host, port: UInt16(server.url.port), ipv6: config.network.ipv6)
-                if addresses.isEmpty { logger.warning("TURN server \(server.url.host) did not resolve", metadata: ["event": "ice.relay"]) }
-                servers += addresses.prefix(1).map { .init(address: $0, username: username, password: password) }
-            }
+        config.network.turn.compactMap { server in
+            relayServer(host: server.url.host, port: server.url.port, tls: server.url.secure, tcp: server.url.transport == .tcp,
+                        username: server.username, password: server.password.reveal(), config: config, logger: logger)
         }
-        return servers
     }
 
     /// The TURN servers of the conference server's XEP-0215 answer, with the short-lived
@@ -62,27 +52,33 @@ enum MediaSetup {
     /// district hosts only, whatever a server says), only with credentials.
     static func relayServers(from services: [ExternalService], config: ProvisioningConfig, logger: Logger) -> [MediaTransport.RelayServer] {
         let policy = DistrictPolicy(domains: config.network.districtDomains)
-        var servers: [MediaTransport.RelayServer] = []
-        for service in services where service.type == "turn" || service.type == "turns" {
+        return services.filter { $0.type == "turn" || $0.type == "turns" }.compactMap { service in
             guard policy.allows(host: service.host) else {
                 logger.warning("the conference server names TURN server \(service) outside the district's domains: not used",
                                metadata: ["event": "privacy.destination"])
-                continue
+                return nil
             }
             guard let username = service.username, let password = service.password else {
                 logger.warning("the conference server names TURN server \(service) without credentials: not used", metadata: ["event": "ice.relay"])
-                continue
+                return nil
             }
-            if service.type == "turns" {
-                servers.append(.init(way: .tls(host: service.host, port: service.port ?? 443, caBundle: config.server.caBundle), username: username, password: password))
-            } else if service.transport == "tcp" {
-                servers.append(.init(way: .tcp(host: service.host, port: service.port ?? 3478), username: username, password: password))
-            } else {
-                let addresses = HostResolver.udpAddresses(host: service.host, port: UInt16(service.port ?? 3478), ipv6: config.network.ipv6)
-                servers += addresses.prefix(1).map { .init(address: $0, username: username, password: password) }
-            }
+            let tls = service.type == "turns"
+            return relayServer(host: service.host, port: service.port ?? (tls ? 443 : 3478), tls: tls, tcp: service.transport == "tcp",
+                               username: username, password: password, config: config, logger: logger)
         }
-        return servers
+    }
+
+    /// One server, however it was named: TLS and TCP by host name (the stream resolves it, TLS
+    /// checks the name), UDP at its first resolved address.
+    static func relayServer(host: String, port: Int, tls: Bool, tcp: Bool, username: String, password: String,
+                            config: ProvisioningConfig, logger: Logger) -> MediaTransport.RelayServer? {
+        if tls { return .init(way: .tls(host: host, port: port, caBundle: config.server.caBundle), username: username, password: password) }
+        if tcp { return .init(way: .tcp(host: host, port: port), username: username, password: password) }
+        guard let address = HostResolver.udpAddresses(host: host, port: UInt16(port), ipv6: config.network.ipv6).first else {
+            logger.warning("TURN server \(host) did not resolve", metadata: ["event": "ice.relay"])
+            return nil
+        }
+        return .init(address: address, username: username, password: password)
     }
 
     static func sources(_ config: ProvisioningConfig) -> CallMedia.Sources {
