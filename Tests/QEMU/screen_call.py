@@ -274,7 +274,9 @@ def call_phase(binary, work):
             while changed_at is None and time.monotonic() < deadline:
                 with open(events) as f:
                     lines = f.readlines()
-                for line in lines[seen:]:
+                # The server may be writing its last line as we read: only whole lines count.
+                whole = lines if not lines or lines[-1].endswith("\n") else lines[:-1]
+                for line in whole[seen:]:
                     seen += 1
                     record = json.loads(line)
                     if record.get("event") == "dominant-speaker" and record.get("channel_open"):

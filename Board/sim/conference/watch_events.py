@@ -21,12 +21,14 @@ def main():
             with open(path) as events:
                 events.seek(offset)
                 for line in events:
+                    if not line.endswith("\n"):
+                        break  # the server is still writing this line: read it next round
+                    offset += len(line.encode())
                     event = json.loads(line)
                     if event.get("event") == "media":
                         last = event
                     elif event.get("event") in ("session-accept", "session-ended", "room-destroyed", "prosody-restarted"):
                         print(f"[remote participant] {event['event']}", flush=True)
-                offset = events.tell()
         except (OSError, ValueError):
             pass
         if last:
