@@ -108,7 +108,7 @@ extension ConferenceSession {
         if let password = configuration.password { muc.append(XMLElement("password", namespace: Namespace.muc, text: password)) }
         presence.children.insert(.element(muc), at: 0)
         sentJoinPresence = true
-        return [.status("joining room \(configuration.room.local ?? "") as \"\(configuration.label)\""), .send(presence)]
+        return [.status("joining room \(configuration.room.local ?? "") as \"\(configuration.label)\"")] + wrap(stream.send(presence), now: 0)
     }
 
     /// Our presence (jitsi-protocol.md §4.2): the label as display name, caps for Jicofo,

@@ -131,6 +131,11 @@ public struct ConferenceSession {
         case failed(JoinFailure)
         /// We left (and, as organiser, ended the meeting); the stream is closing.
         case left
+        /// The connection is gone, the session is not (XEP-0198): open a new connection with
+        /// ``resumptionID`` and call ``resume(now:)``; the call's media goes on meanwhile.
+        case connectionInterrupted(String)
+        /// Resumed on the new connection: still in the room, nothing lost.
+        case connectionResumed
     }
 
     enum Phase: Equatable {
@@ -196,6 +201,24 @@ public struct ConferenceSession {
         wrap(stream.receive(element, now: now), now: now)
     }
 
+    /// Whether a lost connection would be resumed rather than end the session.
+    public var canResume: Bool { stream.canResume }
+
+    /// The id to put as `previd=` into the new connection's URL (lib-jitsi-meet does; Jitsi's
+    /// Prosody auth modules give the new login the old session's name by it).
+    public var resumptionID: String? { stream.resumptionID }
+
+    /// The socket closed or broke: ``Output/connectionInterrupted(_:)`` when the session can
+    /// be resumed, else the stream's failure.
+    public mutating func connectionLost(_ reason: String, now: UInt64) -> [Output] {
+        wrap(stream.connectionLost(reason, now: now), now: now)
+    }
+
+    /// A new connection is open: resume the session over it.
+    public mutating func resume(now: UInt64) -> [Output] {
+        wrap(stream.resume(now: now), now: now)
+    }
+
     public mutating func tick(now: UInt64) -> [Output] {
         var outputs = wrap(stream.tick(now: now), now: now)
         switch phase {
@@ -225,6 +248,8 @@ public struct ConferenceSession {
             case .closed:
                 phase = .done
                 result.append(.left)
+            case .interrupted(let reason): result.append(.connectionInterrupted(reason))
+            case .resumed: result.append(.connectionResumed)
             }
         }
         return result

@@ -9,6 +9,8 @@ public enum Namespace {
     public static let session = "urn:ietf:params:xml:ns:xmpp-session"
     public static let stanzas = "urn:ietf:params:xml:ns:xmpp-stanzas"
     public static let ping = "urn:xmpp:ping"
+    /// XEP-0198 stream management (acks and resumption).
+    public static let streamManagement = "urn:xmpp:sm:3"
     public static let discoInfo = "http://jabber.org/protocol/disco#info"
     public static let caps = "http://jabber.org/protocol/caps"
     public static let muc = "http://jabber.org/protocol/muc"

@@ -13,6 +13,9 @@ extension XMPPStream {
             let text = element.element("text", namespace: Namespace.streamErrors)?.text
             return fail("the XMPP server ended the stream: \(condition)" + (text.map { " (\($0))" } ?? ""))
         }
+        if element.namespace == Namespace.streamManagement, state == .ready || state == .closing || state == .resuming {
+            return managementElement(element, now: now)
+        }
         switch state {
         case .awaitingFeatures(let authenticated):
             guard element.namespace == Namespace.streams, element.name == "features" else { return protocolError("expected stream features, got <\(element.name)>") }
@@ -27,7 +30,9 @@ extension XMPPStream {
             return becomeReady(jid, now: now)
         case .ready, .closing:
             return stanza(element, now: now)
-        case .idle, .closed, .awaitingOpen:
+        case .resuming:
+            return protocolError("expected the answer to <resume/>, got <\(element.name)>")
+        case .idle, .closed, .awaitingOpen, .interrupted:
             return []
         }
     }
@@ -43,6 +48,7 @@ extension XMPPStream {
         let wasClosing = state == .closing
         state = .closed
         pending = [:]
+        management = nil  // a deliberate close ends the session: nothing to resume
         return wasClosing ? [.closed] : [.send(XMLElement("close", namespace: Namespace.framing)), .failed("the XMPP server closed the stream")]
     }
 
@@ -88,6 +94,10 @@ extension XMPPStream {
     }
 
     mutating func bind(features: XMLElement, now: UInt64) -> [Output] {
+        offersManagement = features.element("sm", namespace: Namespace.streamManagement) != nil
+        if resuming {
+            return offersManagement ? sendResume() : fail("the XMPP server no longer offers stream management to resume with")
+        }
         guard features.element("bind", namespace: Namespace.bind) != nil else { return fail("the XMPP server does not offer resource binding") }
         let id = nextID()
         state = .binding(id: id)
@@ -108,12 +118,14 @@ extension XMPPStream {
     mutating func becomeReady(_ jid: JID, now: UInt64) -> [Output] {
         state = .ready
         nextPing = now + configuration.pingInterval
-        return [.ready(jid)]
+        // <enable/> before anything else goes out: the server counts from it.
+        return enableManagement(offered: offersManagement) + [.ready(jid)]
     }
 
     // MARK: Stanzas (RFC 6120 §8)
 
     mutating func stanza(_ element: XMLElement, now: UInt64) -> [Output] {
+        countHandled(element)
         guard element.namespace == Namespace.client, ["iq", "presence", "message"].contains(element.name) else {
             dropped += 1
             return []
@@ -143,7 +155,7 @@ extension XMPPStream {
                 return []
             }
             if type == "get", element.element("ping", namespace: Namespace.ping) != nil {
-                return [.send(Self.result(to: element))]  // XEP-0199 §4: the server or Jicofo checks we are alive
+                return counted([.send(Self.result(to: element))])  // XEP-0199 §4: the server or Jicofo checks we are alive
             }
             return [.stanza(element)]
         default:

@@ -5,6 +5,8 @@ import XML
 /// time go in; elements to send, the bound address, inbound stanzas and IQ responses come
 /// out. Opening and SASL (ANONYMOUS, or PLAIN for box accounts) and resource binding follow
 /// RFC 6120; XEP-0199 pings keep proxies from closing an idle socket and find a dead one.
+/// With XEP-0198 (``StreamManagement``) a lost connection is resumed on a new one, so the
+/// room never sees the box leave.
 public struct XMPPStream {
     public enum Login: Sendable, Equatable {
         case anonymous
@@ -41,6 +43,12 @@ public struct XMPPStream {
         case failed(String)
         /// The closing handshake is complete.
         case closed
+        /// The connection is gone but the server keeps the session for a while (XEP-0198):
+        /// close the socket, open a new one (with ``resumptionID`` as `previd` in the URL) and
+        /// call ``resume(now:)``. Stanzas sent meanwhile are held and go out on resumption.
+        case interrupted(String)
+        /// The session goes on over the new connection; nothing was lost either way.
+        case resumed
     }
 
     enum State: Equatable {
@@ -51,6 +59,10 @@ public struct XMPPStream {
         case binding(id: String)
         case startingSession(id: String, jid: JID)
         case ready
+        /// The connection is gone; waiting for the layer above to open a new one.
+        case interrupted
+        /// On a new connection, `<resume/>` sent.
+        case resuming
         case closing
         case closed
     }
@@ -73,6 +85,13 @@ public struct XMPPStream {
     let idPrefix: String
     /// Stanzas that were not well-formed XMPP (no name we know, bad addresses), dropped.
     public internal(set) var dropped = 0
+    /// XEP-0198: the counters and the stanzas not yet acknowledged, from `<enable/>` on.
+    var management: StreamManagement?
+    /// This connection resumes the session instead of binding a new one.
+    var resuming = false
+    /// The stream features after login offered XEP-0198.
+    var offersManagement = false
+    var interruptedAt: UInt64 = 0
 
     public init(configuration: Configuration, idPrefix: String = String(UInt32.random(in: 0...UInt32.max), radix: 36)) {
         self.configuration = configuration
@@ -81,10 +100,14 @@ public struct XMPPStream {
 
     public var isReady: Bool { state == .ready }
 
+    /// Stanzas the layer above sends are held (counted, sent on resumption), not dropped.
+    var isHolding: Bool { state == .interrupted || (resuming && state != .closed) }
+
     /// The next time ``tick(now:)`` has work (ping, timeouts).
     public var nextDeadline: UInt64? {
         switch state {
         case .idle, .closed: return nil
+        case .interrupted: return interruptedAt + resumeWindow
         case .ready:
             let pings = pendingPing == nil ? nextPing : pingSentAt + configuration.pingTimeout
             return ([pings] + pending.values.map(\.deadline)).min()
@@ -100,13 +123,45 @@ public struct XMPPStream {
         return [.send(openElement)]
     }
 
+    /// Whether the session would outlive a lost connection: management enabled with
+    /// resumption, and the stream in use.
+    public var canResume: Bool { management?.resumptionID != nil && (state == .ready || state == .interrupted || resuming) }
+
+    /// The id the server gave for resuming (`previd`), nil when it cannot be resumed.
+    public var resumptionID: String? { management?.resumptionID }
+
+    /// The socket closed or broke (or the stream went silent): ``Output/interrupted(_:)`` when
+    /// the session can be resumed, else ``Output/failed(_:)``.
+    public mutating func connectionLost(_ reason: String, now: UInt64) -> [Output] {
+        guard canResume else { return state == .closing ? [.closed] : fail(reason) }
+        if state != .interrupted { interruptedAt = now }
+        state = .interrupted
+        resuming = false
+        pendingPing = nil
+        return [.interrupted(reason)]
+    }
+
+    /// A new connection is open: log in again and resume (XEP-0198 §5) instead of binding.
+    public mutating func resume(now: UInt64) -> [Output] {
+        guard state == .interrupted else { return [] }
+        resuming = true
+        state = .awaitingOpen(authenticated: false)
+        startedAt = now
+        lastReceived = now
+        return [.send(openElement)]
+    }
+
     var openElement: XMLElement {
         XMLElement("open", namespace: Namespace.framing, attributes: ["to": configuration.domain, "version": "1.0"])
     }
 
     /// Sends a stanza (presence, message, or an IQ result/error).
-    public func send(_ stanza: XMLElement) -> [Output] {
-        state == .ready ? [.send(stanza)] : []
+    public mutating func send(_ stanza: XMLElement) -> [Output] {
+        if isHolding {
+            hold(stanza)
+            return []
+        }
+        return state == .ready ? counted([.send(stanza)]) : []
     }
 
     /// Sends an IQ get/set, giving it an id; the answer arrives as `.response(id:)`.
@@ -114,9 +169,13 @@ public struct XMPPStream {
         var iq = iq
         let id = nextID()
         iq["id"] = id
-        guard state == .ready else { return (id, [.response(id: id, nil)]) }
+        guard state == .ready || isHolding else { return (id, [.response(id: id, nil)]) }
         pending[id] = PendingRequest(to: iq["to"].flatMap(JID.init), deadline: now + (timeout ?? configuration.iqTimeout))
-        return (id, [.send(iq)])
+        if isHolding {
+            hold(iq)
+            return (id, [])
+        }
+        return (id, counted([.send(iq)]))
     }
 
     mutating func nextID() -> String {
@@ -128,6 +187,9 @@ public struct XMPPStream {
     public mutating func close() -> [Output] {
         switch state {
         case .idle, .closed, .closing: return []
+        case .interrupted:
+            state = .closed
+            return [.closed]
         default:
             state = .closing
             return [.send(XMLElement("close", namespace: Namespace.framing))]
@@ -138,6 +200,8 @@ public struct XMPPStream {
     public mutating func tick(now: UInt64) -> [Output] {
         switch state {
         case .idle, .closed, .closing: return []
+        case .interrupted:
+            return now >= interruptedAt + resumeWindow ? fail("the XMPP stream could not be resumed within \(resumeWindow / 1_000_000_000) s") : []
         case .ready: break
         default:
             return now >= startedAt + configuration.loginTimeout ? fail("the XMPP server did not complete the login within \(configuration.loginTimeout / 1_000_000_000) s") : []
@@ -148,15 +212,15 @@ public struct XMPPStream {
             outputs.append(.response(id: id, nil))
         }
         if pendingPing != nil, now >= pingSentAt + configuration.pingTimeout {
-            return outputs + fail("the XMPP server stopped answering (no reply to a ping for \(configuration.pingTimeout / 1_000_000_000) s)")
+            return outputs + connectionLost("the XMPP server stopped answering (no reply to a ping for \(configuration.pingTimeout / 1_000_000_000) s)", now: now)
         }
         if pendingPing == nil, now >= nextPing {
             let id = nextID()
             pendingPing = id
             pingSentAt = now
             nextPing = now + configuration.pingInterval
-            outputs.append(.send(XMLElement("iq", namespace: Namespace.client, attributes: ["type": "get", "to": configuration.domain, "id": id],
-                                            children: [XMLElement("ping", namespace: Namespace.ping)])))
+            outputs += counted([.send(XMLElement("iq", namespace: Namespace.client, attributes: ["type": "get", "to": configuration.domain, "id": id],
+                                                 children: [XMLElement("ping", namespace: Namespace.ping)]))])
         }
         return outputs
     }
@@ -164,6 +228,8 @@ public struct XMPPStream {
     mutating func fail(_ reason: String) -> [Output] {
         state = .closed
         pending = [:]
+        resuming = false
+        management = nil
         return [.failed(reason)]
     }
 }

@@ -113,6 +113,19 @@ extension SocketAddress {
 
 /// The machine's addresses ICE can offer as host candidates.
 public enum LocalAddresses {
+    /// The local address a connected socket uses (getsockname), nil when it has none.
+    public static func address(ofSocket fd: Int32) -> SocketAddress? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let status = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return status == 0 ? SocketAddress(storage: storage) : nil
+    }
+
+    /// Whether `address` is no longer one of the machine's (loopback ones never go).
+    public static func isGone(_ address: SocketAddress) -> Bool {
+        !address.isLoopback && !list(ipv6: true).contains { $0.bytes == address.bytes }
+    }
+
     /// Addresses of interfaces that are up: IPv4 always, IPv6 global ones when `ipv6`;
     /// limited to `interfaces` when given. With `loopback` (test rigs on one machine) only
     /// loopback addresses, otherwise never those.

@@ -1,6 +1,7 @@
 // libFuzzer harness: an XMPP stanza as it arrives in one WebSocket frame — the XML reader;
 // the writer, whose output must read back as the same element; the Jingle reader; and a
-// joined conference session that handles it as if it came from the server. The same input
+// joined conference session that handles it as if it came from the server, and the same
+// session with XEP-0198 enabled (stanzas awaiting acks) and resuming. The same input
 // as SDP text (an offer or answer from a plain WebRTC peer): what the SDP reader takes, the
 // writer writes so that it reads back. Built by Tests/Fuzz/build.sh.
 
@@ -12,6 +13,23 @@ nonisolated(unsafe) var fuzzSession: ConferenceSession = {
     session.stream.jid = JID("2be31ae8-910e@meet.classbox.test/box")
     session.endpoint = "2be31ae8"
     session.phase = .joined
+    return session
+}()
+
+/// The joined session with stream management on: three stanzas unacknowledged, resumable.
+nonisolated(unsafe) var fuzzManagedSession: ConferenceSession = {
+    var session = fuzzSession
+    session.stream.management = StreamManagement(resumptionID: "fOEdL", maxSeconds: 60, enabled: true)
+    for n in 1...3 { _ = session.stream.send(XMLElement("message", namespace: "jabber:client", text: "\(n)")) }
+    return session
+}()
+
+/// The same, its connection lost and a new one at `<resume/>`.
+nonisolated(unsafe) var fuzzResumingSession: ConferenceSession = {
+    var session = fuzzManagedSession
+    _ = session.connectionLost("cut", now: 0)
+    _ = session.resume(now: 0)
+    session.stream.state = .resuming
     return session
 }()
 
@@ -34,5 +52,10 @@ public func fuzzStanza(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     var session = fuzzSession
     _ = session.receive(element, now: 1_000_000_000)
     _ = session.tick(now: 2_000_000_000)
+    for start in [fuzzManagedSession, fuzzResumingSession] {
+        var managed = start
+        _ = managed.receive(element, now: 1_000_000_000)
+        _ = managed.tick(now: 2_000_000_000)
+    }
     return 0
 }

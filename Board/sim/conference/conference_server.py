@@ -98,6 +98,9 @@ def parse_args(argv=None):
                         help="a TURN server Prosody names in its XEP-0215 answer (mod_external_services), "
                              "with credentials under --turn-secret (coturn's static-auth-secret)")
     parser.add_argument("--turn-secret", default=None, metavar="SECRET")
+    parser.add_argument("--refuse-resumption", action="store_true",
+                        help="Debian's stock anonymous login instead of Jitsi's: a reconnecting client gets a new name, "
+                             "so Prosody refuses every XEP-0198 resumption (item-not-found)")
     parser.add_argument("--quiet", action="store_true", help="only errors on stderr")
     args = parser.parse_args(argv)
     _participant_args(parser, args)
@@ -226,7 +229,8 @@ class Server:
         if self.args.turn:
             services = [tuple(entry.split(":", 3)) for entry in self.args.turn]
             turn = (self.args.turn_secret or secrets.token_hex(16), services)
-        config = write_config(self.run_dir, self.ports, secrets.token_hex(16), cert, key, turn=turn)
+        config = write_config(self.run_dir, self.ports, secrets.token_hex(16), cert, key, turn=turn,
+                              resumption=not self.args.refuse_resumption)
         self.prosody = Prosody(self.run_dir, config, self.ports, self.events)
         await asyncio.get_event_loop().run_in_executor(None, self.prosody.start)
         secret = self._component_secret(config)

@@ -13,6 +13,7 @@ from collections import deque
 import av
 import numpy
 from aiortc.mediastreams import MediaStreamTrack
+from events import now as events_now
 
 VIDEO_CLOCK = 90000
 VIDEO_FPS = 30
@@ -261,6 +262,11 @@ class ReceivedMedia:
     def __init__(self):
         self.video_frames = 0
         self.numbers = []
+        # The longest pause between two decoded frames (ms) and when it ended (events' "t"):
+        # what a viewer sees freeze, e.g. while the box's signalling reconnects.
+        self.last_video_t = None
+        self.video_gap_max_ms = 0
+        self.video_gap_max_end_t = None
         self.audio_frames = 0
         self.recent_audio = deque(maxlen=AUDIO_RATE)  # the last second, for the tone
         self.width = self.height = None
@@ -271,6 +277,11 @@ class ReceivedMedia:
         self.width, self.height = frame.width, frame.height
         self.video_frames += 1
         self.numbers.append(frame_number(luma))
+        t = events_now()
+        if self.last_video_t is not None and (t - self.last_video_t) * 1000 > self.video_gap_max_ms:
+            self.video_gap_max_ms = round((t - self.last_video_t) * 1000)
+            self.video_gap_max_end_t = t
+        self.last_video_t = t
 
     def add_audio(self, frame):
         self.audio_frames += 1
@@ -289,6 +300,8 @@ class ReceivedMedia:
             "audio_frames": self.audio_frames,
             "tone_hz": tone_frequency(self.recent_audio),
             "video_size": [self.width, self.height] if self.width else None,
+            "video_gap_max_ms": self.video_gap_max_ms,
+            "video_gap_max_end_t": self.video_gap_max_end_t,
         }
         if full:
             report["numbers"] = self.numbers

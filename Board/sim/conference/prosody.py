@@ -67,8 +67,17 @@ def external_services(turn):
     return '; "external_services"', f'external_service_secret = "{secret}"\nexternal_services = {{\n{items}}}\n'
 
 
-def write_config(run_dir, ports, focus_secret, cert, key, turn=None):
-    """Writes DIR/prosody.cfg.lua; every path points into DIR."""
+MODULES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "prosody-modules")
+
+
+def write_config(run_dir, ports, focus_secret, cert, key, turn=None, resumption=True):
+    """Writes DIR/prosody.cfg.lua; every path points into DIR.
+
+    XEP-0198 (mod_smacks, in Prosody 0.12's core) is on, as in Jitsi's deployments, with
+    docker-jitsi-meet's 60 s hibernation. `resumption`: the anonymous login gives a
+    reconnecting client its old name when the URL carries `previd=`, as Jitsi's auth modules
+    do (prosody-modules/mod_auth_classbox_anonymous.lua); False: Debian's stock anonymous
+    login, under which every resume is refused (item-not-found)."""
     data, certs = os.path.join(run_dir, "prosody-data"), os.path.join(run_dir, "prosody-certs")
     os.makedirs(data, exist_ok=True)
     os.makedirs(certs, exist_ok=True)  # empty on purpose: no STARTTLS on loopback c2s
@@ -95,7 +104,10 @@ https_ssl = {{ certificate = "{cert}"; key = "{key}" }}
 -- Serve HTTP(S) as "localhost": the TLS name (SNI) of https://localhost and the route
 -- for any other Host header such as 127.0.0.1:PORT.
 http_default_host = "localhost"
-modules_enabled = {{ "disco"; "ping"; "saslauth"; "websocket"; "posix"{extdisco_module} }}
+plugin_paths = {{ "{MODULES}" }}
+modules_enabled = {{ "disco"; "ping"; "saslauth"; "websocket"; "smacks"; "posix"{extdisco_module} }}
+smacks_hibernation_time = 60
+smacks_max_unacked_stanzas = 5
 modules_disabled = {{ "s2s"; "offline" }}
 c2s_require_encryption = false
 consider_websocket_secure = true
@@ -104,7 +116,7 @@ use_libevent = false
 
 {extdisco_options}
 VirtualHost "{DOMAIN}"
-    authentication = "anonymous"
+    authentication = "{"classbox_anonymous" if resumption else "anonymous"}"
     http_host = "localhost"
 
 Component "{MUC_DOMAIN}" "muc"

@@ -16,7 +16,8 @@ import XML
 /// the call media it asks for. Runs on the conference thread.
 final class ConferenceRun {
     unowned let client: ConferenceClient
-    let connection: SignalingConnection
+    /// nil while the connection is lost and the session waits to be resumed.
+    var connection: SignalingConnection?
     var session: ConferenceSession
     var media: CallMedia?
     var joined = false
@@ -30,6 +31,10 @@ final class ConferenceRun {
     /// What the box asks the bridge to forward; lives across calls, each call's channel attached.
     lazy var videoStage = RemoteVideoStage(maxParticipants: client.config.display.maxParticipants, board: client.screenPlan)
     var lastReceiveLog: UInt64 = 0
+    /// Resuming a lost connection (``ConferenceRun+Resumption``): since when, the next try, how many so far.
+    var interruptedSince: UInt64?
+    var nextResumeAttempt: UInt64?
+    var resumeAttempts = 0
 
     init(client: ConferenceClient, connection: SignalingConnection, session: ConferenceSession) {
         self.client = client
@@ -45,13 +50,13 @@ final class ConferenceRun {
         apply(session.start(now: Monotonic.nanoseconds()))
         while outcome == nil {
             let now = Monotonic.nanoseconds()
-            let deadline = min(session.nextDeadline ?? now + 1_000_000_000, now + 1_000_000_000)
-            if !connection.hasBufferedInput {
-                var entries = [pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wake.descriptor, events: Int16(POLLIN), revents: 0)]
+            let deadline = [session.nextDeadline, nextResumeAttempt, now + 1_000_000_000].compactMap { $0 }.min()!
+            if connection?.hasBufferedInput != true {
+                var entries = [pollfd(fd: wake.descriptor, events: Int16(POLLIN), revents: 0), pollfd(fd: connection?.fd ?? -1, events: Int16(POLLIN), revents: 0)]
                 _ = poll(&entries, 2, Int32(max(0, Int64(deadline) - Int64(now)) / 1_000_000 + 1))
                 wake.drain()
             }
-            for incoming in connection.readAvailable() {
+            for incoming in connection?.readAvailable() ?? [] {
                 switch incoming {
                 case .element(let element):
                     apply(session.receive(element, now: Monotonic.nanoseconds()))
@@ -59,7 +64,7 @@ final class ConferenceRun {
                         signedIn = true
                         client.status.update { $0.signedInOnce = true }
                     }
-                case .closed(let reason): finish(lost: reason)
+                case .closed(let reason): lose(reason)
                 }
                 if outcome != nil { break }
             }
@@ -69,6 +74,7 @@ final class ConferenceRun {
             guard outcome == nil else { break }
             let later = Monotonic.nanoseconds()
             apply(session.tick(now: later))
+            if outcome == nil, connection == nil, let at = nextResumeAttempt, later >= at { reconnect() }
             if let asked = restartRequestedAt, later > asked + 15_000_000_000 {
                 finish(lost: "no new session from the focus after ICE failed")
             }
@@ -79,6 +85,8 @@ final class ConferenceRun {
             }
         }
         stopMedia()
+        connection?.close()
+        if interruptedSince != nil { client.status.update { $0.signallingInterrupted = false } }  // joining anew, not resuming
         return outcome!
     }
 
@@ -97,6 +105,11 @@ final class ConferenceRun {
             apply(session.setMuted(audio: muted, video: !live))
         case .networkChanged(let changes):
             logger.info("network changed: \(changes.map(\.description).joined(separator: ", "))", metadata: ["event": "network.change"])
+            // The signalling socket's address is gone: it is dead, though TCP would take minutes
+            // to say so. Resume over a new connection now (school-networks.md §4).
+            if let fd = connection?.fd, let local = LocalAddresses.address(ofSocket: fd), LocalAddresses.isGone(local) {
+                lose("the network changed: address \(local.host) is gone")
+            }
             // The address under the media path is gone: the path is dead, whatever ICE consent
             // would say in up to 30 s. A new session gathers on the addresses there are now.
             guard let media, let base = media.transport.pathBaseAddress,
@@ -116,7 +129,8 @@ final class ConferenceRun {
             guard outcome == nil || leavingSince != nil else { return }
             switch output {
             case .send(let element):
-                do { try connection.send(element) } catch { finish(lost: error.description) }
+                // Without a connection the stream holds its stanzas for the resumption.
+                do { try connection?.send(element) } catch { lose(error.description) }
             case .status(let text):
                 logger.info("\(text)", metadata: ["event": "conference"])
                 if !joined { client.status.update { $0.state = text } }  // in the room, the room and call state say more
@@ -182,6 +196,8 @@ final class ConferenceRun {
                 if leavingSince != nil { outcome = .stopped } else { outcome = joined && failure.kind == .streamFailed ? .joinedThenLost(failure.description) : .failed(failure) }
             case .left:
                 outcome = .stopped
+            case .connectionInterrupted(let reason): interrupted(reason)
+            case .connectionResumed: resumed()
             }
         }
     }

@@ -43,6 +43,10 @@ struct ConferenceSnapshot: Sendable, Equatable {
     var mediaPath: String?
     /// How often the box had to join again (connection lost, server restarted).
     var rejoins = 0
+    /// How often a lost signalling connection was resumed (XEP-0198) without leaving the room.
+    var resumes = 0
+    /// The signalling connection is gone and the box is resuming it (the call goes on).
+    var signallingInterrupted = false
     /// The last attempt failed in a way that needs a person (password, TLS, server gone).
     var failed = false
     /// The box has signed in to the conference server at least once since it started: the
@@ -86,6 +90,8 @@ final class ConferenceStatus: Sendable {
             if now.cameraLive && now.watchedLines == 0 { parts.append("nobody watches the camera, so it sends nothing") }
             if now.cameraLive && now.watchedLines > 0 { parts.append("watched at up to \(now.watchedLines) lines") }
         }
+        if now.signallingInterrupted { parts.append("signalling connection lost, resuming") }
+        if now.resumes > 0 { parts.append("signalling resumed \(now.resumes)×") }
         if now.rejoins > 0 { parts.append("rejoined \(now.rejoins)×") }
         return parts.joined(separator: " · ")
     }

@@ -25,12 +25,16 @@ final class SignalingConnection {
     private(set) var malformedFrames = 0
 
     /// Connects and upgrades within `timeout` nanoseconds. `room` is added to the URL as
-    /// `?room=`, which Jitsi's Prosody modules read (jitsi-protocol.md §2.1).
-    init(url: WebSocketURL, room: String, caBundle: String?, timeout: UInt64 = 10_000_000_000) throws(StreamSocketError) {
+    /// `?room=`, which Jitsi's Prosody modules read (jitsi-protocol.md §2.1); a connection
+    /// that resumes a session adds `&previd=` with its id, as lib-jitsi-meet does: Jitsi's
+    /// anonymous login then gives it the old session's name, without which no resume works.
+    init(url: WebSocketURL, room: String, resumptionID: String? = nil, caBundle: String?, timeout: UInt64 = 10_000_000_000) throws(StreamSocketError) {
         socket = try StreamSocket(host: url.host, port: url.port, tls: url.secure ? TLSVerification(caBundle: caBundle) : nil, timeout: timeout)
         let separator = url.path.contains("?") ? "&" : "?"
         let handshake = WebSocketHandshake(host: url.host, port: url.port, secure: url.secure,
-                                           resource: url.path + separator + "room=" + Self.percentEncoded(room), subprotocol: "xmpp")
+                                           resource: url.path + separator + "room=" + Self.percentEncoded(room)
+                                                     + (resumptionID.map { "&previd=" + Self.percentEncoded($0) } ?? ""),
+                                           subprotocol: "xmpp")
         try socket.write(handshake.request)
         var response: [UInt8] = []
         let deadline = Self.now() + timeout
