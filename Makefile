@@ -155,7 +155,7 @@ bench: deps
 # Each harness is compiled together with the sources of the modules it exercises, as one
 # module (Tests/Fuzz/build.sh).
 FUZZERS := config stun rtp rtcp stanza audio bridge video bootstate turn route
-FUZZ_MODULES_config := Provisioning
+FUZZ_MODULES_config := Wire JSON Provisioning
 FUZZ_MODULES_stun := Wire Crypto STUN ICE
 FUZZ_MODULES_rtp := Wire RTP
 FUZZ_MODULES_rtcp := Wire RTCP Congestion

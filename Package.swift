@@ -105,7 +105,7 @@ let package = Package(
         // The small JSON documents Jitsi embeds in XMPP and uses on the bridge channel (no I/O).
         .target(name: "JSON"),
         // The provisioning file: TOML with line numbers, schema, validation.
-        .target(name: "Provisioning"),
+        .target(name: "Provisioning", dependencies: ["JSON", "Wire"]),
         // The privacy state (the physical switch decides) and the camera permit it hands out (no I/O).
         .target(name: "Privacy"),
         // Linux media edges: V4L2 cameras (opened only with a camera permit) and ALSA PCMs.

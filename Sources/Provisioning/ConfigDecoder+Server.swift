@@ -17,13 +17,33 @@ extension ConfigDecoder {
                                   expected: "the focus (Jicofo) address, e.g. \"focus.meet.schule.example\"", check: domainCheck)?.lowercased()
         let websocketURL = decodeWebSocketURL(in: section, host: host, policy: policy)
         let caBundle = decodeCABundle(in: section)
-        let login = reader.string("login", in: section, default: "anonymous", expected: "\"anonymous\" or \"account\"") {
+        let login = reader.string("login", in: section, default: "anonymous", expected: "\"anonymous\", \"account\" or \"token\"") {
             ProvisioningConfig.Server.Login(rawValue: $0) == nil ? "unknown login \"\($0)\"" : nil
         }.flatMap(ProvisioningConfig.Server.Login.init(rawValue:))
         let (account, password) = decodeAccount(in: section, login: login)
+        let (token, claims) = decodeToken(in: section, login: login)
         guard let host, let xmppDomain, let mucDomain, let focus, let websocketURL, let caBundle, let login else { return nil }
         return .init(host: host, xmppDomain: xmppDomain, mucDomain: mucDomain, focus: focus, websocketURL: websocketURL,
-                     caBundle: caBundle.isEmpty ? nil : caBundle, login: login, account: account, accountPassword: password)
+                     caBundle: caBundle.isEmpty ? nil : caBundle, login: login, account: account, accountPassword: password,
+                     token: token, tokenClaims: claims)
+    }
+
+    /// `token_file`: required with `login = "token"`, refused otherwise; it must hold a JWT
+    /// (the server checks the rest). Its content is never part of a message.
+    private func decodeToken(in section: ConfigReader.Section, login: ProvisioningConfig.Server.Login?) -> (Secret?, JitsiToken?) {
+        guard login == .token else {
+            if let entry = reader.entry("token_file", in: section), login != nil {
+                reader.error(entry.keyLine, section.key("token_file"), "only used with login = \"token\"", expected: "no token_file for this login")
+            }
+            return (nil, nil)
+        }
+        guard let token = secret("token_file", in: section, required: true) else { return (nil, nil) }
+        guard let claims = JitsiToken(token.reveal()) else {
+            reader.error(section.table?["token_file"]?.node.line ?? section.line, section.key("token_file"),
+                         "\(token.path) does not hold a JWT (header.payload.signature in base64url)", expected: "the token the district issued for this box")
+            return (nil, nil)
+        }
+        return (token, claims)
     }
 
     private func decodeWebSocketURL(in section: ConfigReader.Section, host: String?, policy: DistrictPolicy?) -> WebSocketURL? {
@@ -63,8 +83,8 @@ extension ConfigDecoder {
     private func decodeAccount(in section: ConfigReader.Section, login: ProvisioningConfig.Server.Login?) -> (String?, Secret?) {
         guard login == .account else {
             for key in ["account", "account_password_file"] {
-                if let entry = reader.entry(key, in: section), login == .anonymous {
-                    reader.error(entry.keyLine, section.key(key), "only used with login = \"account\"", expected: "no \(key) for anonymous login")
+                if let entry = reader.entry(key, in: section), login != nil {
+                    reader.error(entry.keyLine, section.key(key), "only used with login = \"account\"", expected: "no \(key) for this login")
                 }
             }
             return (nil, nil)

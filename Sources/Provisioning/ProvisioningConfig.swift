@@ -24,6 +24,8 @@ public struct ProvisioningConfig: Sendable, Equatable {
             case anonymous
             /// SASL PLAIN with a box account, for "secure domain" deployments.
             case account
+            /// A JWT on the WebSocket URL and SASL ANONYMOUS: Jitsi's token authentication.
+            case token
         }
 
         public var host: String
@@ -36,6 +38,9 @@ public struct ProvisioningConfig: Sendable, Equatable {
         public var login: Login
         public var account: String?
         public var accountPassword: Secret?
+        /// With `login = "token"`: the JWT (from `token_file`) and what the box can read of it.
+        public var token: Secret?
+        public var tokenClaims: JitsiToken?
     }
 
     /// The conference room the box joins at power-on.

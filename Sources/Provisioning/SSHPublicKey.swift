@@ -1,3 +1,5 @@
+import Wire
+
 /// An OpenSSH public key line (`ssh-ed25519 AAAAC3... it@district`), as it goes into
 /// `authorized_keys`. Options such as `from=` or `command=` are not accepted here:
 /// classbox writes its own (`restrict`, the forced update command, `update.allow_from`).
@@ -25,7 +27,7 @@ public struct SSHPublicKey: Sendable, Equatable {
             }
             return .failure(.init("'\(type.prefix(32))' is not an SSH public key type"))
         }
-        guard fields.count >= 2, let blob = Base64.decode(String(fields[1])) else {
+        guard fields.count >= 2, fields[1] != "=", let blob = Base64.decode(String(fields[1])), !blob.isEmpty else {
             return .failure(.init("the key data after '\(type)' is missing or not base64"))
         }
         // RFC 4253 §6.6: the blob starts with the key type as a length-prefixed string.
@@ -44,37 +46,4 @@ public struct SSHPublicKey: Sendable, Equatable {
 public struct SSHKeyProblem: Error, Equatable {
     public var message: String
     init(_ message: String) { self.message = message }
-}
-
-/// Standard base64 (RFC 4648 §4) with padding.
-enum Base64 {
-    static func decode(_ text: String) -> [UInt8]? {
-        let chars = Array(text.utf8)
-        guard !chars.isEmpty, chars.count % 4 == 0 else { return nil }
-        var output: [UInt8] = []
-        output.reserveCapacity(chars.count / 4 * 3)
-        for start in stride(from: 0, to: chars.count, by: 4) {
-            var group: UInt32 = 0
-            var padding = 0
-            for (offset, char) in chars[start..<(start + 4)].enumerated() {
-                let value: UInt32
-                switch char {
-                case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = UInt32(char - UInt8(ascii: "A"))
-                case UInt8(ascii: "a")...UInt8(ascii: "z"): value = UInt32(char - UInt8(ascii: "a")) + 26
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): value = UInt32(char - UInt8(ascii: "0")) + 52
-                case UInt8(ascii: "+"): value = 62
-                case UInt8(ascii: "/"): value = 63
-                case UInt8(ascii: "=") where start + 4 == chars.count && offset >= 2:
-                    padding += 1
-                    value = 0
-                default: return nil
-                }
-                if padding > 0 && char != UInt8(ascii: "=") { return nil }
-                group = group << 6 | value
-            }
-            let bytes = [UInt8(group >> 16 & 0xFF), UInt8(group >> 8 & 0xFF), UInt8(group & 0xFF)]
-            output += bytes.prefix(3 - padding)
-        }
-        return output
-    }
 }

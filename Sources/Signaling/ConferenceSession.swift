@@ -44,7 +44,7 @@ public struct ConferenceConfiguration: Sendable {
 /// Why joining failed, as a person should read it; `retryAfter` bounds the next attempt.
 public struct JoinFailure: Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable, Equatable {
-        case wrongPassword, lobby, membersOnly, roomFull, notAllowed, focusUnavailable, kicked, roomDestroyed, streamFailed, other
+        case wrongPassword, lobby, membersOnly, roomFull, notAllowed, focusUnavailable, kicked, roomDestroyed, streamFailed, loginRefused, other
     }
 
     public var kind: Kind
@@ -244,7 +244,9 @@ public struct ConferenceSession {
                 result += response(purpose, stanza, now: now)
             case .failed(let reason):
                 phase = .done
-                result.append(.failed(JoinFailure(.streamFailed, reason, retryAfter: 0)))
+                // A refused login (an account's password, a token) needs a person: ask again slowly.
+                result.append(.failed(stream.loginRefused ? JoinFailure(.loginRefused, reason, retryAfter: 60_000_000_000)
+                                                          : JoinFailure(.streamFailed, reason, retryAfter: 0)))
             case .closed:
                 phase = .done
                 result.append(.left)

@@ -85,6 +85,7 @@ extension XMPPStream {
         case "failure":
             let condition = element.elements.first { $0.name != "text" }?.name ?? "not-authorized"
             let text = element.element("text")?.text
+            loginRefused = true
             return fail("the XMPP server refused the login: \(condition)" + (text.map { " (\($0))" } ?? ""))
         case "challenge":
             return fail("the XMPP server sent a SASL challenge the mechanism does not have")

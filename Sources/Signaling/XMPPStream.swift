@@ -85,6 +85,8 @@ public struct XMPPStream {
     let idPrefix: String
     /// Stanzas that were not well-formed XMPP (no name we know, bad addresses), dropped.
     public internal(set) var dropped = 0
+    /// The server refused the login itself (SASL failure): wrong account, expired token.
+    public internal(set) var loginRefused = false
     /// XEP-0198: the counters and the stanzas not yet acknowledged, from `<enable/>` on.
     var management: StreamManagement?
     /// This connection resumes the session instead of binding a new one.

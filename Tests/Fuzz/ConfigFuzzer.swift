@@ -1,10 +1,14 @@
 // libFuzzer harness for the provisioning file: TOML parsing, schema decoding and every
-// check. Built by `make fuzz` together with Sources/Provisioning as one module, so it is
+// check, and the same bytes as a Jitsi token (JitsiToken reads a JWT's claims). Built by `make fuzz` together with Sources/Provisioning as one module, so it is
 // not a SwiftPM target. A crash, trap or sanitizer report is a bug; errors are expected.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzConfig(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    if let token = JitsiToken(String(decoding: bytes, as: UTF8.self)) {
+        precondition(token.expiresAt.map { $0 >= 0 } ?? true, "an expiry is a time after 1970")
+        _ = token.expiresAt.map(JitsiToken.utcText)
+    }
     switch ConfigLoader.check(bytes, file: "fuzz.toml", directory: "/nonexistent-classbox-fuzz") {
     case .valid(let config, _):
         // A valid result must not lose the room name it was given.

@@ -101,6 +101,9 @@ def parse_args(argv=None):
     parser.add_argument("--refuse-resumption", action="store_true",
                         help="Debian's stock anonymous login instead of Jitsi's: a reconnecting client gets a new name, "
                              "so Prosody refuses every XEP-0198 resumption (item-not-found)")
+    parser.add_argument("--token-secret", default=None, metavar="SECRET",
+                        help="token rooms: every login needs token=JWT on the WebSocket URL, HS256-signed with SECRET, "
+                             "with exp/nbf holding and a room claim of * or the room (Jitsi's token authentication)")
     parser.add_argument("--quiet", action="store_true", help="only errors on stderr")
     args = parser.parse_args(argv)
     _participant_args(parser, args)
@@ -230,7 +233,7 @@ class Server:
             services = [tuple(entry.split(":", 3)) for entry in self.args.turn]
             turn = (self.args.turn_secret or secrets.token_hex(16), services)
         config = write_config(self.run_dir, self.ports, secrets.token_hex(16), cert, key, turn=turn,
-                              resumption=not self.args.refuse_resumption)
+                              resumption=not self.args.refuse_resumption, token_secret=self.args.token_secret)
         self.prosody = Prosody(self.run_dir, config, self.ports, self.events)
         await asyncio.get_event_loop().run_in_executor(None, self.prosody.start)
         secret = self._component_secret(config)

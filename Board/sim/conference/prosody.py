@@ -70,14 +70,15 @@ def external_services(turn):
 MODULES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "prosody-modules")
 
 
-def write_config(run_dir, ports, focus_secret, cert, key, turn=None, resumption=True):
+def write_config(run_dir, ports, focus_secret, cert, key, turn=None, resumption=True, token_secret=None):
     """Writes DIR/prosody.cfg.lua; every path points into DIR.
 
     XEP-0198 (mod_smacks, in Prosody 0.12's core) is on, as in Jitsi's deployments, with
     docker-jitsi-meet's 60 s hibernation. `resumption`: the anonymous login gives a
     reconnecting client its old name when the URL carries `previd=`, as Jitsi's auth modules
     do (prosody-modules/mod_auth_classbox_anonymous.lua); False: Debian's stock anonymous
-    login, under which every resume is refused (item-not-found)."""
+    login, under which every resume is refused (item-not-found). `token_secret`: logins need a
+    JWT signed with it on the URL (the module's stand-in for Jitsi's token authentication)."""
     data, certs = os.path.join(run_dir, "prosody-data"), os.path.join(run_dir, "prosody-certs")
     os.makedirs(data, exist_ok=True)
     os.makedirs(certs, exist_ok=True)  # empty on purpose: no STARTTLS on loopback c2s
@@ -118,6 +119,7 @@ use_libevent = false
 VirtualHost "{DOMAIN}"
     authentication = "{"classbox_anonymous" if resumption else "anonymous"}"
     http_host = "localhost"
+{f'    classbox_token_secret = "{token_secret}"' if token_secret else ""}
 
 Component "{MUC_DOMAIN}" "muc"
     -- Jitsi: only the focus (an admin of this component) may create rooms.

@@ -40,6 +40,8 @@ final class ConferenceClient: @unchecked Sendable {
     let privacy: PrivacyController
     /// Address and route changes, so a call whose network changed restarts at once.
     private var networkMonitor: NetworkChangeMonitor?
+    /// When the token's expiry was last warned about (``checkTokenExpiry(now:)``), conference thread only.
+    var lastTokenWarning: UInt64?
 
     init(config: ProvisioningConfig, logger: Logger, status: ConferenceStatus, privacy: PrivacyController) {
         self.config = config
@@ -150,6 +152,7 @@ final class ConferenceClient: @unchecked Sendable {
 
     /// One connection: connect, join, keep the call going until something ends it.
     private func attempt() -> Outcome {
+        checkTokenExpiry()
         status.update {
             $0.state = "connecting to \(config.server.host)"
             if !$0.situation.isProblem { $0.situation = .connecting(server: config.server.host) }
@@ -158,7 +161,8 @@ final class ConferenceClient: @unchecked Sendable {
         }
         let connection: SignalingConnection
         do {
-            connection = try SignalingConnection(url: config.server.websocketURL, room: config.room.name, caBundle: config.server.caBundle)
+            connection = try SignalingConnection(url: config.server.websocketURL, room: config.room.name, token: config.server.token?.reveal(),
+                                                 caBundle: config.server.caBundle)
         } catch {
             logger.warning("cannot reach the conference server: \(error)", metadata: ["event": "signalling.connect"])
             let host = config.server.host
@@ -192,6 +196,8 @@ final class ConferenceClient: @unchecked Sendable {
         switch config.server.login {
         case .anonymous:
             return .init(domain: config.server.xmppDomain, login: .anonymous)
+        case .token:
+            return .init(domain: config.server.xmppDomain, login: .anonymous)  // the token rides on the URL
         case .account:
             return .init(domain: config.server.xmppDomain,
                          login: .plain(user: config.server.account ?? "", password: config.server.accountPassword?.reveal() ?? ""))

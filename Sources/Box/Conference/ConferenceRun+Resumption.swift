@@ -50,7 +50,7 @@ extension ConferenceRun {
         nextResumeAttempt = nil
         let config = client.config
         do {
-            connection = try SignalingConnection(url: config.server.websocketURL, room: config.room.name, resumptionID: session.resumptionID,
+            connection = try SignalingConnection(url: config.server.websocketURL, room: config.room.name, token: config.server.token?.reveal(), resumptionID: session.resumptionID,
                                                  caBundle: config.server.caBundle, timeout: 3_000_000_000)
             apply(session.resume(now: Monotonic.nanoseconds()))
         } catch {

@@ -82,6 +82,7 @@ final class ConferenceRun {
             if later > lastStatsUpdate + 1_000_000_000 {
                 lastStatsUpdate = later
                 updateMediaStatus()
+                client.checkTokenExpiry()
             }
         }
         stopMedia()
@@ -184,7 +185,8 @@ final class ConferenceRun {
             case .muteRequested(let video):
                 logger.notice("a moderator muted the box's \(video ? "camera" : "microphone")", metadata: ["event": "conference.mute"])
                 if video { client.privacy.moderatorMutedCamera() } else { client.privacy.setMicMuted(true) }
-            case .failed(let failure):
+            case .failed(var failure):
+                if failure.kind == .loginRefused, let note = client.tokenValidity() { failure.description += "; \(note)" }
                 logger.warning("\(failure.description)", metadata: ["event": "conference.failed", "kind": "\(failure.kind.rawValue)"])
                 client.status.update {
                     $0.state = failure.description
@@ -215,6 +217,7 @@ final class ConferenceRun {
         case .kicked: .removed(room: room)
         case .roomDestroyed: nil
         case .streamFailed: joined ? nil : .other(detail: failure.description)
+        case .loginRefused: .other(detail: failure.description)
         case .other: .other(detail: failure.description)
         }
     }

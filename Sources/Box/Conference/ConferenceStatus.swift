@@ -43,6 +43,8 @@ struct ConferenceSnapshot: Sendable, Equatable {
     var mediaPath: String?
     /// How often the box had to join again (connection lost, server restarted).
     var rejoins = 0
+    /// "token runs out in 3 days" / "token expired": a week ahead (``ConferenceClient/checkTokenExpiry(now:)``).
+    var tokenNote: String?
     /// How often a lost signalling connection was resumed (XEP-0198) without leaving the room.
     var resumes = 0
     /// The signalling connection is gone and the box is resuming it (the call goes on).
@@ -90,6 +92,7 @@ final class ConferenceStatus: Sendable {
             if now.cameraLive && now.watchedLines == 0 { parts.append("nobody watches the camera, so it sends nothing") }
             if now.cameraLive && now.watchedLines > 0 { parts.append("watched at up to \(now.watchedLines) lines") }
         }
+        if let note = now.tokenNote { parts.append(note) }
         if now.signallingInterrupted { parts.append("signalling connection lost, resuming") }
         if now.resumes > 0 { parts.append("signalling resumed \(now.resumes)×") }
         if now.rejoins > 0 { parts.append("rejoined \(now.rejoins)×") }

@@ -28,11 +28,14 @@ final class SignalingConnection {
     /// `?room=`, which Jitsi's Prosody modules read (jitsi-protocol.md §2.1); a connection
     /// that resumes a session adds `&previd=` with its id, as lib-jitsi-meet does: Jitsi's
     /// anonymous login then gives it the old session's name, without which no resume works.
-    init(url: WebSocketURL, room: String, resumptionID: String? = nil, caBundle: String?, timeout: UInt64 = 10_000_000_000) throws(StreamSocketError) {
+    /// `token` (Jitsi's token authentication) goes as `&token=`, where lib-jitsi-meet puts it;
+    /// the URL is never logged.
+    init(url: WebSocketURL, room: String, token: String? = nil, resumptionID: String? = nil, caBundle: String?, timeout: UInt64 = 10_000_000_000) throws(StreamSocketError) {
         socket = try StreamSocket(host: url.host, port: url.port, tls: url.secure ? TLSVerification(caBundle: caBundle) : nil, timeout: timeout)
         let separator = url.path.contains("?") ? "&" : "?"
         let handshake = WebSocketHandshake(host: url.host, port: url.port, secure: url.secure,
                                            resource: url.path + separator + "room=" + Self.percentEncoded(room)
+                                                     + (token.map { "&token=" + Self.percentEncoded($0) } ?? "")
                                                      + (resumptionID.map { "&previd=" + Self.percentEncoded($0) } ?? ""),
                                            subprotocol: "xmpp")
         try socket.write(handshake.request)
