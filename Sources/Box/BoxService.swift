@@ -79,6 +79,8 @@ final class MainLoop: @unchecked Sendable {
     var lastWatchdog: UInt64 = 0
     var lastLights: (Bool, Bool, IndicatorLights.Status)?
     var lastPrinted: (at: UInt64, snapshot: ConferenceSnapshot)?
+    /// The sending rates of the last status line (kbit/s), for `classbox status`.
+    var lastRates = (video: 0, audio: 0)
     var lessonEnded = false
 
     init(service: BoxService, client: ConferenceClient, privacy: PrivacyController, lights: IndicatorLights, conference: ConferenceStatus,
@@ -110,6 +112,10 @@ final class MainLoop: @unchecked Sendable {
             || ($0.snapshot.watchedLines == 0) != (snapshot.watchedLines == 0) } ?? true
         if changed || now >= (lastPrinted?.at ?? 0) + service.statusInterval {
             let seconds = lastPrinted.map { Double(now - $0.at) / 1e9 } ?? 0
+            if let previous = lastPrinted?.snapshot, seconds > 0 {
+                let kbps = { (bytes: Int, before: Int) in max(0, Int(Double(bytes - before) * 8 / 1000 / seconds)) }
+                lastRates = (kbps(snapshot.videoBytes, previous.videoBytes), kbps(snapshot.audioBytes, previous.audioBytes))
+            }
             let line = ConferenceStatus.line(snapshot, since: lastPrinted?.snapshot, seconds: seconds)
             service.logger.info("status: \(line)", metadata: ["event": "status"])
             try? service.notifier.status(line)
@@ -138,13 +144,17 @@ final class MainLoop: @unchecked Sendable {
             return service.config.room.organiser ? "ok: the meeting has ended for everyone" : "ok: the box has left the meeting"
         case "status":
             return ConferenceStatus.line(conference.current, since: nil, seconds: 0)
+        case "status-json":
+            let snapshot = conference.current
+            return StatusReport.live(snapshot, rates: snapshot.mediaConnected ? lastRates : (0, 0), config: service.config,
+                                     problems: RecentProblems.shared.all).serialized
         case "health":
             // For the slot trial after an update (classbox health): running with a valid
             // provisioning file is implied by answering at all.
             return conference.current.signedInOnce ? "healthy: signed in to \(service.config.server.host)"
                                                    : "starting: not yet signed in to \(service.config.server.host)"
         default:
-            return "refused: unknown command (switch open|close, mute, end, status, health)"
+            return "refused: unknown command (switch open|close, mute, end, status, status-json, health)"
         }
     }
 }

@@ -40,3 +40,17 @@ struct Mute: ParsableCommand {
 
     func run() throws { try sendToBox("mute") }
 }
+
+/// `classbox status [--json]` (also `ssh status@box`): the box as IT needs to see it.
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show firmware and slot, uptime, clock, network, conference, media, privacy and the last problems (--json for machines).")
+
+    @Flag(name: .long, help: "Print JSON (one object) instead of the screen.")
+    var json = false
+
+    func run() throws {
+        let report = StatusReport.collect(environment: ProcessEnvironment.current)
+        print(json ? report.serialized : StatusReport.text(report))
+    }
+}

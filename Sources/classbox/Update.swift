@@ -81,7 +81,8 @@ struct UpdateServeCommand: ParsableCommand {
             do {
                 let report = UpdateStatusReport.render(running: UpdateInstaller.runningVersion(paths.versionFile), status: try RAUC().status(),
                                                        record: UpdateRecord.load(from: paths.record))
-                say(report)
+                // The update state, then the box itself (ssh status@box is IT's one look at a box).
+                say(report + "\n\n" + StatusReport.text(StatusReport.collect(environment: ["CLASSBOX_RUNTIME_DIR": "/run/classbox"])))
                 code = 0
             } catch {
                 say("classbox status: \(error)")

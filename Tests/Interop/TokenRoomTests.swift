@@ -54,6 +54,19 @@ extension RealPeers {
             let cutAt = Date()
             while StreamResumptionTests.resumes(box).isEmpty && Date().timeIntervalSince(cutAt) < 10 { usleep(20_000) }
             #expect(!StreamResumptionTests.resumes(box).isEmpty, "resumed with the token: \(box.log.suffix(2000))")
+            // IT's look at the same box: classbox status, as JSON and as a screen.
+            usleep(1_500_000)  // the conference thread's once-a-second media figures
+            let json = try box.control(["status", "--json"]).stdout
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], "\(json)")
+            let live = report["box"] as? [String: Any] ?? [:]
+            let conference = live["conference"] as? [String: Any] ?? [:], media = live["media"] as? [String: Any] ?? [:]
+            #expect(live["running"] as? Bool == true && conference["in_room"] as? Bool == true && conference["others"] as? Int == 1, "\(json)")
+            #expect(conference["signalling_resumes"] as? Int == 1 && conference["token"] as? String == "token runs out in 2 days", "\(json)")
+            #expect(media["connected"] as? Bool == true && media["path"] as? String == "direct" && (media["received_packets"] as? Int ?? 0) > 0, "\(json)")
+            #expect((report["firmware"] as? String)?.isEmpty == false && report["clock"] != nil, "\(json)")
+            let screen = try box.control(["status"]).stdout
+            #expect(screen.contains("conference: in call") && screen.contains("1 other participant") && screen.contains("privacy: camera private"), "\(screen)")
+            #expect(!json.contains(token) && !screen.contains(token) && !json.contains("secret-of-the-test-room"), "no secret in the status")
             let result = box.stop()
             let prosodyLog = (try? String(contentsOfFile: server.directory + "/server/prosody.log", encoding: .utf8)) ?? ""
             #expect(!prosodyLog.contains("login refused"), "Prosody accepted every login: \(prosodyLog.suffix(1500))")

@@ -68,6 +68,7 @@ extension CallMedia {
         var realtime = timespec()
         clock_gettime(CLOCK_REALTIME, &realtime)
         let arrival = MediaClock.ntp(unixNanoseconds: UInt64(realtime.tv_sec) * 1_000_000_000 + UInt64(realtime.tv_nsec))
+        control.reportedFractionLost.store(Int(report.fractionLost), ordering: .relaxed)
         if let roundTrip = report.roundTrip(arrivalNTPMiddle: UInt32(truncatingIfNeeded: arrival >> 16)) {
             control.roundTripNanoseconds.store(Int(roundTrip), ordering: .relaxed)
             delayBased.setRoundTrip(microseconds: Int64(roundTrip / 1000))

@@ -309,6 +309,8 @@ final class ConferenceRun {
             $0.bridgeChannelOpen = nil
             $0.seenSources = 0
             $0.watchedLines = -1
+            $0.roundTripMs = nil
+            $0.reportedLossPercent = nil
         }
     }
 
@@ -338,6 +340,9 @@ final class ConferenceRun {
             $0.pathEstimateKbps = media.delayBasedKbps.load(ordering: .relaxed)
             $0.pathOverused = media.delayUsage.load(ordering: .relaxed) > 0
             $0.mediaPath = media.transport.mediaPath
+            let roundTrip = control.roundTripNanoseconds.load(ordering: .relaxed), lost = control.reportedFractionLost.load(ordering: .relaxed)
+            $0.roundTripMs = roundTrip > 0 ? roundTrip / 1_000_000 : nil
+            $0.reportedLossPercent = lost >= 0 ? (lost * 100 + 128) / 256 : nil
         }
     }
 }

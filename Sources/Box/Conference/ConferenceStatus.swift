@@ -41,6 +41,9 @@ struct ConferenceSnapshot: Sendable, Equatable {
     /// "direct" or "TURN relay (udp) via SERVER": whether the school's firewall sends the
     /// call through the district's TURN server (nil before ICE chose a pair).
     var mediaPath: String?
+    /// From the far end's reports on our video: round trip (ms) and the share lost (%); nil before one came.
+    var roundTripMs: Int?
+    var reportedLossPercent: Int?
     /// How often the box had to join again (connection lost, server restarted).
     var rejoins = 0
     /// "token runs out in 3 days" / "token expired": a week ahead (``ConferenceClient/checkTokenExpiry(now:)``).

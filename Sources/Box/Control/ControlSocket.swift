@@ -79,7 +79,7 @@ final class ControlSocket: @unchecked Sendable {
         }
         var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&entry, 1, timeout) > 0 else { throw ControlError("the box did not answer within \(timeout / 1000) s") }
-        var buffer = [UInt8](repeating: 0, count: 512)
+        var buffer = [UInt8](repeating: 0, count: 65536)  // the status report is a few KiB
         let count = recv(fd, &buffer, buffer.count, 0)
         return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
     }

@@ -37,6 +37,8 @@ final class SendControl: Sendable {
     let retransmissionsRateLimited = Atomic<Int>(0)
     /// The round trip to the receiver of our video, from its reports (0: not measured yet).
     let roundTripNanoseconds = Atomic<Int>(0)
+    /// The far end's last report on our video: the fraction lost (RFC 3550, /256), −1 before one came.
+    let reportedFractionLost = Atomic<Int>(-1)
     /// What left with a transport-wide sequence number, for joining transport-cc feedback
     /// (audio thread, video thread and network thread record; the network thread joins).
     let transportHistory = Mutex(TransportSendHistory())
