@@ -314,7 +314,16 @@ final class CallMedia: @unchecked Sendable {
     }
 
     func dueNACKs(now: UInt64) -> [(UInt32, [UInt16])] {
-        nacks.keys.sorted().map { ssrc in (ssrc, nacks[ssrc]!.due(now: now, retryInterval: 100_000_000)) }
+        let interval = nackRetryInterval
+        return nacks.keys.sorted().map { ssrc in (ssrc, nacks[ssrc]!.due(now: now, retryInterval: interval)) }
+    }
+
+    /// How long a NACK waits before it is asked again: a round trip and a little, at least
+    /// 20 ms (libwebrtc's NackRequester); 40 ms while no round trip is known (a box whose
+    /// camera is private gets no report on its video, which is where the round trip comes from).
+    var nackRetryInterval: UInt64 {
+        let roundTrip = control.roundTripNanoseconds.load(ordering: .relaxed)
+        return roundTrip > 0 ? max(UInt64(roundTrip) + 10_000_000, 20_000_000) : 40_000_000
     }
 
     var nextReportTime: UInt64 { nextReport }
