@@ -5,6 +5,9 @@ set -eu
 root=$1 version=$2
 echo "$version" > "$root/etc/classbox-version"
 chroot "$root" useradd --system --home-dir / --no-create-home --shell /bin/sh update
+# The provisioning file's way in: the same keys, forced to `classbox config`, and like
+# `update` only allowed to reach the root side's socket (group update).
+chroot "$root" useradd --system --home-dir / --no-create-home --shell /bin/sh --no-user-group --gid update config
 chroot "$root" systemctl enable classbox.service classbox-ssh.service classbox-health.service classbox-update.socket systemd-networkd.service systemd-resolved.service
 chroot "$root" systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer 2>/dev/null || true
 # Every box makes its own SSH host key (on the data partition) and machine id (in RAM).

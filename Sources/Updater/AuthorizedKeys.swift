@@ -7,8 +7,10 @@ public enum AuthorizedKeys {
     /// The forced command; sshd puts what the admin typed after the host into
     /// `SSH_ORIGINAL_COMMAND`, which `classbox update` reads as its sub-command.
     public static let command = "/usr/bin/classbox update"
+    /// The `config` user's: a new provisioning file, or the last good one back.
+    public static let configCommand = "/usr/bin/classbox config"
 
-    public static func render(_ update: ProvisioningConfig.Update) -> String {
+    public static func render(_ update: ProvisioningConfig.Update, command: String = command) -> String {
         var options = "restrict,command=\"\(command)\""
         if !update.allowFrom.isEmpty {
             options += ",from=\"\(update.allowFrom.map(\.description).joined(separator: ","))\""

@@ -11,6 +11,7 @@ public struct SSHSetup {
     public var hostKey = "/data/ssh/ssh_host_ed25519_key"
     public var keysDirectory = "/run/classbox-ssh"
     public var user = "update"
+    public var configUser = "config"
 
     public init() {}
 
@@ -52,19 +53,21 @@ public struct SSHSetup {
             done.append("made the SSH host key \(hostKey)")
         }
         mkdir(keysDirectory, 0o755)
-        let path = "\(keysDirectory)/\(user).keys"
         let update = config?.update ?? .init(authorizedKeys: [], allowFrom: [])
-        let text = AuthorizedKeys.render(update)
-        let fd = open(path + ".new", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .system("cannot write \(path)", errno: errno) }
-        let bytes = Array(text.utf8)
-        let written = write(fd, bytes, bytes.count)
-        close(fd)
-        guard written == bytes.count, rename(path + ".new", path) == 0 else {
-            throw .system("cannot write \(path)", errno: errno)
+        // The same keys twice: as `update` (bundles, status) and as `config` (the provisioning file).
+        for (user, command) in [(user, AuthorizedKeys.command), (configUser, AuthorizedKeys.configCommand)] {
+            let path = "\(keysDirectory)/\(user).keys"
+            let bytes = Array(AuthorizedKeys.render(update, command: command).utf8)
+            let fd = open(path + ".new", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw .system("cannot write \(path)", errno: errno) }
+            let written = write(fd, bytes, bytes.count)
+            close(fd)
+            guard written == bytes.count, rename(path + ".new", path) == 0 else {
+                throw .system("cannot write \(path)", errno: errno)
+            }
+            done.append("\(update.authorizedKeys.count) key\(update.authorizedKeys.count == 1 ? "" : "s") for the user \(user)"
+                        + (update.allowFrom.isEmpty ? "" : " from \(update.allowFrom.map(\.description).joined(separator: ", "))"))
         }
-        done.append("\(update.authorizedKeys.count) update key\(update.authorizedKeys.count == 1 ? "" : "s") for the user \(user)"
-                    + (update.allowFrom.isEmpty ? "" : " from \(update.allowFrom.map(\.description).joined(separator: ", "))"))
         return done
     }
 }

@@ -16,6 +16,8 @@ public enum UpdateChannel {
     public enum Request: Equatable, Sendable {
         case install(allowDowngrade: Bool)
         case status
+        /// A provisioning file (or a tar of it with its secrets) on the connection, or the last good one back.
+        case config(rollback: Bool)
 
         /// `""`, `update` or `install` (optionally `--allow-downgrade`), or `status`.
         public static func parse(_ command: String) -> Result<Request, UpdateError> {
@@ -30,6 +32,10 @@ public enum UpdateChannel {
                 return .success(.install(allowDowngrade: !options.isEmpty))
             case "status" where words.count == 1:
                 return .success(.status)
+            case "config" where words.count == 1:
+                return .success(.config(rollback: false))
+            case "config" where words.count == 2 && words[1] == "rollback":
+                return .success(.config(rollback: true))
             default:
                 return .failure(.refused("unknown command '\(command.prefix(60))'; " + usage))
             }
@@ -39,10 +45,12 @@ public enum UpdateChannel {
             switch self {
             case .install(let allowDowngrade): return allowDowngrade ? "install --allow-downgrade" : "install"
             case .status: return "status"
+            case .config(let rollback): return rollback ? "config rollback" : "config"
             }
         }
 
         public static let usage = "use: ssh update@<box> update < bundle.raucb | ssh update@<box> update --allow-downgrade < bundle.raucb | ssh update@<box> status"
+            + " | ssh config@<box> < classbox.toml (or a tar of it with its secret files) | ssh config@<box> rollback"
     }
 
     /// The SSH side: sends the request and standard input, copies the answer to standard
@@ -60,7 +68,7 @@ public enum UpdateChannel {
         guard connected == 0 else { return fail("the box's update service does not answer (\(String(cString: strerror(errno))))") }
         guard writeAll(fd, Array((request.line + "\n").utf8)) else { return fail("the update service hung up") }
         var sending = true
-        if case .status = request {
+        if request == .status || request == .config(rollback: true) {
             shutdown(fd, Int32(SHUT_WR))
             sending = false
         }

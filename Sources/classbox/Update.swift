@@ -87,6 +87,28 @@ struct UpdateServeCommand: ParsableCommand {
             } catch {
                 say("classbox status: \(error)")
             }
+        case .config(let rollback):
+            let directory = String(config[..<(config.lastIndex(of: "/") ?? config.startIndex)])
+            let installer = ConfigInstaller(directory: directory, fileName: String(config.split(separator: "/").last ?? "classbox.toml"), say: say)
+            let done: Bool
+            if rollback {
+                done = installer.rollback()
+            } else {
+                var bytes: [UInt8] = []
+                var buffer = [UInt8](repeating: 0, count: 65536)
+                while bytes.count <= ConfigInstaller.maximumSize {
+                    let count = read(0, &buffer, buffer.count)
+                    if count < 0 && errno == EINTR { continue }
+                    guard count > 0 else { break }
+                    bytes += buffer[..<count]
+                }
+                done = installer.install(bytes)
+            }
+            guard done else { return }
+            code = 0
+            // The box rejoins with the new file (private again, as at every start); the SSH
+            // keys follow the file's [update] section.
+            _ = try? ChildProcess.run("/usr/bin/systemctl", ["restart", "--no-block", "classbox-ssh.service", "classbox.service"])
         case .install(let allowDowngrade):
             var installer = UpdateInstaller(say: say)
             if case .valid(let loaded, _) = ConfigLoader.load(path: config) { installer.trialSeconds = loaded.update.trialSeconds }
@@ -137,5 +159,29 @@ struct HealthCommand: ParsableCommand {
             printError("classbox health: \(error)")
             throw ExitCode(3)
         }
+    }
+}
+
+/// `classbox config`: the forced command of the `config` user (same keys as `update`):
+/// `ssh config@box < classbox.toml` (or a tar of it with its secret files) checks and
+/// installs a provisioning file, `ssh config@box rollback` brings the last good one back.
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Install the provisioning file on standard input (ssh config@box < classbox.toml), or roll back to the last good one.",
+        discussion: UpdateChannel.Request.usage)
+
+    @Argument(help: "nothing (install from standard input) or rollback (over SSH taken from the command the admin typed).")
+    var words: [String] = []
+
+    func run() throws {
+        let typed = ProcessEnvironment.current["SSH_ORIGINAL_COMMAND"] ?? words.joined(separator: " ")
+        let words = typed.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init).filter { $0 != "classbox" && $0 != "config" }
+        guard words.isEmpty || words == ["rollback"] else {
+            printError("classbox config: unknown command '\(typed.prefix(60))'; use: ssh config@<box> < classbox.toml | ssh config@<box> rollback")
+            throw ExitCode(2)
+        }
+        let status = UpdateChannel.relay(.config(rollback: words == ["rollback"]))
+        if status != 0 { throw ExitCode(status) }
     }
 }

@@ -48,8 +48,9 @@ class Rig:
     def start_server(self):
         """The district's conference server: real Prosody plus the focus double."""
         run_dir = os.path.join(self.work, "conference")
+        self.events = os.path.join(self.work, "conference-events.jsonl")
         self.server = subprocess.Popen([sys.executable, os.path.join(ROOT, "Board/sim/conference/conference_server.py"),
-                                        "--run-dir", run_dir, "--participant", "never", "--quiet",
+                                        "--run-dir", run_dir, "--participant", "never", "--quiet", "--events", self.events,
                                         "--room-secret", "klasse-4b=image-test-secret"],
                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         line = self.server.stdout.readline()
@@ -171,6 +172,24 @@ trial_seconds = 90
             time.sleep(0.1)
         raise AssertionError(f"no line with {text!r} within {timeout} s: {lines[-5:]}")
 
+    def joined(self, room, after):
+        """Whether the box (label "Klasse 4b") joined `room` after the events' time `after`."""
+        try:
+            with open(self.events) as f:
+                lines = [line for line in f if line.endswith("\n")]
+        except OSError:
+            return False
+        records = [json.loads(line) for line in lines]
+        return any(r.get("event") == "occupant-joined" and r.get("label") == "Klasse 4b" and r.get("room", "").startswith(room + "@")
+                   and r.get("t", 0) > after for r in records)
+
+    def events_now(self):
+        try:
+            with open(self.events) as f:
+                return max((json.loads(line).get("t", 0) for line in f if line.endswith("\n")), default=0)
+        except OSError:
+            return 0
+
     def status(self, box):
         result = box.ssh_when_up("status")
         text = result.stdout.decode()
@@ -182,7 +201,8 @@ trial_seconds = 90
 # GRUB's A/B environment, and on the data partition the SSH host key, RAUC's slot status and
 # the last update's record. No captured picture or sound, no log, no chat, ever.
 ALLOWED_BOOT = {"EFI/BOOT/BOOTX64.EFI", "grub/grub.cfg", "grub/grubenv", "grub/grubenv.backup",
-                "classbox/classbox.toml", "classbox/ca.pem", "classbox/room-password"}
+                "classbox/classbox.toml", "classbox/ca.pem", "classbox/room-password",
+                "classbox/last-good/classbox.toml", "classbox/last-good/ca.pem", "classbox/last-good/room-password"}
 ALLOWED_DATA = {"rauc/central.raucs", "ssh/ssh_host_ed25519_key", "ssh/ssh_host_ed25519_key.pub", "classbox/last-update"}
 
 
@@ -267,6 +287,29 @@ def main():
             os.killpg(rig.server.pid, 15)
 
 
+def provisioning_over_ssh(rig, box, config):
+    """ssh config@box: a broken file is refused with its lines and changes nothing; a good one
+    moves the box into another room within 15 s; rollback brings it back."""
+    with open(config) as f:
+        text = f.read()
+    broken = text.replace('name = "klasse-4b"', 'name = "Klasse 4c"').replace("trial_seconds = 90", "trial_seconds = 90\ncolour = 1")
+    result = box.ssh(stdin=broken.encode(), user="config", timeout=120)
+    out = result.stdout.decode()
+    check(result.returncode != 0 and "classbox.toml:" in out and "room.name" in out and "nothing changed" in out,
+          "a broken provisioning file pushed over SSH is refused with its lines: " + " | ".join(l for l in out.splitlines() if "classbox.toml:" in l), out)
+    for name, pushed, room in [("a good file", text.replace('name = "klasse-4b"', 'name = "klasse-4c"'), "klasse-4c"),
+                               ("rollback", None, "klasse-4b")]:
+        after = rig.events_now()
+        started = time.monotonic()
+        result = box.ssh("rollback", user="config", timeout=120) if pushed is None else box.ssh(stdin=pushed.encode(), user="config", timeout=120)
+        out = result.stdout.decode()
+        check(result.returncode == 0 and "ok: " in out, f"{name} over SSH is taken: {out.strip().splitlines()[-1] if out.strip() else ''}", out)
+        while not rig.joined(room, after) and time.monotonic() < started + 60:
+            time.sleep(0.2)
+        seconds = time.monotonic() - started
+        check(rig.joined(room, after) and seconds <= 15, f"after {name} the box is in room {room} within {seconds:.1f} s", out)
+
+
 def scenarios(rig):
     run(BUILD, "keys", rig.keys, "other")
     ca = rig.start_server()
@@ -284,6 +327,10 @@ def scenarios(rig):
     status = rig.status(box)
     print(status)
     check(f"firmware {rig.version}" in status and "booted from slot A" in status, "status names the firmware and the booted slot", status)
+    check("conference: " in status and "privacy: camera private" in status, "status shows the box itself (classbox status)", status)
+
+    # 1b. The provisioning file over SSH.
+    provisioning_over_ssh(rig, box, config)
 
     # 2. Bad bundles are refused and change nothing.
     newer = f"{rig.version}.1"

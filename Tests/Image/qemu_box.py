@@ -126,11 +126,13 @@ class Box:
         return time.monotonic() - self.started, slot
 
     # --- ssh -----------------------------------------------------------------------------
-    def ssh(self, *command, stdin=None, timeout=600):
+    def ssh(self, *command, stdin=None, timeout=600, user="update"):
         arguments = ["ssh", "-i", self.key, "-p", str(self.port), "-o", "BatchMode=yes",
                      "-o", "StrictHostKeyChecking=accept-new", "-o", f"UserKnownHostsFile={self.known_hosts}",
                      "-o", f"HostKeyAlias=classbox-{self.name}",
-                     "-o", "ConnectTimeout=20", "-o", "ServerAliveInterval=10", "update@127.0.0.1", *command]
+                     "-o", "ConnectTimeout=20", "-o", "ServerAliveInterval=10", f"{user}@127.0.0.1", *command]
+        if isinstance(stdin, bytes):
+            return subprocess.run(arguments, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
         return subprocess.run(arguments, stdin=stdin if stdin is not None else subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
 

@@ -1,0 +1,193 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Provisioning
+import Runtime
+
+/// A new provisioning file from district IT (`ssh config@box < classbox.toml`), or the last
+/// good one back (`ssh config@box rollback`), without reflashing.
+///
+/// What arrives is the TOML file itself, or a tar of it with its secret files (room password,
+/// token, TURN password: flat names, as the file refers to them). It is checked as a whole in
+/// a staging directory next to the live one — the secrets it does not bring are the box's
+/// current ones — and every problem goes back to IT as `classbox.toml:LINE: key: …`. Only a
+/// valid file replaces the live one: the current files are saved as last-good first, then
+/// each changed file is replaced durably (``DurableFile``: a power cut leaves the old or the
+/// new contents, never half), the secrets before the TOML that names them. Nothing is echoed
+/// of a secret. The caller restarts the box, which rejoins with the new file.
+public struct ConfigInstaller {
+    public let directory: String
+    public let fileName: String
+    let say: (String) -> Void
+
+    /// At most this much arrives: a provisioning file and its secrets are a few KiB.
+    public static let maximumSize = 1 << 20
+
+    public init(directory: String = "/boot/classbox", fileName: String = "classbox.toml", say: @escaping (String) -> Void) {
+        self.directory = directory
+        self.fileName = fileName
+        self.say = say
+    }
+
+    var staging: String { directory + "/.incoming" }
+    public var lastGood: String { directory + "/last-good" }
+
+    /// Checks `bytes` and, when valid, makes them the box's provisioning; false with every
+    /// problem said when not (and then nothing changed).
+    public func install(_ bytes: [UInt8]) -> Bool {
+        guard !bytes.isEmpty else { return refuse("nothing arrived: ssh config@box < classbox.toml (or a tar of it with its secret files)") }
+        guard bytes.count <= Self.maximumSize else { return refuse("\(bytes.count) bytes is too much for a provisioning file (at most \(Self.maximumSize))") }
+        defer { Self.removeTree(staging) }
+        Self.removeTree(staging)
+        guard mkdir(staging, 0o700) == 0 else { return refuse("cannot make \(staging): \(String(cString: strerror(errno)))") }
+        // The live files first, so a file that brings no secrets still finds the box's own.
+        for name in Self.files(in: directory) {
+            guard let contents = DurableFile.contents(of: directory + "/" + name), Self.write(contents, to: staging + "/" + name) else {
+                return refuse("cannot copy \(name) for the check")
+            }
+        }
+        let pushed: [String]
+        if Self.isTar(bytes) {
+            guard let names = unpack(bytes) else { return false }
+            pushed = names
+        } else {
+            guard Self.write(bytes, to: staging + "/" + fileName) else { return refuse("cannot store the file for the check") }
+            pushed = [fileName]
+        }
+        guard pushed.contains(fileName) else { return refuse("the tar holds no \(fileName)") }
+        guard check(staging, label: fileName) else { return false }
+        guard saveLastGood() else { return false }
+        guard apply(from: staging, names: pushed) else { return false }
+        say("ok: \(fileName) replaced (\(pushed.count) file\(pushed.count == 1 ? "" : "s")); the previous one is kept for `rollback`; the box restarts with it")
+        return true
+    }
+
+    /// The last good provisioning back (what was live before the last install).
+    public func rollback() -> Bool {
+        let names = Self.files(in: lastGood)
+        guard names.contains(fileName) else { return refuse("there is no previous provisioning file to go back to") }
+        guard check(lastGood, label: "last-good/" + fileName) else { return false }
+        guard apply(from: lastGood, names: names) else { return false }
+        say("ok: the previous \(fileName) is back; the box restarts with it")
+        return true
+    }
+
+    /// The whole file checked as the box would load it; every problem said.
+    func check(_ directory: String, label: String) -> Bool {
+        guard let bytes = DurableFile.contents(of: directory + "/" + fileName) else { return refuse("cannot read \(label)") }
+        switch ConfigLoader.check(bytes, file: label, directory: directory) {
+        case .valid(let config, let warnings):
+            for warning in warnings { say(warning.description) }
+            // A file without update keys would lock IT out of the box for good.
+            guard !config.update.authorizedKeys.isEmpty else {
+                return refuse("\(label): update.authorized_keys is empty: with it IT could reach this box no more; refused")
+            }
+            return true
+        case .invalid(let diagnostics):
+            for diagnostic in diagnostics { say(diagnostic.description) }
+            return refuse("\(label) has \(diagnostics.filter { $0.severity == .error }.count) error(s); nothing changed")
+        case .unreadable(let reason):
+            return refuse("\(label): \(reason)")
+        }
+    }
+
+    /// A tar's members into staging: flat names only, regular files, owner-only.
+    func unpack(_ bytes: [UInt8]) -> [String]? {
+        let archive = staging + "/.pushed.tar"
+        guard Self.write(bytes, to: archive) else { _ = refuse("cannot store the tar"); return nil }
+        defer { unlink(archive) }
+        var names: [String] = []
+        // `tar -cf x.tar ./classbox.toml` lists "./classbox.toml": the same flat name.
+        guard (try? ChildProcess.run("/bin/tar", ["-t", "-f", archive], line: { names.append($0.hasPrefix("./") ? String($0.dropFirst(2)) : $0) }))?.succeeded == true else {
+            _ = refuse("the tar cannot be read"); return nil
+        }
+        for name in names where name.isEmpty || name.contains("/") || name.hasPrefix(".") || name.utf8.count > 64 {
+            _ = refuse("the tar may hold only flat file names (\(fileName) and its secret files), not \"\(name.prefix(64))\""); return nil
+        }
+        guard names.count <= 32, Set(names).count == names.count else { _ = refuse("the tar holds \(names.count) entries; at most 32 distinct files"); return nil }
+        for name in names { unlink(staging + "/" + name) }  // the pushed ones replace the copies
+        guard (try? ChildProcess.run("/bin/tar", ["-x", "-f", archive, "-C", staging, "--no-same-owner", "--no-same-permissions"]))?.succeeded == true else {
+            _ = refuse("the tar cannot be unpacked"); return nil
+        }
+        for name in names {
+            var info = stat()
+            guard lstat(staging + "/" + name, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { _ = refuse("\(name) in the tar is not a plain file"); return nil }
+            chmod(staging + "/" + name, 0o600)
+        }
+        return names
+    }
+
+    /// What is live now, into last-good (a fresh copy each time).
+    func saveLastGood() -> Bool {
+        let fresh = lastGood + ".new"
+        Self.removeTree(fresh)
+        guard mkdir(fresh, 0o700) == 0 else { return refuse("cannot make \(fresh): \(String(cString: strerror(errno)))") }
+        for name in Self.files(in: directory) {
+            guard let contents = DurableFile.contents(of: directory + "/" + name) else { return refuse("cannot read \(name)") }
+            do { try DurableFile.replace(fresh + "/" + name, with: contents, mode: 0o600) } catch { return refuse("cannot save \(name): \(error)") }
+        }
+        Self.removeTree(lastGood)
+        guard rename(fresh, lastGood) == 0 else { return refuse("cannot keep the last good file: \(String(cString: strerror(errno)))") }
+        Self.syncDirectory(directory)
+        return true
+    }
+
+    /// Each changed file of `source` over the live one, the provisioning file last.
+    func apply(from source: String, names: [String]) -> Bool {
+        for name in names.sorted(by: { ($0 == fileName ? 1 : 0, $0) < ($1 == fileName ? 1 : 0, $1) }) {
+            guard let contents = DurableFile.contents(of: source + "/" + name) else { return refuse("cannot read \(name)") }
+            if DurableFile.contents(of: directory + "/" + name) == contents { continue }
+            do { try DurableFile.replace(directory + "/" + name, with: contents, mode: 0o600) } catch { return refuse("cannot replace \(name): \(error)") }
+        }
+        return true
+    }
+
+    func refuse(_ reason: String) -> Bool {
+        say("refused: \(reason)")
+        return false
+    }
+
+    static func isTar(_ bytes: [UInt8]) -> Bool {
+        bytes.count >= 512 && Array(bytes[257..<262]) == Array("ustar".utf8)
+    }
+
+    /// The plain files directly in `path` (not its subdirectories, not hidden ones).
+    static func files(in path: String) -> [String] {
+        guard let handle = opendir(path) else { return [] }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            var info = stat()
+            guard !name.hasPrefix("."), lstat(path + "/" + name, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
+            names.append(name)
+        }
+        return names.sorted()
+    }
+
+    static func write(_ bytes: [UInt8], to path: String) -> Bool {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        return DurableFile.writeAll(descriptor, bytes, at: 0)
+    }
+
+    static func removeTree(_ path: String) {
+        for name in files(in: path) + [".pushed.tar"] { unlink(path + "/" + name) }
+        if let handle = opendir(path) {  // hidden leftovers of an interrupted run
+            var names: [String] = []
+            while let entry = readdir(handle) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if name != "." && name != ".." { names.append(name) }
+            }
+            closedir(handle)
+            for name in names { unlink(path + "/" + name) }
+        }
+        rmdir(path)
+    }
+
+    static func syncDirectory(_ path: String) {
+        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if descriptor >= 0 { fsync(descriptor); close(descriptor) }
+    }
+}
