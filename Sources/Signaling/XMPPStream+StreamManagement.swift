@@ -140,7 +140,8 @@ extension XMPPStream {
         state = .ready
         resuming = false
         nextPing = now + configuration.pingInterval
-        pendingPing = nil
+        // A ping that was unanswered goes again with the held stanzas; its answer is awaited anew.
+        if pendingPing != nil { pingSentAt = now }
         let later = now + configuration.iqTimeout
         pending = pending.mapValues { request in
             var request = request

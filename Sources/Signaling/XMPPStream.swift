@@ -136,10 +136,11 @@ public struct XMPPStream {
     /// the session can be resumed, else ``Output/failed(_:)``.
     public mutating func connectionLost(_ reason: String, now: UInt64) -> [Output] {
         guard canResume else { return state == .closing ? [.closed] : fail(reason) }
-        if state != .interrupted { interruptedAt = now }
+        // The window runs from the first loss: a new connection that breaks before the
+        // resumption is through does not start it again.
+        if state == .ready { interruptedAt = now }
         state = .interrupted
         resuming = false
-        pendingPing = nil
         return [.interrupted(reason)]
     }
 

@@ -57,7 +57,11 @@ public struct ConfigInstaller {
         guard pushed.contains(fileName) else { return refuse("the tar holds no \(fileName)") }
         guard check(staging, label: fileName) else { return false }
         guard saveLastGood() else { return false }
-        guard apply(from: staging, names: pushed) else { return false }
+        guard apply(from: staging, names: pushed) else {
+            // Part of it may be in place (a full or failing card): the saved files go back.
+            _ = apply(from: lastGood, names: Self.files(in: lastGood))
+            return refuse("the new files could not all be written; the previous ones were put back")
+        }
         say("ok: \(fileName) replaced (\(pushed.count) file\(pushed.count == 1 ? "" : "s")); the previous one is kept for `rollback`; the box restarts with it")
         return true
     }
@@ -101,8 +105,15 @@ public struct ConfigInstaller {
         guard (try? ChildProcess.run("/bin/tar", ["-t", "-f", archive], line: { names.append($0.hasPrefix("./") ? String($0.dropFirst(2)) : $0) }))?.succeeded == true else {
             _ = refuse("the tar cannot be read"); return nil
         }
-        for name in names where name.isEmpty || name.contains("/") || name.hasPrefix(".") || name.utf8.count > 64 {
+        for name in names where name.isEmpty || name.contains("/") || name.hasPrefix(".") || name.utf8.count > 64
+            || name.hasPrefix("last-good") || name.hasSuffix(".new") {
             _ = refuse("the tar may hold only flat file names (\(fileName) and its secret files), not \"\(name.prefix(64))\""); return nil
+        }
+        for name in names {
+            var info = stat()
+            if lstat(directory + "/" + name, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+                _ = refuse("\(name) is not a file on the box; the tar cannot replace it"); return nil
+            }
         }
         guard names.count <= 32, Set(names).count == names.count else { _ = refuse("the tar holds \(names.count) entries; at most 32 distinct files"); return nil }
         for name in names { unlink(staging + "/" + name) }  // the pushed ones replace the copies
@@ -173,6 +184,11 @@ public struct ConfigInstaller {
     }
 
     static func removeTree(_ path: String) {
+        var info = stat()
+        if lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFDIR {
+            unlink(path)
+            return
+        }
         for name in files(in: path) + [".pushed.tar"] { unlink(path + "/" + name) }
         if let handle = opendir(path) {  // hidden leftovers of an interrupted run
             var names: [String] = []

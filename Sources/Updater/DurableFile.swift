@@ -30,7 +30,11 @@ public enum DurableFile {
         let failure = errno
         close(fresh)
         guard written else { unlink(temporary); throw .system("writing \(temporary)", errno: failure) }
-        guard rename(temporary, path) == 0 else { throw .system("renaming \(temporary) to \(path)", errno: errno) }
+        guard rename(temporary, path) == 0 else {
+            let failure = errno
+            unlink(temporary)
+            throw .system("renaming \(temporary) to \(path)", errno: failure)
+        }
         let slash = path.lastIndex(of: "/")
         let directory = open(slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directory >= 0 { fsync(directory); close(directory) }

@@ -108,6 +108,9 @@ struct UpdateServeCommand: ParsableCommand {
             code = 0
             // The box rejoins with the new file (private again, as at every start); the SSH
             // keys follow the file's [update] section.
+            // A push is not a crash: it must not count towards the unit's start limit (five
+            // starts in five minutes reboot the box).
+            _ = try? ChildProcess.run("/usr/bin/systemctl", ["reset-failed", "classbox.service"])
             _ = try? ChildProcess.run("/usr/bin/systemctl", ["restart", "--no-block", "classbox-ssh.service", "classbox.service"])
         case .install(let allowDowngrade):
             var installer = UpdateInstaller(say: say)

@@ -129,6 +129,13 @@ struct StreamManagementTests {
         #expect(refused == [.failed("the XMPP server could not resume the session (item-not-found)")])
         #expect(!stream.canResume)
 
+        var twice = enabled()
+        _ = twice.connectionLost("reset", now: 0)
+        _ = twice.resume(now: 5 * second)
+        _ = twice.receive(element(open), now: 5 * second)
+        #expect(twice.connectionLost("reset again", now: 6 * second) == [.interrupted("reset again")], "still resumable")
+        #expect(twice.nextDeadline == 14 * second, "the window runs from the first loss, not from each new connection")
+
         var waiting = enabled()
         _ = waiting.connectionLost("reset", now: 0)
         #expect(waiting.nextDeadline == 14 * second, "the server's max (15 s) less a second")

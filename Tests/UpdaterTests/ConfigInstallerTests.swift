@@ -128,7 +128,9 @@ import Testing
         let before = box.tree
         for (files, names, reason) in [(["sub/classbox.toml": Self.file()], ["sub/classbox.toml"], "flat file names"),
                                        (["room-password": "x\n"], nil, "holds no classbox.toml"),
-                                       ([".hidden": "x", "classbox.toml": Self.file()], nil, "flat file names")] {
+                                       ([".hidden": "x", "classbox.toml": Self.file()], nil, "flat file names"),
+                                       (["last-good": "x", "classbox.toml": Self.file()], nil, "flat file names"),
+                                       (["classbox.toml.new": "x", "classbox.toml": Self.file()], nil, "flat file names")] {
             box.said = []
             #expect(!box.installer.install(try Self.tar(files, names: names)))
             #expect(box.said.last?.contains(reason) == true, "\(reason): \(box.said)")

@@ -27,8 +27,20 @@ extension ConferenceRun {
             resumeAttempts = 0
             logger.warning("the signalling connection was lost (\(reason)); resuming the session, the call goes on", metadata: ["event": "signalling.interrupted"])
             client.status.update { $0.signallingInterrupted = true }
+            nextResumeAttempt = now  // at once: the server may have closed only this connection
+        } else {
+            // A new connection broke before the resumption was through: pause as after a refused connect.
+            resumeAttempts += 1
+            let pause = resumePause
+            nextResumeAttempt = now + pause
+            logger.info("resuming: the new connection was lost too (\(reason)); again in \(pause / 1_000_000) ms", metadata: ["event": "signalling.resume_attempt"])
         }
-        nextResumeAttempt = now  // at once: the server may have closed only this connection
+    }
+
+    /// 0.5 s, doubling up to 2 s, ±25 %: the window is the server's (a minute at most), and a
+    /// district's boxes cut off together by a server restart are spread by the jitter.
+    var resumePause: UInt64 {
+        UInt64(Double(min(UInt64(2_000_000_000), 250_000_000 << UInt64(min(resumeAttempts, 3)))) * Double.random(in: 0.75...1.25))
     }
 
     func resumed() {
@@ -55,9 +67,7 @@ extension ConferenceRun {
             apply(session.resume(now: Monotonic.nanoseconds()))
         } catch {
             resumeAttempts += 1
-            // Short pauses: the window is the server's (a minute at most), and a district's
-            // boxes cut off together by a server restart are spread by the jitter.
-            let pause = UInt64(Double(min(UInt64(2_000_000_000), 250_000_000 << UInt64(min(resumeAttempts, 3)))) * Double.random(in: 0.75...1.25))
+            let pause = resumePause
             nextResumeAttempt = Monotonic.nanoseconds() + pause
             logger.info("resuming: cannot reach the conference server yet (\(error)); again in \(pause / 1_000_000) ms",
                         metadata: ["event": "signalling.resume_attempt"])
