@@ -129,7 +129,7 @@ let package = Package(
         ]),
         // The executable: subcommands only.
         .executableTarget(name: "classbox", dependencies: [
-            "Box", "Provisioning", "Transport", "Wire", "Updater", "Runtime",
+            "Box", "Provisioning", "Transport", "Wire", "Updater", "Runtime", "JSON",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -16,6 +16,16 @@ import Runtime
 /// new contents, never half), the secrets before the TOML that names them. Nothing is echoed
 /// of a secret. The caller restarts the box, which rejoins with the new file.
 public struct ConfigInstaller {
+    /// What became of a push.
+    public enum Outcome: Equatable, Sendable {
+        /// In place; the box must restart with it.
+        case changed
+        /// The same files the box has: nothing written, nothing to restart (safe to repeat,
+        /// as a fleet tool pushes the same file again and again).
+        case unchanged
+        case refused
+    }
+
     public let directory: String
     public let fileName: String
     let say: (String) -> Void
@@ -34,36 +44,52 @@ public struct ConfigInstaller {
 
     /// Checks `bytes` and, when valid, makes them the box's provisioning; false with every
     /// problem said when not (and then nothing changed).
-    public func install(_ bytes: [UInt8]) -> Bool {
-        guard !bytes.isEmpty else { return refuse("nothing arrived: ssh config@box < classbox.toml (or a tar of it with its secret files)") }
-        guard bytes.count <= Self.maximumSize else { return refuse("\(bytes.count) bytes is too much for a provisioning file (at most \(Self.maximumSize))") }
+    public func install(_ bytes: [UInt8]) -> Outcome {
+        let done = installIfValid(bytes)
+        return done == nil ? .refused : done! ? .changed : .unchanged
+    }
+
+    /// nil: refused; false: valid and the same as the live files; true: replaced.
+    func installIfValid(_ bytes: [UInt8]) -> Bool? {
+        guard !bytes.isEmpty else { return refused("nothing arrived: ssh config@box < classbox.toml (or a tar of it with its secret files)") }
+        guard bytes.count <= Self.maximumSize else { return refused("\(bytes.count) bytes is too much for a provisioning file (at most \(Self.maximumSize))") }
         defer { Self.removeTree(staging) }
         Self.removeTree(staging)
-        guard mkdir(staging, 0o700) == 0 else { return refuse("cannot make \(staging): \(String(cString: strerror(errno)))") }
+        guard mkdir(staging, 0o700) == 0 else { return refused("cannot make \(staging): \(String(cString: strerror(errno)))") }
         // The live files first, so a file that brings no secrets still finds the box's own.
         for name in Self.files(in: directory) {
             guard let contents = DurableFile.contents(of: directory + "/" + name), Self.write(contents, to: staging + "/" + name) else {
-                return refuse("cannot copy \(name) for the check")
+                return refused("cannot copy \(name) for the check")
             }
         }
         let pushed: [String]
         if Self.isTar(bytes) {
-            guard let names = unpack(bytes) else { return false }
+            guard let names = unpack(bytes) else { return nil }
             pushed = names
         } else {
-            guard Self.write(bytes, to: staging + "/" + fileName) else { return refuse("cannot store the file for the check") }
+            guard Self.write(bytes, to: staging + "/" + fileName) else { return refused("cannot store the file for the check") }
             pushed = [fileName]
         }
-        guard pushed.contains(fileName) else { return refuse("the tar holds no \(fileName)") }
-        guard check(staging, label: fileName) else { return false }
-        guard saveLastGood() else { return false }
+        guard pushed.contains(fileName) else { return refused("the tar holds no \(fileName)") }
+        guard check(staging, label: fileName) else { return nil }
+        let changed = pushed.filter { DurableFile.contents(of: staging + "/" + $0) != DurableFile.contents(of: directory + "/" + $0) }
+        guard !changed.isEmpty else {
+            say("ok: unchanged: the box has this \(fileName) already")
+            return false
+        }
+        guard saveLastGood() else { return nil }
         guard apply(from: staging, names: pushed) else {
             // Part of it may be in place (a full or failing card): the saved files go back.
             _ = apply(from: lastGood, names: Self.files(in: lastGood))
-            return refuse("the new files could not all be written; the previous ones were put back")
+            return refused("the new files could not all be written; the previous ones were put back")
         }
-        say("ok: \(fileName) replaced (\(pushed.count) file\(pushed.count == 1 ? "" : "s")); the previous one is kept for `rollback`; the box restarts with it")
+        say("ok: \(fileName) replaced (\(changed.count) of \(pushed.count) file\(pushed.count == 1 ? "" : "s") changed); the previous one is kept for `rollback`; the box restarts with it")
         return true
+    }
+
+    func refused(_ reason: String) -> Bool? {
+        say("refused: \(reason)")
+        return nil
     }
 
     /// The last good provisioning back (what was live before the last install).

@@ -16,6 +16,8 @@ public enum UpdateChannel {
     public enum Request: Equatable, Sendable {
         case install(allowDowngrade: Bool)
         case status
+        /// The same as one JSON object, for a fleet's table.
+        case statusJSON
         /// A provisioning file (or a tar of it with its secrets) on the connection, or the last good one back.
         case config(rollback: Bool)
 
@@ -32,6 +34,8 @@ public enum UpdateChannel {
                 return .success(.install(allowDowngrade: !options.isEmpty))
             case "status" where words.count == 1:
                 return .success(.status)
+            case "status" where words.count == 2 && words[1] == "--json":
+                return .success(.statusJSON)
             case "config" where words.count == 1:
                 return .success(.config(rollback: false))
             case "config" where words.count == 2 && words[1] == "rollback":
@@ -45,11 +49,12 @@ public enum UpdateChannel {
             switch self {
             case .install(let allowDowngrade): return allowDowngrade ? "install --allow-downgrade" : "install"
             case .status: return "status"
+            case .statusJSON: return "status --json"
             case .config(let rollback): return rollback ? "config rollback" : "config"
             }
         }
 
-        public static let usage = "use: ssh update@<box> update < bundle.raucb | ssh update@<box> update --allow-downgrade < bundle.raucb | ssh update@<box> status"
+        public static let usage = "use: ssh update@<box> update < bundle.raucb | ssh update@<box> update --allow-downgrade < bundle.raucb | ssh update@<box> status [--json]"
             + " | ssh config@<box> < classbox.toml (or a tar of it with its secret files) | ssh config@<box> rollback"
     }
 
@@ -68,7 +73,7 @@ public enum UpdateChannel {
         guard connected == 0 else { return fail("the box's update service does not answer (\(String(cString: strerror(errno))))") }
         guard writeAll(fd, Array((request.line + "\n").utf8)) else { return fail("the update service hung up") }
         var sending = true
-        if request == .status || request == .config(rollback: true) {
+        if request == .status || request == .statusJSON || request == .config(rollback: true) {
             shutdown(fd, Int32(SHUT_WR))
             sending = false
         }

@@ -1,3 +1,5 @@
+import JSON
+
 /// `ssh update@<box> status`: the firmware, the slots and the last update, for district IT.
 public enum UpdateStatusReport {
     public static func render(running: String, status: RAUC.Status, record: UpdateRecord?) -> String {
@@ -19,6 +21,20 @@ public enum UpdateStatusReport {
             lines.append("last update: none since the image was written")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The same for a fleet's table (`ssh update@box status --json`).
+    public static func json(running: String, status: RAUC.Status, record: UpdateRecord?) -> JSONValue {
+        let primary = status.slots.first { $0.name == status.primary }?.bootname ?? status.primary
+        var members: [(String, JSONValue)] = [("firmware", .string(running)), ("booted", .string(status.booted)),
+                                              ("next_boot", primary.isEmpty ? .null : .string(primary))]
+        if let record {
+            members.append(("last_update", .object([("state", .string(record.state.rawValue)), ("version", .string(record.version)),
+                                                    ("slot", .string(record.slot)), ("at", .string(utc(record.time)))])))
+        } else {
+            members.append(("last_update", .null))
+        }
+        return .object(members)
     }
 
     /// RAUC's GRUB backend calls a slot good only when its try count is 0, so the slot that

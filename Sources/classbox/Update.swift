@@ -1,5 +1,6 @@
 import ArgumentParser
 import Box
+import JSON
 import Provisioning
 import Runtime
 import Updater
@@ -87,12 +88,22 @@ struct UpdateServeCommand: ParsableCommand {
             } catch {
                 say("classbox status: \(error)")
             }
+        case .statusJSON:
+            do {
+                let update = UpdateStatusReport.json(running: UpdateInstaller.runningVersion(paths.versionFile), status: try RAUC().status(),
+                                                     record: UpdateRecord.load(from: paths.record))
+                let box = StatusReport.collect(environment: ["CLASSBOX_RUNTIME_DIR": "/run/classbox"])
+                say(JSONValue.object((box.members ?? []) + [("update", update)]).serialized)
+                code = 0
+            } catch {
+                say("{\"error\":\(JSONValue.string("classbox status: \(error)").serialized)}")
+            }
         case .config(let rollback):
             let directory = String(config[..<(config.lastIndex(of: "/") ?? config.startIndex)])
             let installer = ConfigInstaller(directory: directory, fileName: String(config.split(separator: "/").last ?? "classbox.toml"), say: say)
-            let done: Bool
+            let outcome: ConfigInstaller.Outcome
             if rollback {
-                done = installer.rollback()
+                outcome = installer.rollback() ? .changed : .refused
             } else {
                 var bytes: [UInt8] = []
                 var buffer = [UInt8](repeating: 0, count: 65536)
@@ -102,10 +113,11 @@ struct UpdateServeCommand: ParsableCommand {
                     guard count > 0 else { break }
                     bytes += buffer[..<count]
                 }
-                done = installer.install(bytes)
+                outcome = installer.install(bytes)
             }
-            guard done else { return }
+            guard outcome != .refused else { return }
             code = 0
+            guard outcome == .changed else { return }
             // The box rejoins with the new file (private again, as at every start); the SSH
             // keys follow the file's [update] section.
             // A push is not a crash: it must not count towards the unit's start limit (five

@@ -49,10 +49,11 @@ import Testing
         try FileManager.default.createDirectory(atPath: proc, withIntermediateDirectories: true)
         try "BOOT_IMAGE=/vmlinuz root=/dev/vda2 rauc.slot=B quiet\n".write(toFile: proc + "/cmdline", atomically: true, encoding: .utf8)
         try "93784.51 180000.00\n".write(toFile: proc + "/uptime", atomically: true, encoding: .utf8)
-        let system = StatusReport.system(procDirectory: proc, runDirectory: proc)
-        #expect(system["slot"] == .string("B") && system["uptime_s"] == .number(93785))
+        try "0.1.77\n".write(toFile: proc + "/classbox-version", atomically: true, encoding: .utf8)
+        let system = StatusReport.system(procDirectory: proc, runDirectory: proc, versionFile: proc + "/classbox-version")
+        #expect(system["slot"] == .string("B") && system["uptime_s"] == .number(93785) && system["firmware"] == .string("0.1.77"))
         #expect(system["clock"]?["synchronized"] == .bool(false))
         let screen = StatusReport.text(StatusReport.combined(system: system, box: nil, unreachable: "no running box"))
-        #expect(screen.contains("slot B · up 1 d 2 h 3 min") && screen.contains("box: not running (no running box)"), "\(screen)")
+        #expect(screen.contains("Classbox 0.1.77 · slot B · up 1 d 2 h 3 min") && screen.contains("box: not running (no running box)"), "\(screen)")
     }
 }

@@ -331,6 +331,14 @@ def scenarios(rig):
     print(status)
     check(f"firmware {rig.version}" in status and "booted from slot A" in status, "status names the firmware and the booted slot", status)
     check("conference: " in status and "privacy: camera private" in status, "status shows the box itself (classbox status)", status)
+    result = box.ssh("status", "--json", timeout=120)
+    try:
+        report = json.loads(result.stdout.decode())
+    except ValueError:
+        report = {}
+    check(result.returncode == 0 and report.get("update", {}).get("booted") == "A" and report.get("box", {}).get("running") is True
+          and report.get("box", {}).get("conference", {}).get("in_room") is True and report.get("firmware") == rig.version,
+          "ssh update@box status --json gives one object for a fleet's table", result.stdout.decode())
 
     # 1b. The provisioning file over SSH.
     provisioning_over_ssh(rig, box, config)

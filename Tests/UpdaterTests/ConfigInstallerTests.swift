@@ -82,12 +82,17 @@ import Testing
 
     @Test func aValidFileReplacesTheLiveOneAndTheOldIsKept() throws {
         let box = try Box()
-        #expect(box.installer.install(Array(Self.file(room: "klasse-4c").utf8)), "\(box.said)")
+        #expect(box.installer.install(Array(Self.file(room: "klasse-4c").utf8)) == .changed, "\(box.said)")
         #expect(box.read("classbox.toml")?.contains("klasse-4c") == true)
         #expect(box.read("last-good/classbox.toml")?.contains("klasse-4b") == true && box.read("last-good/room-password") == "geheim-4b\n")
         #expect(box.said.last?.hasPrefix("ok: classbox.toml replaced") == true)
         #expect(!box.said.joined().contains("geheim-4b"), "no secret echoed")
         #expect(!FileManager.default.fileExists(atPath: box.directory + "/.incoming"), "no staging left")
+
+        // The same file again (a fleet tool pushes it on every run): nothing written, no restart.
+        let before = box.tree
+        #expect(box.installer.install(Array(Self.file(room: "klasse-4c").utf8)) == .unchanged)
+        #expect(box.said.last == "ok: unchanged: the box has this classbox.toml already" && box.tree == before, "last-good stays the older file")
 
         box.said = []
         #expect(box.installer.rollback(), "\(box.said)")
@@ -98,7 +103,7 @@ import Testing
         let box = try Box()
         let before = box.tree
         let broken = Self.file(room: "Klasse 4c").replacingOccurrences(of: "[camera]", with: "[camera]\nfsp = 30")
-        #expect(!box.installer.install(Array(broken.utf8)))
+        #expect(box.installer.install(Array(broken.utf8)) == .refused)
         #expect(box.said.contains { $0.hasPrefix("classbox.toml:5: room.name:") }, "\(box.said)")
         #expect(box.said.contains { $0.hasPrefix("classbox.toml:9: camera.fsp:") }, "\(box.said)")
         #expect(box.said.last == "refused: classbox.toml has 2 error(s); nothing changed")
@@ -109,7 +114,7 @@ import Testing
                                 (Array(Self.file(password: "other-password").utf8), "room.password_file"),
                                 ([UInt8](), "nothing arrived")] {
             box.said = []
-            #expect(!box.installer.install(bytes))
+            #expect(box.installer.install(bytes) == .refused)
             #expect(box.said.contains { $0.contains(reason) }, "\(reason): \(box.said)")
             #expect(box.tree == before)
         }
@@ -119,7 +124,7 @@ import Testing
     @Test func aTarBringsTheFileWithItsSecrets() throws {
         let box = try Box()
         let pushed = try Self.tar(["classbox.toml": Self.file(room: "klasse-4c", password: "password-4c"), "password-4c": "neu-4c\n"])
-        #expect(box.installer.install(pushed), "\(box.said)")
+        #expect(box.installer.install(pushed) == .changed, "\(box.said)")
         #expect(box.read("password-4c") == "neu-4c\n" && box.read("classbox.toml")?.contains("password-4c") == true)
         var info = stat()
         #expect(stat(box.directory + "/password-4c", &info) == 0 && info.st_mode & 0o077 == 0, "secrets stay owner-only")
@@ -132,7 +137,7 @@ import Testing
                                        (["last-good": "x", "classbox.toml": Self.file()], nil, "flat file names"),
                                        (["classbox.toml.new": "x", "classbox.toml": Self.file()], nil, "flat file names")] {
             box.said = []
-            #expect(!box.installer.install(try Self.tar(files, names: names)))
+            #expect(box.installer.install(try Self.tar(files, names: names)) == .refused)
             #expect(box.said.last?.contains(reason) == true, "\(reason): \(box.said)")
             #expect(box.tree == before)
         }

@@ -10,6 +10,7 @@ struct UpdateChannelTests {
         #expect(Request.parse("update") == .success(.install(allowDowngrade: false)))
         #expect(Request.parse("classbox update --allow-downgrade") == .success(.install(allowDowngrade: true)))
         #expect(Request.parse("status") == .success(.status))
+        #expect(Request.parse("status --json") == .success(.statusJSON) && Request.parse(Request.statusJSON.line) == .success(.statusJSON))
         #expect(Request.parse("config") == .success(.config(rollback: false)) && Request.parse("config rollback") == .success(.config(rollback: true)))
         #expect(Request.parse(Request.config(rollback: true).line) == .success(.config(rollback: true)))
         for typed in ["rm -rf /", "update --force", "status now", "sh", "config /etc/passwd", "config rollback now"] {

@@ -48,6 +48,8 @@ struct UpdateRecordTests {
         #expect(lines.dropFirst().first == "  slot A (rootfs.0): inactive, good, version 0.1.8", "the version the record remembers")
         #expect(lines.dropFirst(2).first?.hasPrefix("  slot B (rootfs.1): booted, not marked good yet") == true, "\(lines)")
         #expect(lines.last == "last update: installed, version 0.1.9 to slot B (from 0.1.8 in slot A) at 2026-11-26 23:59:59 UTC")
+        let json = UpdateStatusReport.json(running: "0.1.9", status: status, record: record)
+        #expect(json.serialized == #"{"firmware":"0.1.9","booted":"B","next_boot":"B","last_update":{"state":"installed","version":"0.1.9","slot":"B","at":"2026-11-26 23:59:59 UTC"}}"#)
         let fresh = UpdateStatusReport.render(running: "0.1.8", status: RAUC.Status(compatible: "classbox-x86_64", booted: "A", primary: "",
             slots: [RAUC.Slot(name: "rootfs.0", bootname: "A", state: "booted", bootStatus: "good", bundleVersion: nil)]), record: nil)
         #expect(fresh == "firmware 0.1.8 (classbox-x86_64), booted from slot A\n  slot A (rootfs.0): booted, good, version 0.1.8\n"

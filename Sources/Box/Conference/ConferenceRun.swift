@@ -99,6 +99,9 @@ final class ConferenceRun {
             leavingSince = now
             client.status.update { $0.state = endForAll && client.config.room.organiser ? "ending the lesson" : "leaving" }
             apply(session.leave(endForAll: endForAll, now: now))
+            // Without a connection the leave (and the organiser's end for all) is held for the
+            // resumption: try it now, within the 4 s the stop allows, not after the pause.
+            if connection == nil, interruptedSince != nil { nextResumeAttempt = now }
         case .privacyChanged:
             let (live, muted) = (client.privacy.isCameraLive, client.privacy.isMicMuted)
             media?.setCameraLive(live)

@@ -4,6 +4,7 @@ import Glibc
 import JSON
 import Provisioning
 import Transport
+import Updater
 
 /// `classbox status` (and `ssh status@box`): one screen for IT — firmware and slot, uptime,
 /// the clock, the network, the conference, the media, the privacy state and the last
@@ -45,7 +46,7 @@ public enum StatusReport {
     }
 
     /// The machine's half: firmware, the booted slot, uptime, the clock, the box's addresses.
-    public static func system(procDirectory: String = "/proc", runDirectory: String = "/run") -> JSONValue {
+    public static func system(procDirectory: String = "/proc", runDirectory: String = "/run", versionFile: String = UpdatePaths().versionFile) -> JSONValue {
         let cmdline = read(procDirectory + "/cmdline") ?? ""
         let slot = cmdline.split(separator: " ").first { $0.hasPrefix("rauc.slot=") }.map { String($0.dropFirst("rauc.slot=".count)) }
         let uptime = read(procDirectory + "/uptime").flatMap { $0.split(separator: " ").first }.flatMap { Double($0) }
@@ -57,7 +58,8 @@ public enum StatusReport {
         // systemd-timesyncd touches this file once it has synchronised the clock (systemd ≥ 239).
         let synchronized = access(runDirectory + "/systemd/timesync/synchronized", F_OK) == 0
         return .object([
-            ("firmware", .string(ClassboxVersion.current)), ("slot", slot.map(JSONValue.string) ?? .null),
+            // The image's version (what updates compare); a development build has none.
+            ("firmware", .string(UpdateInstaller.firstLine(of: versionFile) ?? ClassboxVersion.current)), ("slot", slot.map(JSONValue.string) ?? .null),
             ("uptime_s", uptime.map { .number($0.rounded()) } ?? .null),
             ("clock", .object([("utc", .string(utc)), ("synchronized", .bool(synchronized))])),
             ("addresses", .array(LocalAddresses.list(ipv6: true).map { .string($0.host) })),
