@@ -332,8 +332,10 @@ def scenarios(rig):
     check(f"firmware {rig.version}" in status and "booted from slot A" in status, "status names the firmware and the booted slot", status)
     check("conference: " in status and "privacy: camera private" in status, "status shows the box itself (classbox status)", status)
     result = box.ssh("status", "--json", timeout=120)
+    # ssh's own notices would share the output: the report is the line that is a JSON object.
+    line = next((text for text in reversed(result.stdout.decode().splitlines()) if text.startswith("{")), "")
     try:
-        report = json.loads(result.stdout.decode())
+        report = json.loads(line)
     except ValueError:
         report = {}
     check(result.returncode == 0 and report.get("update", {}).get("booted") == "A" and report.get("box", {}).get("running") is True
