@@ -43,12 +43,13 @@ public struct BoxLogHandler: LogHandler {
         if let provided = metadataProvider?.get() { all.merge(provided) { $1 } }
         if let extra = event.metadata { all.merge(extra) { $1 } }
         let fields = all.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
-        if event.level >= .warning { RecentProblems.shared.record(level: "\(event.level)", message: event.message.description, at: Self.timestamp()) }
+        let now = Self.timestamp()
+        if event.level >= .warning { RecentProblems.shared.record(level: "\(event.level)", message: event.message.description, at: now) }
         let line: String
         if journal {
             line = "<\(Self.syslogPriority(event.level))>\(event.message)\(fields)\n"
         } else {
-            line = "\(Self.timestamp()) \(event.level) \(label): \(event.message)\(fields)\n"
+            line = "\(now) \(event.level) \(label): \(event.message)\(fields)\n"
         }
         var bytes = Array(line.utf8)
         _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }

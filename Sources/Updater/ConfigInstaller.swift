@@ -78,7 +78,7 @@ public struct ConfigInstaller {
             return false
         }
         guard saveLastGood() else { return nil }
-        guard apply(from: staging, names: pushed) else {
+        guard apply(from: staging, names: changed) else {
             // Part of it may be in place (a full or failing card): the saved files go back.
             _ = apply(from: lastGood, names: Self.files(in: lastGood))
             return refused("the new files could not all be written; the previous ones were put back")
@@ -190,16 +190,22 @@ public struct ConfigInstaller {
 
     /// The plain files directly in `path` (not its subdirectories, not hidden ones).
     static func files(in path: String) -> [String] {
+        entries(in: path).filter { name in
+            var info = stat()
+            return !name.hasPrefix(".") && lstat(path + "/" + name, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
+        }.sorted()
+    }
+
+    /// Every name in `path` but `.` and `..`.
+    static func entries(in path: String) -> [String] {
         guard let handle = opendir(path) else { return [] }
         defer { closedir(handle) }
         var names: [String] = []
         while let entry = readdir(handle) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            var info = stat()
-            guard !name.hasPrefix("."), lstat(path + "/" + name, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
-            names.append(name)
+            if name != "." && name != ".." { names.append(name) }
         }
-        return names.sorted()
+        return names
     }
 
     static func write(_ bytes: [UInt8], to path: String) -> Bool {
@@ -215,16 +221,7 @@ public struct ConfigInstaller {
             unlink(path)
             return
         }
-        for name in files(in: path) + [".pushed.tar"] { unlink(path + "/" + name) }
-        if let handle = opendir(path) {  // hidden leftovers of an interrupted run
-            var names: [String] = []
-            while let entry = readdir(handle) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                if name != "." && name != ".." { names.append(name) }
-            }
-            closedir(handle)
-            for name in names { unlink(path + "/" + name) }
-        }
+        for name in entries(in: path) { unlink(path + "/" + name) }  // hidden leftovers of an interrupted run too
         rmdir(path)
     }
 

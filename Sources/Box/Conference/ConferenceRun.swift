@@ -117,7 +117,7 @@ final class ConferenceRun {
             // The address under the media path is gone: the path is dead, whatever ICE consent
             // would say in up to 30 s. A new session gathers on the addresses there are now.
             guard let media, let base = media.transport.pathBaseAddress,
-                  !LocalAddresses.list(ipv6: true, loopback: base.isLoopback).contains(where: { $0.bytes == base.bytes }) else { return }
+                  LocalAddresses.isGone(base) else { return }
             handle(.mediaFailed("the network changed: address \(base.host) is gone"))
         case .mediaFailed(let reason):
             guard media != nil, restartRequestedAt == nil else { return }

@@ -47,31 +47,18 @@ public enum StatusReport {
 
     /// The machine's half: firmware, the booted slot, uptime, the clock, the box's addresses.
     public static func system(procDirectory: String = "/proc", runDirectory: String = "/run", versionFile: String = UpdatePaths().versionFile) -> JSONValue {
-        let cmdline = read(procDirectory + "/cmdline") ?? ""
+        let cmdline = UpdateInstaller.firstLine(of: procDirectory + "/cmdline") ?? ""
         let slot = cmdline.split(separator: " ").first { $0.hasPrefix("rauc.slot=") }.map { String($0.dropFirst("rauc.slot=".count)) }
-        let uptime = read(procDirectory + "/uptime").flatMap { $0.split(separator: " ").first }.flatMap { Double($0) }
-        var now = time(nil)
-        var parts = tm()
-        var buffer = [CChar](repeating: 0, count: 32)
-        gmtime_r(&now, &parts)
-        let utc = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%SZ", &parts) > 0 ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+        let uptime = UpdateInstaller.firstLine(of: procDirectory + "/uptime").flatMap { $0.split(separator: " ").first }.flatMap { Double($0) }
         // systemd-timesyncd touches this file once it has synchronised the clock (systemd ≥ 239).
         let synchronized = access(runDirectory + "/systemd/timesync/synchronized", F_OK) == 0
         return .object([
             // The image's version (what updates compare); a development build has none.
             ("firmware", .string(UpdateInstaller.firstLine(of: versionFile) ?? ClassboxVersion.current)), ("slot", slot.map(JSONValue.string) ?? .null),
             ("uptime_s", uptime.map { .number($0.rounded()) } ?? .null),
-            ("clock", .object([("utc", .string(utc)), ("synchronized", .bool(synchronized))])),
+            ("clock", .object([("utc", .string(BoxLogHandler.timestamp())), ("synchronized", .bool(synchronized))])),
             ("addresses", .array(LocalAddresses.list(ipv6: true).map { .string($0.host) })),
         ])
-    }
-
-    static func read(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let count = fread(&buffer, 1, buffer.count - 1, file)
-        return count > 0 ? String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self).trimmingWhitespace : nil
     }
 
     /// Both halves, the box's asked on its control socket in `environment`'s runtime directory.
