@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import JSON
 import Wire
 
@@ -52,14 +49,5 @@ public struct JitsiToken: Sendable, Equatable {
         guard bytes.count % 4 != 1 else { return nil }
         bytes += [UInt8](repeating: UInt8(ascii: "="), count: (4 - bytes.count % 4) % 4)
         return Base64.decode(String(decoding: bytes, as: UTF8.self))
-    }
-
-    /// The expiry as a person reads it: `2026-12-14 08:00 UTC`.
-    public static func utcText(_ seconds: Int) -> String {
-        var time = time_t(seconds)
-        var parts = tm()
-        var buffer = [CChar](repeating: 0, count: 32)
-        guard gmtime_r(&time, &parts) != nil, strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M UTC", &parts) > 0 else { return "\(seconds) s after 1970" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

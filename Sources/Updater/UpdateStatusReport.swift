@@ -49,7 +49,7 @@ public enum UpdateStatusReport {
     }
 
     /// `YYYY-MM-DD hh:mm:ss UTC` without Foundation.
-    static func utc(_ seconds: Int) -> String {
+    public static func utc(_ seconds: Int) -> String {
         let days = seconds / 86_400
         let rest = seconds % 86_400
         // Civil from days (Howard Hinnant's algorithm).

@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import Provisioning
 import Runtime
+import Updater
 
 /// Jitsi's token authentication, as far as the box can see it (``JitsiToken``).
 ///
@@ -18,9 +19,9 @@ extension ConferenceClient {
     /// The token's validity as IT reads it; nil without a token login.
     func tokenValidity(now: Int = Int(time(nil))) -> String? {
         guard config.server.login == .token, let claims = config.server.tokenClaims, let file = config.server.token?.path else { return nil }
-        if let start = claims.notBefore, now < start { return "the token in \(file) is valid only from \(JitsiToken.utcText(start)) (is the box's clock right?)" }
+        if let start = claims.notBefore, now < start { return "the token in \(file) is valid only from \(UpdateStatusReport.utc(start)) (is the box's clock right?)" }
         guard let end = claims.expiresAt else { return "the token in \(file) has no expiry; the server refused it" }
-        return now >= end ? "the token in \(file) expired at \(JitsiToken.utcText(end))" : "the token in \(file) is valid until \(JitsiToken.utcText(end))"
+        return now >= end ? "the token in \(file) expired at \(UpdateStatusReport.utc(end))" : "the token in \(file) is valid until \(UpdateStatusReport.utc(end))"
     }
 
     /// From a week before the expiry on: a warning once a day and a word in the status line.
@@ -33,7 +34,7 @@ extension ConferenceClient {
         let clock = Monotonic.nanoseconds()
         if let last = lastTokenWarning, clock < last + 86_400_000_000_000 { return }
         lastTokenWarning = clock
-        let when = JitsiToken.utcText(end)
+        let when = UpdateStatusReport.utc(end)
         logger.warning(left <= 0 ? "the box's token expired at \(when): the server will refuse its next login (a reconnect, a restart) until IT puts a new token in \(file)"
                                  : "the box's token runs out at \(when), in \(Self.roughly(left)): IT must put a new token in \(file) before then",
                        metadata: ["event": "token.expiry"])
