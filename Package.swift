@@ -119,17 +119,20 @@ let package = Package(
         // A/B updates with RAUC: the SSH entry point, receiving and installing a bundle,
         // the slot's health trial and rollback, the update status.
         .target(name: "Updater", dependencies: ["Provisioning", "Runtime", "JSON"]),
+        // A clock the box can trust without a battery clock: NTP through systemd-timesyncd, else
+        // the `Date` of the district's server over HTTPS, forward only (the state is I/O-free).
+        .target(name: "TimeKeeping", dependencies: ["SecureSocket", "Runtime"]),
         // The composition root: the box's state machine and supervision.
         .target(name: "Box", dependencies: [
             "Provisioning", "Capture", "Device", "Codecs", "Media", "RTP", "RTCP", "Congestion", "Transport", "Wire", "Runtime", "Session", "ICE", "DTLS",
-            "Signaling", "XML", "JSON", "WebSocket", "SecureSocket", "Privacy", "Updater", "AudioProcessing", "AudioMixing", "JitterBuffer",
+            "Signaling", "XML", "JSON", "WebSocket", "SecureSocket", "Privacy", "Updater", "TimeKeeping", "AudioProcessing", "AudioMixing", "JitterBuffer",
             "BridgeChannel", "DataChannel", "SCTP", "VideoScaling", "CYUV", "Layout", "Composition", "StatusScreen", "Display",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // The executable: subcommands only.
         .executableTarget(name: "classbox", dependencies: [
-            "Box", "Provisioning", "Transport", "Wire", "Updater", "Runtime", "JSON",
+            "Box", "Provisioning", "Transport", "Wire", "Updater", "Runtime", "JSON", "TimeKeeping", "Device",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -141,6 +144,7 @@ let package = Package(
 
         .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning"]),
         .testTarget(name: "UpdaterTests", dependencies: ["Updater", "Provisioning"]),
+        .testTarget(name: "TimeKeepingTests", dependencies: ["TimeKeeping", "SecureSocket", "ClassboxTestSupport"], exclude: ["date_server.py"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "Wire"]),
         .testTarget(name: "LayoutTests", dependencies: ["Layout"]),
         .testTarget(name: "CompositionTests", dependencies: ["Composition", "Layout", "Media", "StatusScreen"]),

@@ -28,7 +28,8 @@ public struct BoxService: Service {
         for line in status.startupLines { logger.info("\(line)") }
         let conference = ConferenceStatus()
         let privacy = PrivacyController(config: config, logger: logger)
-        let client = ConferenceClient(config: config, logger: logger, status: conference, privacy: privacy)
+        let client = ConferenceClient(config: config, logger: logger, status: conference, privacy: privacy,
+                                      clockRunDirectory: environment["CLASSBOX_CLOCK_RUN_DIR"] ?? "/run")
         let screen = ScreenLoop(display: config.display, status: conference, plan: client.screenPlan,
                                 runtimeDirectory: RuntimeDirectory.path(environment: environment),
                                 selfView: config.privacy.cameraSwitch != .none, logger: logger)

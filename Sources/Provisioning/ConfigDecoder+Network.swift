@@ -15,6 +15,7 @@ extension ConfigDecoder {
         let mediaNetworks = networks("media_networks", in: section)
         let stun = decodeSTUN(in: section, policy: policy)
         let turn = reader.sectionArray("turn", in: section).map { decodeTURN($0, policy: policy) }
+        let ntp = decodeNTP(in: section, policy: policy)
         let ipv6 = reader.boolean("ipv6", in: section, default: true)
         let interfaces = reader.strings("interfaces", in: section, default: [], expected: "network interface names such as \"eth0\"") { name in
             let ok = !name.isEmpty && name.utf8.count <= 15
@@ -23,9 +24,9 @@ extension ConfigDecoder {
         }
         let loopback = reader.boolean("loopback", in: section, default: false)
         let turnFromServer = reader.boolean("turn_from_server", in: section, default: false)
-        guard let domains, !domains.isEmpty, let mediaNetworks, let stun, let ipv6, let interfaces, let loopback, let turnFromServer,
+        guard let domains, !domains.isEmpty, let mediaNetworks, let stun, let ntp, let ipv6, let interfaces, let loopback, let turnFromServer,
               turn.allSatisfy({ $0 != nil }) else { return nil }
-        return .init(districtDomains: domains, mediaNetworks: mediaNetworks, stun: stun, turn: turn.compactMap { $0 },
+        return .init(districtDomains: domains, mediaNetworks: mediaNetworks, stun: stun, turn: turn.compactMap { $0 }, ntp: ntp,
                      turnFromServer: turnFromServer, ipv6: ipv6, interfaces: interfaces, loopback: loopback)
     }
 
@@ -41,6 +42,18 @@ extension ConfigDecoder {
             servers.append(server)
         }
         return valid ? servers : nil
+    }
+
+    /// `ntp`: the district's NTP servers, each a host inside the allow-list (no public pool).
+    private func decodeNTP(in section: ConfigReader.Section, policy: DistrictPolicy?) -> [String]? {
+        guard let hosts = reader.strings("ntp", in: section, default: [], expected: "the district's NTP servers such as \"ntp.schule.example\"",
+                                         check: { NetworkNames.normalizedHost($0) == nil ? "\"\($0)\" is not a host name or address" : nil }) else { return nil }
+        var valid = true
+        let normalized = hosts.compactMap(NetworkNames.normalizedHost)
+        for (index, host) in normalized.enumerated() {
+            valid = checkDistrict(host, policy: policy, line: elementLine(of: "ntp", at: index, in: section), key: "\(section.key("ntp"))[\(index + 1)]") && valid
+        }
+        return valid ? normalized : nil
     }
 
     private func decodeTURN(_ section: ConfigReader.Section, policy: DistrictPolicy?) -> ProvisioningConfig.TURNServer? {

@@ -125,6 +125,9 @@ public struct ProvisioningConfig: Sendable, Equatable {
         public var mediaNetworks: [IPNetwork]
         public var stun: [HostPort]
         public var turn: [TURNServer]
+        /// The district's NTP servers (host names or addresses) for systemd-timesyncd. Without
+        /// them, or when UDP 123 is blocked, the box takes the time from its server over HTTPS.
+        public var ntp: [String]
         /// Also use the TURN servers (and their short-lived credentials) the conference server
         /// names in its XEP-0215 answer, those inside the district's domains.
         public var turnFromServer: Bool

@@ -33,6 +33,9 @@ public enum ScreenSituation: Sendable, Equatable {
 public enum ScreenProblem: Sendable, Equatable {
     /// The room refused the password of the provisioning file.
     case wrongPassword(room: String)
+    /// The box has no time it can trust yet (no battery clock; NTP and the server's `Date` did
+    /// not answer): it cannot check certificates, so it waits for `sources`.
+    case noTime(sources: String, detail: String)
     /// The server did not answer (DNS, routing, firewall, the server down).
     case serverUnreachable(server: String, detail: String)
     /// The server answered, but its certificate was not trusted (wrong CA bundle, expired,

@@ -36,7 +36,7 @@ public enum StatusWording {
         case .problem(let problem):
             switch problem {
             case .wrongPassword, .serverUntrusted, .invalidProvisioning, .notAllowed: .error
-            case .serverUnreachable, .lobby, .roomFull, .conferenceServiceUnavailable, .removed, .other: .attention
+            case .noTime, .serverUnreachable, .lobby, .roomFull, .conferenceServiceUnavailable, .removed, .other: .attention
             }
         }
     }
@@ -57,6 +57,10 @@ public enum StatusWording {
             case .wrongPassword(let room):
                 return ("Falsches Raumpasswort", "Der Raum „\(room)“ hat das Passwort der Box abgelehnt. \(tellIT) "
                         + "Das Passwort steht in der Konfigurationsdatei der Box.", nil)
+            case .noTime(let sources, let detail):
+                return ("Warten auf die Uhrzeit", "Die Box hat keine Uhr mit Batterie und wartet auf die Uhrzeit von \(sources). "
+                        + "Ohne sie kann sie dem Server nicht vertrauen. Bleibt es so, bitte die IT der Schule informieren (NTP, Firewall).",
+                        detail.isEmpty ? nil : detail)
             case .serverUnreachable(let server, let detail):
                 return ("Server nicht erreichbar", "\(server) antwortet nicht. Die Box versucht es weiter. "
                         + "Bleibt es so, bitte die IT der Schule informieren (Netzwerk, Firewall).", detail)
@@ -96,6 +100,10 @@ public enum StatusWording {
             case .wrongPassword(let room):
                 return ("Wrong room password", "The room “\(room)” refused the box's password. \(tellIT) "
                         + "The password is set in the box's provisioning file.", nil)
+            case .noTime(let sources, let detail):
+                return ("Waiting for the time", "The box has no battery clock and waits for the time from \(sources). "
+                        + "Without it, it cannot trust the server. If this persists, please tell the school's IT (NTP, firewall).",
+                        detail.isEmpty ? nil : detail)
             case .serverUnreachable(let server, let detail):
                 return ("Server unreachable", "\(server) does not answer. The box keeps trying. "
                         + "If this persists, please tell the school's IT (network, firewall).", detail)

@@ -56,4 +56,24 @@ import Testing
         let screen = StatusReport.text(StatusReport.combined(system: system, box: nil, unreachable: "no running box"))
         #expect(screen.contains("Classbox 0.1.77 · slot B · up 1 d 2 h 3 min") && screen.contains("box: not running (no running box)"), "\(screen)")
     }
+
+    @Test func theClockSaysWhereItsTimeCameFromOrWhatItWaitsFor() throws {
+        let run = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: run + "/classbox-clock", withIntermediateDirectories: true)
+        func screen(_ state: String) throws -> (JSONValue?, String) {
+            try state.write(toFile: run + "/classbox-clock/state", atomically: true, encoding: .utf8)
+            let system = StatusReport.system(runDirectory: run)
+            return (system["clock"], StatusReport.text(StatusReport.combined(system: system, box: nil, unreachable: "down")))
+        }
+        var (clock, text) = try screen("state=waiting\nsources=ntp.schule.example (NTP) or https://meet.schule.example\ndetail=cannot connect to meet.schule.example:443: Connection refused\nat=\n")
+        #expect(clock?["synchronized"] == .bool(false) && clock?["source"] == .string("none"))
+        #expect(text.contains("not synchronised: waiting for the time from ntp.schule.example (NTP) or https://meet.schule.example: cannot connect"), "\(text)")
+        (clock, text) = try screen("state=server\nsources=https://meet.schule.example\ndetail=\nat=1796638042\n")
+        #expect(clock?["synchronized"] == .bool(true) && clock?["server_time_at"] == .string("2026-12-07 10:07:22 UTC"))
+        #expect(text.contains("set from the district server's Date at 2026-12-07 10:07:22 UTC"), "\(text)")
+        try FileManager.default.createDirectory(atPath: run + "/systemd/timesync", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: run + "/systemd/timesync/synchronized", contents: nil)
+        (clock, text) = try screen("state=server\nsources=https://meet.schule.example\ndetail=\nat=1796638042\n")
+        #expect(clock?["source"] == .string("ntp") && text.contains("synchronised by NTP"), "\(text)")
+    }
 }

@@ -12,9 +12,9 @@ extension RealPeers {
             let process: ClassboxProcess
             let runtime: String
 
-            init(config: String) throws {
+            init(config: String, environment: [String: String] = [:]) throws {
                 runtime = FileManager.default.temporaryDirectory.appendingPathComponent("box-\(UUID().uuidString)").path
-                process = ClassboxProcess(["run", "--config", config], environment: ["CLASSBOX_RUNTIME_DIR": runtime])
+                process = ClassboxProcess(["run", "--config", config], environment: environment.merging(["CLASSBOX_RUNTIME_DIR": runtime]) { $1 })
                 try process.start()
             }
 

@@ -46,6 +46,7 @@ enum TestKeys {
                     "district_domains = [\"schule.example\", \"2001:DB8::1\"]",
                     "media_networks = [\"192.0.2.0/24\", \"2001:db8::/32\"]",
                     "stun = [\"stun:turn.schule.example\", \"stun:[2001:db8::1]:3479\"]",
+                    "ntp = [\"NTP.schule.example\", \"2001:db8::1\"]",
                     "ipv6 = false", "interfaces = [\"eth0\"]", "loopback = true")
         fixture.set("[[network.turn]]",
                     "url = \"turns:turn.schule.example\"", "username = \"box-4b\"", "password_file = \"turn-password\"")
@@ -85,6 +86,7 @@ enum TestKeys {
         #expect(network.turn.map(\.url.description) == ["turns:turn.schule.example:5349?transport=tcp"])
         #expect(network.turn.first?.username == "box-4b")
         #expect(network.turn.first?.password.reveal() == "turn-secret")
+        #expect(network.ntp == ["ntp.schule.example", "2001:db8::1"])
         #expect(network.ipv6 == false && network.interfaces == ["eth0"] && network.loopback)
         #expect(config.update.authorizedKeys == [TestKeys.ed25519, TestKeys.ecdsa])
         #expect(config.update.allowFrom.map(\.description) == ["10.20.0.0/16"])
@@ -109,7 +111,7 @@ enum TestKeys {
                 "German, the screen's preferred mode, the first connected screen")
         #expect(config.privacy == .init(cameraSwitch: .simulated, muteButton: nil, startMicMuted: false,
                                         cameraLED: nil, micMutedLED: nil, statusLED: nil))
-        #expect(config.network.mediaNetworks.isEmpty && config.network.stun.isEmpty && config.network.turn.isEmpty)
+        #expect(config.network.mediaNetworks.isEmpty && config.network.stun.isEmpty && config.network.turn.isEmpty && config.network.ntp.isEmpty)
         #expect(config.network.ipv6 && config.network.interfaces.isEmpty && !config.network.loopback)
         #expect(config.update.authorizedKeys.isEmpty && config.update.allowFrom.isEmpty)
         #expect(config.log.level == .info)

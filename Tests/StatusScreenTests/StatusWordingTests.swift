@@ -8,6 +8,7 @@ struct StatusWordingTests {
         .invalidProvisioning(detail: "/boot/classbox.toml:12: room.name: expected a string"),
         .lobby(room: "Klasse 7b"), .notAllowed(room: "Klasse 7b"), .roomFull(room: "Klasse 7b"),
         .conferenceServiceUnavailable, .removed(room: "Klasse 7b"), .other(detail: "stream closed"),
+        .noTime(sources: "ntp.schule.example (NTP) or https://meet.schule.example", detail: "connect: timed out"),
     ]
     static let situations: [ScreenSituation] = [
         .starting, .connecting(server: "meet.schule.example"), .waiting(room: "Klasse 7b"),
@@ -35,6 +36,8 @@ struct StatusWordingTests {
                 #expect(text.body.contains("„\(room)“"), "\(text.body)")
             case .serverUnreachable(let server, let detail), .serverUntrusted(let server, let detail):
                 #expect(text.body.contains(server) && text.detail == detail)
+            case .noTime(let sources, let detail):
+                #expect(text.body.contains(sources) && text.detail == detail)
             case .invalidProvisioning(let detail), .other(let detail):
                 #expect(text.detail == detail)
             case .conferenceServiceUnavailable:

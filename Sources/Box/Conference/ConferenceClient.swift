@@ -9,6 +9,7 @@ import SecureSocket
 import Signaling
 import StatusScreen
 import Synchronization
+import TimeKeeping
 import Transport
 import XML
 
@@ -42,8 +43,11 @@ final class ConferenceClient: @unchecked Sendable {
     private var networkMonitor: NetworkChangeMonitor?
     /// When the token's expiry was last warned about (``checkTokenExpiry(now:)``), conference thread only.
     var lastTokenWarning: UInt64?
+    /// Where classbox-clock.service and systemd-timesyncd say whether the clock is trusted.
+    let clockRunDirectory: String
 
-    init(config: ProvisioningConfig, logger: Logger, status: ConferenceStatus, privacy: PrivacyController) {
+    init(config: ProvisioningConfig, logger: Logger, status: ConferenceStatus, privacy: PrivacyController, clockRunDirectory: String = "/run") {
+        self.clockRunDirectory = clockRunDirectory
         self.config = config
         self.logger = logger
         self.status = status
@@ -83,6 +87,7 @@ final class ConferenceClient: @unchecked Sendable {
         var failures = 0
         var rejoining = false
         while !stopped.load(ordering: .relaxed) {
+            if waitForTrustedClock() { break }
             if rejoining { status.update { $0.rejoins += 1 } }
             let outcome = attempt()
             if stopped.load(ordering: .relaxed) { break }
@@ -108,6 +113,33 @@ final class ConferenceClient: @unchecked Sendable {
             }
             if waitForStop(nanoseconds: pause) { break }
         }
+    }
+
+    /// Signs in only with a clock that can check the server's certificate and the token: on a
+    /// board without a battery clock, before NTP or the server's `Date` came, every TLS attempt
+    /// would fail with "not yet valid" and look like an untrusted server. Waits and says for
+    /// what instead; true when a stop came meanwhile.
+    private func waitForTrustedClock() -> Bool {
+        var clock = ClockState.read(runDirectory: clockRunDirectory)
+        guard !clock.isTrusted else { return false }
+        logger.warning("waiting for the time from \(clock.sources) before signing in (no battery clock; certificates cannot be checked without it)",
+                       metadata: ["event": "clock.wait"])
+        var shownDetail: String?
+        while !clock.isTrusted {
+            if shownDetail != clock.detail {
+                shownDetail = clock.detail
+                let (sources, detail) = (clock.sources, clock.detail)
+                status.update {
+                    $0.state = "waiting for the time from \(sources)"
+                    $0.situation = .problem(.noTime(sources: sources, detail: detail))
+                }
+            }
+            if waitForStop(nanoseconds: 250_000_000) { return true }
+            clock = ClockState.read(runDirectory: clockRunDirectory)
+        }
+        logger.info("the clock is set (\(clock.source == .ntp ? "NTP" : "the server's Date")); signing in", metadata: ["event": "clock.set"])
+        status.update { $0.situation = .starting }
+        return false
     }
 
     /// 0.5–1 s, then doubling, capped at 30 s, each with random jitter so a district's

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import JSON
 import Provisioning
+import TimeKeeping
 import Transport
 import Updater
 
@@ -50,13 +51,23 @@ public enum StatusReport {
         let cmdline = UpdateInstaller.firstLine(of: procDirectory + "/cmdline") ?? ""
         let slot = cmdline.split(separator: " ").first { $0.hasPrefix("rauc.slot=") }.map { String($0.dropFirst("rauc.slot=".count)) }
         let uptime = UpdateInstaller.firstLine(of: procDirectory + "/uptime").flatMap { $0.split(separator: " ").first }.flatMap { Double($0) }
-        // systemd-timesyncd touches this file once it has synchronised the clock (systemd ≥ 239).
-        let synchronized = access(runDirectory + "/systemd/timesync/synchronized", F_OK) == 0
+        let clock = ClockState.read(runDirectory: runDirectory)
+        // NTP (systemd-timesyncd's mark), or the district server's `Date` (classbox-clock.service).
+        let synchronized = clock.source != .waiting
+        var clockMembers: [(String, JSONValue)] = [("utc", .string(BoxLogHandler.timestamp())), ("synchronized", .bool(synchronized))]
+        if clock.kept || synchronized {
+            clockMembers.append(("source", .string(clock.source == .ntp ? "ntp" : clock.source == .server ? "server" : "none")))
+        }
+        if clock.kept {
+            clockMembers.append(("from", .string(clock.sources)))
+            if clock.source == .server, let at = Int(clock.at) { clockMembers.append(("server_time_at", .string(UpdateStatusReport.utc(at)))) }
+            if !clock.detail.isEmpty { clockMembers.append(("problem", .string(clock.detail))) }
+        }
         return .object([
             // The image's version (what updates compare); a development build has none.
             ("firmware", .string(UpdateInstaller.firstLine(of: versionFile) ?? ClassboxVersion.current)), ("slot", slot.map(JSONValue.string) ?? .null),
             ("uptime_s", uptime.map { .number($0.rounded()) } ?? .null),
-            ("clock", .object([("utc", .string(BoxLogHandler.timestamp())), ("synchronized", .bool(synchronized))])),
+            ("clock", .object(clockMembers)),
             ("addresses", .array(LocalAddresses.list(ipv6: true).map { .string($0.host) })),
         ])
     }
@@ -85,6 +96,20 @@ public enum StatusReport {
         return .object(members)
     }
 
+    /// How the clock got its time, or for what the box waits.
+    static func clockText(_ clock: JSONValue?) -> String {
+        switch clock?["source"]?.stringValue {
+        case "ntp": return "synchronised by NTP"
+        case "server":
+            return "set from the district server's Date at \(clock?["server_time_at"]?.stringValue ?? "?") (NTP has not answered)"
+        case "none":
+            let problem = clock?["problem"]?.stringValue.map { ": \($0)" } ?? ""
+            return "not synchronised: waiting for the time from \(clock?["from"]?.stringValue ?? "?")\(problem)"
+        default:
+            return clock?["synchronized"]?.boolValue == true ? "synchronised" : "not synchronised (yet)"
+        }
+    }
+
     /// The report as a person reads it.
     public static func text(_ report: JSONValue) -> String {
         func string(_ value: JSONValue?) -> String? { value?.stringValue }
@@ -93,7 +118,7 @@ public enum StatusReport {
         let uptime = number(report["uptime_s"]).map { "up \($0 / 86_400 > 0 ? "\($0 / 86_400) d " : "")\($0 % 86_400 / 3600) h \($0 % 3600 / 60) min" } ?? "uptime unknown"
         lines.append("Classbox \(string(report["firmware"]) ?? "?") · slot \(string(report["slot"]) ?? "unknown") · \(uptime)")
         let clock = report["clock"]
-        lines.append("clock: \(string(clock?["utc"]) ?? "?"), \(clock?["synchronized"]?.boolValue == true ? "synchronised" : "not synchronised (yet)")")
+        lines.append("clock: \(string(clock?["utc"]) ?? "?"), " + clockText(clock))
         let addresses = report["addresses"]?.arrayValue?.compactMap(\.stringValue) ?? []
         let box = report["box"]
         let media = box?["media"]
