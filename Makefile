@@ -129,10 +129,19 @@ bundle: $(RAUC_CERT)
 	@test -f $(IMAGE_DIR)/rootfs.ext4 || { echo "make bundle: run make image first"; exit 1; }
 	Image/build.sh bundle $(IMAGE_DIR) $$(cat $(IMAGE_DIR)/version) $(RAUC_CERT) $(RAUC_KEY)
 
-## image-test: boot the image in QEMU, update it over SSH, roll back, cut the power
-## (POWER_CUTS times, default 20: issue 7's campaign; `make test` runs TEST_POWER_CUTS)
-image-test: image
-	python3 Tests/Image/image_test.py --image-dir $(IMAGE_DIR) --keys $(IMAGE_DIR)/keys --power-cuts $(POWER_CUTS)
+# The image tier's NTP server: Debian's chronyd, unpacked under .build rather than installed
+# (the package would replace this machine's own time daemon); it never sets this clock (-x).
+CHRONYD := $(BUILD_DIR)/tools/chrony/usr/sbin/chronyd
+
+## image-test: boot the image in QEMU with its clock in 2000, take the time, update it over
+## SSH, roll back, cut the power (POWER_CUTS times, default 20: issue 7's campaign; `make test`
+## runs TEST_POWER_CUTS)
+image-test: image $(CHRONYD)
+	python3 Tests/Image/image_test.py --image-dir $(IMAGE_DIR) --keys $(IMAGE_DIR)/keys --power-cuts $(POWER_CUTS) --chronyd $(CHRONYD)
+
+$(CHRONYD):
+	@mkdir -p $(BUILD_DIR)/tools && cd $(BUILD_DIR)/tools && rm -f chrony_*.deb && apt-get download chrony 2>/dev/null \
+	  && dpkg-deb -x chrony_*.deb chrony && rm -f chrony_*.deb && test -x chrony/usr/sbin/chronyd
 
 ## bench: the send pipeline against vpxenc and GStreamer (CPU ratios, allocations, RSS), and
 ## the audio receive path with 1, 4 and 8 talkers against libopus decoding alone (CPU per
@@ -154,7 +163,7 @@ bench: deps
 # --- fuzzing (libFuzzer through swiftc -sanitize=fuzzer, with AddressSanitizer) ---------
 # Each harness is compiled together with the sources of the modules it exercises, as one
 # module (Tests/Fuzz/build.sh).
-FUZZERS := config stun rtp rtcp stanza audio bridge video bootstate turn route
+FUZZERS := config stun rtp rtcp stanza audio bridge video bootstate turn route http
 FUZZ_MODULES_config := Wire JSON Provisioning
 FUZZ_MODULES_stun := Wire Crypto STUN ICE
 FUZZ_MODULES_rtp := Wire RTP
@@ -166,6 +175,7 @@ FUZZ_MODULES_video := Wire RTP JitterBuffer
 FUZZ_MODULES_bootstate := Updater/BootState.swift
 FUZZ_MODULES_turn := Wire Crypto STUN TURN
 FUZZ_MODULES_route := Wire Transport/RouteChange.swift
+FUZZ_MODULES_http := TimeKeeping/HTTPDate.swift TimeKeeping/HTTPResponseHead.swift
 FUZZ_HARNESS_config := Tests/Fuzz/ConfigFuzzer.swift
 FUZZ_HARNESS_stun := Tests/Fuzz/STUNFuzzer.swift
 FUZZ_HARNESS_rtp := Tests/Fuzz/RTPFuzzer.swift
@@ -177,6 +187,7 @@ FUZZ_HARNESS_video := Tests/Fuzz/VideoReceiveFuzzer.swift
 FUZZ_HARNESS_bootstate := Tests/Fuzz/BootStateFuzzer.swift
 FUZZ_HARNESS_turn := Tests/Fuzz/TURNFuzzer.swift
 FUZZ_HARNESS_route := Tests/Fuzz/RouteChangeFuzzer.swift
+FUZZ_HARNESS_http := Tests/Fuzz/HTTPDateFuzzer.swift
 
 $(FUZZ_DIR)/%-fuzzer: $$(FUZZ_HARNESS_$$*) $$(shell find $$(addprefix Sources/,$$(FUZZ_MODULES_$$*)) -name '*.swift') Tests/Fuzz/build.sh
 	@mkdir -p $(FUZZ_DIR)

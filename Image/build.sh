@@ -29,7 +29,7 @@ SLOT_B_UUID=c1a55b0c-0b00-4b00-8b00-00000000000b
 
 # What runs on the box besides classbox itself: systemd, the update engine, sshd for the
 # update command, the kernel, the C libraries classbox links, and the screen's font.
-PACKAGES=(systemd systemd-sysv systemd-resolved udev dbus kmod iproute2 ca-certificates usr-is-merged
+PACKAGES=(systemd systemd-sysv systemd-resolved systemd-timesyncd udev dbus kmod iproute2 ca-certificates usr-is-merged
           linux-image-amd64 initramfs-tools zstd
           rauc rauc-service grub-common e2fsprogs openssh-server
           libvpx7 libopus0 libsrtp2-1 libssl3 libasound2 libv4l-0 libspeexdsp1 libwebrtc-audio-processing1
@@ -126,7 +126,7 @@ disk() {
     done
 
     # data: empty but for the directories the box writes to.
-    mkdir -p "$work/data"/{ssh,rauc,classbox,update}
+    mkdir -p "$work/data"/{ssh,rauc,classbox,update,timesync}
     mkfs.ext4 -q -F -L data -E root_owner=0:0 -d "$work/data" "$work/data.img" "${DATA_MIB}M"
 
     local disk="$out/disk.img"

@@ -38,6 +38,7 @@ public final class ClockKeeper {
 
     let configuration: Configuration
     let log: (String) -> Void
+    /// Seconds since 1970 as UTC text, with the zone.
     let utc: (Int64) -> String
     /// Sets the real-time clock (nanoseconds since 1970); clock_settime, or a test's own.
     let setClock: (Int64) -> Int32
@@ -61,7 +62,7 @@ public final class ClockKeeper {
     /// Runs for good (systemd stops it), or until `shouldStop` says so (tests).
     public func run(shouldStop: () -> Bool = { false }) {
         let started = Monotonic.nanoseconds()
-        log("the clock reads \(utc(ServerClock.realtime() / 1_000_000_000)) UTC at start; time from \(configuration.sources)")
+        log("the clock reads \(utc(ServerClock.realtime() / 1_000_000_000)) at start; time from \(configuration.sources)")
         var state = ClockState(kept: true, source: .waiting, sources: configuration.sources)
         write(state)
         var nextAsk = started + (configuration.ntpServers.isEmpty ? 0 : configuration.ntpGrace)
@@ -74,9 +75,14 @@ public final class ClockKeeper {
                     state.source = .ntp
                     state.detail = ""
                     write(state)
-                    log("synchronised by NTP (\(configuration.ntpServers.joined(separator: ", "))): \(utc(ServerClock.realtime() / 1_000_000_000)) UTC")
+                    log("synchronised by NTP (\(configuration.ntpServers.joined(separator: ", "))): \(utc(ServerClock.realtime() / 1_000_000_000))")
                 }
             } else if let server = configuration.server, now >= nextAsk {
+                if failures == 0 && state.source == .waiting {
+                    // By now systemd-timesyncd has moved the clock to the time it saved last.
+                    let silence = configuration.ntpServers.isEmpty ? "" : "no answer from NTP within \(configuration.ntpGrace / 1_000_000_000) s; "
+                    log("\(silence)the clock reads \(utc(ServerClock.realtime() / 1_000_000_000)); asking \(server.url) for the time")
+                }
                 do {
                     let answer = try server.ask()
                     apply(ClockCorrection.decide(serverDate: answer.date, sentAt: answer.sentAt, receivedAt: answer.receivedAt), from: server)
@@ -107,7 +113,7 @@ public final class ClockKeeper {
         case .stepForward(let offset):
             let target = ServerClock.realtime() + offset
             if setClock(target) == 0 {
-                log("set the clock forward by \(Self.seconds(offset)) from \(server.url): \(utc(target / 1_000_000_000)) UTC")
+                log("set the clock forward by \(Self.seconds(offset)) from \(server.url): \(utc(target / 1_000_000_000))")
             } else {
                 log("cannot set the clock (\(String(cString: strerror(errno)))); it is \(Self.seconds(offset)) behind \(server.url)")
             }

@@ -87,6 +87,18 @@ public struct ConfigInstaller {
         return true
     }
 
+    /// What a power cut in the middle of a push can leave behind — the files being checked, a
+    /// half-made last-good copy, a new file not yet renamed over the live one — removed at boot
+    /// (`classbox ssh-setup`). The live files are whole either way (``DurableFile``). Returns
+    /// the names removed.
+    public func removeLeftovers() -> [String] {
+        let leftovers = Self.entries(in: directory).filter { $0 == ".incoming" || $0.hasSuffix(".new") }
+            + Self.entries(in: lastGood).filter { $0.hasSuffix(".new") }.map { "last-good/" + $0 }
+        for name in leftovers { Self.removeTree(directory + "/" + name) }
+        if !leftovers.isEmpty { Self.syncDirectory(directory) }
+        return leftovers
+    }
+
     func refused(_ reason: String) -> Bool? {
         say("refused: \(reason)")
         return nil

@@ -18,6 +18,10 @@ struct SSHSetupCommand: ParsableCommand {
     var config = "/boot/classbox/classbox.toml"
 
     func run() throws {
+        // A push the power cut short: its leftovers go; the live files are whole.
+        let directory = String(config[..<(config.lastIndex(of: "/") ?? config.startIndex)])
+        let leftovers = ConfigInstaller(directory: directory.isEmpty ? "." : directory, say: { _ in }).removeLeftovers()
+        if !leftovers.isEmpty { print("classbox ssh-setup: removed what an interrupted provisioning push left: \(leftovers.joined(separator: ", "))") }
         var loaded: ProvisioningConfig?
         if case .valid(let valid, _) = ConfigLoader.load(path: config) {
             loaded = valid

@@ -9,9 +9,11 @@ forwarded on 127.0.0.1 only. Prints one line per result and exits non-zero on th
 failure.
 """
 import argparse
+import calendar
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -36,13 +38,17 @@ def check(condition, message, details=""):
 
 
 class Rig:
-    def __init__(self, image_dir, keys, work, power_cuts):
-        self.image_dir, self.keys, self.work, self.power_cuts = image_dir, keys, work, power_cuts
+    def __init__(self, image_dir, keys, work, power_cuts, chronyd):
+        self.image_dir, self.keys, self.work, self.power_cuts, self.chronyd = image_dir, keys, work, power_cuts, chronyd
+        self.ntp = None
         shutil.rmtree(work, ignore_errors=True)
         os.makedirs(work)
         with open(os.path.join(image_dir, "version")) as f:
             self.version = f.read().strip()
         self.rootfs = os.path.join(image_dir, "rootfs.ext4")
+        # The image's time floor (/usr/lib/clock-epoch's mtime, set when the image was built).
+        stat = run("debugfs", "-R", "stat /usr/lib/clock-epoch", self.rootfs)
+        self.clock_epoch = int(re.search(r"mtime: (0x[0-9a-f]+)", stat).group(1), 16)
 
     # --- fixtures ------------------------------------------------------------------------
     def start_server(self):
@@ -57,6 +63,23 @@ class Rig:
         ready = json.loads(line)
         check(ready.get("ready"), "the local conference server runs (Prosody + focus double)", line)
         return ready["ca_bundle"]
+
+    def start_ntp(self):
+        """The district's NTP server: Debian's chronyd on the host's loopback port 123, which
+        the guest reaches as 10.0.2.2:123 through QEMU's user network; -x: it serves its time
+        and never sets the host's clock."""
+        conf = os.path.join(self.work, "chrony.conf")
+        with open(conf, "w") as f:
+            f.write(f"local stratum 8\nallow 127.0.0.1\nbindaddress 127.0.0.1\nport 123\ncmdport 0\npidfile {self.work}/chronyd.pid\n")
+        self.ntp = subprocess.Popen([self.chronyd, "-x", "-d", "-u", "root", "-f", conf], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        time.sleep(1)
+        check(self.ntp.poll() is None, "an NTP server (chronyd) serves the host's time on 127.0.0.1:123")
+
+    def stop_ntp(self):
+        if self.ntp:
+            self.ntp.terminate()
+            self.ntp.wait(timeout=10)
+            self.ntp = None
 
     def write_config(self, ca):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "district-it", "-f", os.path.join(self.work, "it_key")], check=True)
@@ -92,6 +115,7 @@ playback = "null"
 switch = "simulated"
 [network]
 district_domains = ["10.0.2.2"]
+ntp = ["10.0.2.2"]
 [update]
 authorized_keys = ["{public}"]
 trial_seconds = 90
@@ -203,7 +227,8 @@ trial_seconds = 90
 ALLOWED_BOOT = {"EFI/BOOT/BOOTX64.EFI", "grub/grub.cfg", "grub/grubenv", "grub/grubenv.backup",
                 "classbox/classbox.toml", "classbox/ca.pem", "classbox/room-password",
                 "classbox/last-good/classbox.toml", "classbox/last-good/ca.pem", "classbox/last-good/room-password"}
-ALLOWED_DATA = {"rauc/central.raucs", "ssh/ssh_host_ed25519_key", "ssh/ssh_host_ed25519_key.pub", "classbox/last-update"}
+ALLOWED_DATA = {"rauc/central.raucs", "ssh/ssh_host_ed25519_key", "ssh/ssh_host_ed25519_key.pub", "classbox/last-update",
+                "timesync/clock"}
 
 
 def partitions(disk):
@@ -275,9 +300,10 @@ def main():
     parser.add_argument("--image-dir", required=True)
     parser.add_argument("--keys", required=True)
     parser.add_argument("--power-cuts", type=int, default=int(os.environ.get("POWER_CUTS", "20")))
+    parser.add_argument("--chronyd", required=True, help="Debian's chronyd (make image-test unpacks it)")
     args = parser.parse_args()
     rig = Rig(os.path.abspath(args.image_dir), os.path.abspath(args.keys), os.path.join(os.path.abspath(args.image_dir), "test"),
-              args.power_cuts)
+              args.power_cuts, os.path.abspath(args.chronyd))
     try:
         scenarios(rig)
     finally:
@@ -285,6 +311,7 @@ def main():
             box.power_cut()
         if getattr(rig, "server", None):
             os.killpg(rig.server.pid, 15)
+        rig.stop_ntp()
 
 
 def provisioning_over_ssh(rig, box, config):
@@ -313,6 +340,100 @@ def provisioning_over_ssh(rig, box, config):
               f"after {name} the box is in room {room} {seconds:.1f} s after the answer ({answered - started:.1f} s for SSH and the check)", out)
 
 
+def boot_file(disk, work, name):
+    """A file of the boot partition as the box left it (QEMU off), or None."""
+    copy = os.path.join(work, "boot-file")
+    if subprocess.run(["mcopy", "-o", "-n", "-i", f"{disk}@@{partitions(disk)['boot'][0]}", f"::/{name}", copy],
+                      capture_output=True).returncode != 0:
+        return None
+    with open(copy) as f:
+        return f.read()
+
+
+def config_power_cuts(rig, box, config, count):
+    """`ssh config@box` with the power cut at a random moment near the swap: the boot partition
+    then holds the old or the new provisioning file whole, never a torn one, and the box starts
+    with it (the push's leftovers removed at boot)."""
+    with open(config) as f:
+        rooms = {"klasse-4b": f.read()}
+    rooms["klasse-4c"] = rooms["klasse-4b"].replace('name = "klasse-4b"', 'name = "klasse-4c"')
+    rng = random.Random(11)
+    room, duration = "klasse-4b", None
+    for attempt in range(count + 1):
+        box.power_on()
+        box.wait_ready(timeout=600)
+        box.wait_for(HEALTH_DONE, 600)
+        other = "klasse-4c" if room == "klasse-4b" else "klasse-4b"
+        box.ssh_when_up("status")  # SSH up before the push is timed
+        started = time.monotonic()
+        pusher = subprocess.Popen(["ssh", "-i", box.key, "-p", str(box.port), "-o", "BatchMode=yes", "-o", f"UserKnownHostsFile={box.known_hosts}",
+                                   "-o", f"HostKeyAlias=classbox-{box.name}", "config@127.0.0.1"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        pusher.stdin.write(rooms[other].encode())
+        pusher.stdin.close()
+        if duration is None:
+            # The first push runs to its answer: how long one takes here, to aim the cuts.
+            out = pusher.stdout.read().decode()
+            pusher.wait()
+            duration = time.monotonic() - started
+            check(pusher.returncode == 0 and "ok: classbox.toml replaced" in out, f"a push takes {duration:.1f} s to its answer", out)
+            room = other
+            box.power_cut()
+            continue
+        delay = rng.uniform(duration * 0.6, duration * 1.1)
+        time.sleep(delay)
+        box.power_cut()
+        pusher.kill()
+        out = pusher.stdout.read().decode()
+        pusher.wait()
+        found = boot_file(box.disk, rig.work, "classbox/classbox.toml")
+        whole = next((name for name, text in rooms.items() if text == found), None)
+        answered = "ok: classbox.toml replaced" in out
+        check(whole is not None and (whole == other or not answered),
+              f"config cut {attempt}: {delay:.1f} s into a push ({'after' if answered else 'before'} its answer): the boot partition holds "
+              f"the {'new' if whole == other else 'old'} file whole", (found or "")[:400])
+        room = whole
+    after = rig.events_now()
+    box.power_on()
+    box.wait_ready(timeout=600)
+    box.wait_for(HEALTH_DONE, 600)
+    deadline = time.monotonic() + 120
+    while not rig.joined(room, after) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    check(rig.joined(room, after), f"the box started with the file the cuts left and joined {room}")
+    box.power_cut()
+    boot, _, _ = persistent_files(box.disk, rig.work)
+    check(boot <= ALLOWED_BOOT, f"after {count} cuts during pushes the boot partition holds no leftover of a push (removed at boot)",
+          sorted(boot - ALLOWED_BOOT))
+
+
+def utc_seconds(text, form="%Y-%m-%d %H:%M:%S"):
+    return calendar.timegm(time.strptime(text, form))
+
+
+def waiting_for_time(rig, box, ca):
+    """A box with neither NTP nor its server (QEMU's user network restricted) waits for the
+    time and says so, without a crash loop; its clock starts at the image's floor, which lies
+    before the server certificate's start, so TLS could not have worked."""
+    box.power_on(nic_options="restrict=on")
+    seconds, _ = box.wait_ready(timeout=600)
+    _, start = box.wait_for(r"classbox clock: the clock reads (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC at start", 300)
+    started = utc_seconds(start.group(1))
+    not_before = utc_seconds(run("openssl", "x509", "-noout", "-startdate", "-in", ca).strip().split("=", 1)[1], "%b %d %H:%M:%S %Y GMT")
+    check(rig.clock_epoch <= started < rig.clock_epoch + 600 and started < not_before,
+          f"with its RTC in 2000 the box's clock starts at the image's build time ({start.group(1)} UTC), "
+          f"{not_before - started:.0f} s before the server certificate is valid")
+    time.sleep(25)  # past NTP's 20 s and a few of the server's retries
+    status = rig.status(box)
+    print(status)
+    restarts = [line for line in box.lines if "classbox.service" in line and ("Failed" in line or "restart" in line.lower())]
+    check("clock: " in status and "not synchronised: waiting for the time from 10.0.2.2 (NTP) or https://10.0.2.2:15281" in status
+          and "conference: waiting for the time from 10.0.2.2 (NTP) or https://10.0.2.2:15281" in status and not restarts,
+          f"cut off from NTP and the server, the box waits for the time and says so, without restarting (ready in {seconds:.0f} s)",
+          status + "\n".join(restarts))
+    box.power_cut()
+
+
 def scenarios(rig):
     run(BUILD, "keys", rig.keys, "other")
     ca = rig.start_server()
@@ -321,14 +442,21 @@ def scenarios(rig):
     size = os.path.getsize(rig.rootfs) / 2**20
     print(f"image: root filesystem {size:.0f} MiB, disk {os.path.getsize(rig.pristine) / 2**20:.0f} MiB (sparse)")
 
-    # 1. First boot.
-    box = Box(rig.fresh_disk("box"), os.path.join(rig.work, "it_key"), rig.work)
+    # 0. The clock. The box's RTC reads 2000-01-01 at every start, as a board without a battery
+    #    clock would (a Raspberry Pi has none). Its first start is cut off from all but SSH.
+    box = Box(rig.fresh_disk("box"), os.path.join(rig.work, "it_key"), rig.work, qemu_options=["-rtc", "base=2000-01-01T00:00:00,clock=vm"])
+    waiting_for_time(rig, box, ca)
+
+    # 1. First boot with the network, no NTP: the time comes from the server's Date.
     box.power_on()
     seconds, slot = box.wait_ready(timeout=600)
     check(slot == "A", f"the image boots under QEMU (TCG) to classbox ready in {seconds:.0f} s, from slot A")
     box.wait_for(r"classbox health: slot A .* marked good", 300)
+    _, stepped = box.wait_for(r"classbox clock: set the clock forward by ([0-9.]+) s from https://10\.0\.2\.2:15281", 120)
     status = rig.status(box)
     print(status)
+    check("set from the district server's Date at" in status and "conference: " in status,
+          f"without NTP the box set its clock {float(stepped.group(1)):.0f} s forward from the server's Date over HTTPS and signed in", status)
     check(f"firmware {rig.version}" in status and "booted from slot A" in status, "status names the firmware and the booted slot", status)
     check("conference: " in status and "privacy: camera private" in status, "status shows the box itself (classbox status)", status)
     result = box.ssh("status", "--json", timeout=120)
@@ -365,7 +493,9 @@ def scenarios(rig):
     check("booted from slot A" in status and "next boot: slot A" in status and "last update: refused" in status,
           "after the refusals the box still runs slot A and will boot it next", status)
 
-    # 3. A good update: installed into slot B, rebooted into, marked good.
+    # 3. A good update: installed into slot B, rebooted into, marked good. From now on the
+    #    district's NTP server answers.
+    rig.start_ntp()
     mark = box.mark()
     sender, lines = rig.start_send(box, good)
     sender.wait(timeout=900)
@@ -385,6 +515,8 @@ def scenarios(rig):
     print(status)
     check(f"firmware {newer}" in status and "booted from slot B" in status and "last update: good" in status,
           "the box rebooted into slot B with the new version and marked it good", status)
+    check("synchronised by NTP" in status, "with the NTP server reachable, systemd-timesyncd synchronised the clock from it", status)
+    rig.stop_ntp()
 
     # 4. A system that fails its health check goes back by itself. It is older than the
     #    running one, so this is also the admin's forced downgrade.
@@ -410,10 +542,18 @@ def scenarios(rig):
 
     # 4b. The A/B state survives a torn grubenv. Slot A is the failed system (marked bad), so
     #     grub.cfg's defaults (A first) would boot it: only the backup copy keeps the box on B.
+    cut_at = time.time()
     tear_boot_environment(box.disk, rig.work)
     check(boot_environment(box.disk, rig.work, "grubenv") is None, "an emptied grubenv (a power cut in grub-editenv's rewrite) cannot be read")
     box.power_on()
     box.wait_for(r"classbox: grubenv cannot be read; the A/B state comes from grubenv.backup", 300)
+    # The RTC reads 2000 again and NTP is gone: systemd-timesyncd moved the clock to the time it
+    # saved before the cut (every minute), which the keeper reads before it asks the server.
+    _, start = box.wait_for(r"classbox clock: no answer from NTP within 20 s; the clock reads (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC; asking", 300)
+    floor = calendar.timegm(time.strptime(start.group(1), "%Y-%m-%d %H:%M:%S"))
+    check(cut_at - 75 <= floor <= time.time() and rig.clock_epoch < cut_at - 75,
+          f"after a power cut without NTP the clock started from the floor saved on the data partition ({start.group(1)} UTC "
+          f"20 s into the boot, {floor - cut_at:+.0f} s from the cut; the image's own floor is {floor - rig.clock_epoch:.0f} s earlier)")
     seconds, slot = box.wait_ready(timeout=600)
     box.wait_for(r"classbox health: slot B .* marked good", 600)
     box.power_cut()
@@ -426,6 +566,7 @@ def scenarios(rig):
     cuts_version = f"{rig.version}.3"
     cuts = rig.bundle(cuts_version, rig.variant_rootfs("cuts", cuts_version))
     box = Box(rig.fresh_disk("power"), os.path.join(rig.work, "it_key"), rig.work, name="power")
+    config_power_cuts(rig, box, config, max(2, rig.power_cuts // 5))
     good_boots = 0
     rng = random.Random(7)
     for attempt in range(1, rig.power_cuts + 1):

@@ -20,9 +20,13 @@ class Box:
     #: Every box made, so a failing run can pull all their plugs.
     all = []
 
-    def __init__(self, disk, key, work, name="box"):
+    def __init__(self, disk, key, work, name="box", qemu_options=()):
         Box.all.append(self)
         self.disk, self.key, self.work, self.name = disk, key, work, name
+        #: Options for every start, e.g. the RTC of a board without battery clock.
+        self.qemu_options = list(qemu_options)
+        #: Extra user-network options of the next starts ("restrict=on": no way out but SSH).
+        self.nic_options = ""
         self.port = free_port()
         self.known_hosts = os.path.join(work, "known_hosts")
         self.process = None
@@ -33,15 +37,17 @@ class Box:
         self.console = open(os.path.join(work, f"{name}-console.log"), "a", encoding="utf-8", errors="replace")
 
     # --- power -------------------------------------------------------------------------
-    def power_on(self):
-        """Switches the box on; its console starts empty. A reboot of the guest ends QEMU
+    def power_on(self, nic_options=""):
+        """Switches the box on, with `nic_options` for its network (Image/qemu.sh); its console
+        starts empty. A reboot of the guest ends QEMU
         (-no-reboot: QEMU's own reset under TCG with OVMF now and then hangs) and is
         followed by a fresh start, as a power cycle after a clean shutdown."""
         with self.lock:
             assert self.process is None
             self.lines = []
             self.switched_on = True
-            self._launch("power on")
+            self.nic_options = nic_options
+            self._launch("power on" + (f" ({nic_options})" if nic_options else ""))
 
     def _launch(self, why):
         """Starts QEMU; the caller holds the lock, so a start and a power cut never cross
@@ -53,8 +59,9 @@ class Box:
         self.port = free_port()
         self.console.write(f"\n===== {why} (boot #{self.boots}, ssh on port {self.port}) =====\n")
         self.started = time.monotonic()
-        process = subprocess.Popen([os.path.join(ROOT, "Image", "qemu.sh"), self.disk, str(self.port), "-no-reboot"],
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([os.path.join(ROOT, "Image", "qemu.sh"), self.disk, str(self.port), "-no-reboot", *self.qemu_options],
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   env=dict(os.environ, CLASSBOX_QEMU_NIC_OPTIONS=self.nic_options))
         self.process = process
         threading.Thread(target=self._read, args=(process,), daemon=True).start()
 

@@ -99,6 +99,23 @@ import Testing
         #expect(box.read("classbox.toml")?.contains("klasse-4b") == true)
     }
 
+    /// What a power cut during a push leaves (the staging directory, a half-made last-good copy,
+    /// a new file not yet renamed) goes at the next boot; the live files stay as they are.
+    @Test func theLeftoversOfAnInterruptedPushAreRemovedAtBoot() throws {
+        let box = try Box()
+        #expect(box.installer.install(Array(Self.file(room: "klasse-4c").utf8)) == .changed)
+        let live = box.tree
+        try FileManager.default.createDirectory(atPath: box.directory + "/.incoming", withIntermediateDirectories: true)
+        try box.write("classbox.toml", Self.file(room: "klasse-4d"), in: ".incoming")
+        try FileManager.default.createDirectory(atPath: box.directory + "/last-good.new", withIntermediateDirectories: true)
+        try box.write("room-password", "geheim-4b\n", in: "last-good.new")
+        try box.write("classbox.toml.new", "config_version = 1\n[server]\nhost = \"meet.sch")
+        try box.write("room-password.new", "", in: "last-good")
+        #expect(box.installer.removeLeftovers().sorted() == [".incoming", "classbox.toml.new", "last-good.new", "last-good/room-password.new"])
+        #expect(box.tree == live, "the live files and last-good as they were")
+        #expect(box.installer.removeLeftovers().isEmpty, "nothing the second time")
+    }
+
     @Test func aBrokenFileIsRefusedWithItsLinesAndNothingChanges() throws {
         let box = try Box()
         let before = box.tree
