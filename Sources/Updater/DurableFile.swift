@@ -35,6 +35,10 @@ public enum DurableFile {
             unlink(temporary)
             throw .system("renaming \(temporary) to \(path)", errno: failure)
         }
+        // On FAT the file's directory entry is part of the file, not of the directory: write it
+        // too, before anything else (the old contents' clusters being freed) can reach the disk.
+        let renamed = open(path, O_RDONLY | O_CLOEXEC)
+        if renamed >= 0 { fsync(renamed); close(renamed) }
         let slash = path.lastIndex(of: "/")
         let directory = open(slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directory >= 0 { fsync(directory); close(directory) }

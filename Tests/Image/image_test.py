@@ -380,7 +380,7 @@ def config_power_cuts(rig, box, config, count):
             room = other
             box.power_cut()
             continue
-        delay = rng.uniform(duration * 0.6, duration * 1.1)
+        delay = rng.uniform(duration * 0.4, duration * 1.0)
         time.sleep(delay)
         box.power_cut()
         pusher.kill()
