@@ -12,6 +12,7 @@ public struct SSHSetup {
     public var keysDirectory = "/run/classbox-ssh"
     public var user = "update"
     public var configUser = "config"
+    public var statusUser = "status"
 
     public init() {}
 
@@ -54,8 +55,10 @@ public struct SSHSetup {
         }
         mkdir(keysDirectory, 0o755)
         let update = config?.update ?? .init(authorizedKeys: [], allowFrom: [])
-        // The same keys twice: as `update` (bundles, status) and as `config` (the provisioning file).
-        for (user, command) in [(user, AuthorizedKeys.command), (configUser, AuthorizedKeys.configCommand)] {
+        // The same keys three times: as `update` (bundles, status), as `config` (the provisioning
+        // file) and as `status` (only the status).
+        for (user, command) in [(user, AuthorizedKeys.command), (configUser, AuthorizedKeys.configCommand),
+                                (statusUser, AuthorizedKeys.statusCommand)] {
             let path = "\(keysDirectory)/\(user).keys"
             let bytes = Array(AuthorizedKeys.render(update, command: command).utf8)
             let fd = open(path + ".new", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)

@@ -10,7 +10,7 @@ import Glibc
 struct Classbox: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Firmware of the classroom video-conference box.",
-        subcommands: [Run.self, CheckConfig.self, Status.self, Switch.self, Mute.self, End.self, Probe.self, Send.self, UpdateCommand.self, ConfigCommand.self, UpdateServeCommand.self, HealthCommand.self, SSHSetupCommand.self, ClockCommand.self, ShowProblem.self, BootStateCommand.self, Version.self])
+        subcommands: [Run.self, CheckConfig.self, Status.self, Switch.self, Mute.self, End.self, Probe.self, Send.self, UpdateCommand.self, ConfigCommand.self, StatusSSHCommand.self, UpdateServeCommand.self, HealthCommand.self, SSHSetupCommand.self, ClockCommand.self, ShowProblem.self, BootStateCommand.self, Version.self])
 }
 
 struct Run: AsyncParsableCommand {

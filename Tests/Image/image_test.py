@@ -22,6 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qemu_box import ROOT, Box  # noqa: E402
+from fleet import Fleet  # noqa: E402
 
 BUILD = os.path.join(ROOT, "Image", "build.sh")
 
@@ -469,6 +470,13 @@ def scenarios(rig):
     check(result.returncode == 0 and report.get("update", {}).get("booted") == "A" and report.get("box", {}).get("running") is True
           and report.get("box", {}).get("conference", {}).get("in_room") is True and report.get("firmware") == rig.version,
           "ssh update@box status --json gives one object for a fleet's table", result.stdout.decode())
+    # The `status` user: the same keys, the status and nothing else.
+    screen = box.ssh(user="status", timeout=120).stdout.decode()
+    line = next((text for text in reversed(box.ssh("--json", user="status", timeout=120).stdout.decode().splitlines()) if text.startswith("{")), "{}")
+    refused = box.ssh("update", user="status", stdin=b"not a bundle", timeout=120)
+    check("booted from slot A" in screen and "conference: " in screen and json.loads(line).get("firmware") == rig.version
+          and refused.returncode != 0 and "unknown command" in refused.stdout.decode(),
+          "ssh status@box [--json] shows the status, and that key can do nothing else", screen + refused.stdout.decode())
 
     # 1b. The provisioning file over SSH.
     provisioning_over_ssh(rig, box, config)
@@ -494,15 +502,13 @@ def scenarios(rig):
           "after the refusals the box still runs slot A and will boot it next", status)
 
     # 3. A good update: installed into slot B, rebooted into, marked good. From now on the
-    #    district's NTP server answers.
+    #    district's NTP server answers. District IT's Ansible (Image/fleet/update.yml) sends it,
+    #    the box as the canary; the play's output keeps the update command's lines with their
+    #    times, so the transfer and RAUC are measured as before.
     rig.start_ntp()
     mark = box.mark()
-    sender, lines = rig.start_send(box, good)
-    sender.wait(timeout=900)
-    time.sleep(0.5)
-    text = "\n".join(line for _, line in lines)
-    print(text)
-    check(sender.returncode == 0 and "rebooting into it" in text, "the update installs over SSH", text)
+    fleet = Fleet(rig.work, box, check, secrets=[os.path.join(rig.work, "room-password"), os.path.join(rig.work, "ca.pem")])
+    lines = fleet.good_update(good, newer)
     received = Rig.wait_line(lines, "checking the signature", 1)
     installing = Rig.wait_line(lines, "installing into slot", 1)
     installed = Rig.wait_line(lines, "rebooting into it", 1)
@@ -518,14 +524,20 @@ def scenarios(rig):
     check("synchronised by NTP" in status, "with the NTP server reachable, systemd-timesyncd synchronised the clock from it", status)
     rig.stop_ntp()
 
+    # 3b. The fleet's other playbooks on the box as it is now: the status table (check mode and
+    #     real), and the provisioning files it has already (check mode sends nothing; a real push
+    #     is "ok: unchanged").
+    fleet.status_table(newer)
+    fleet.provisioning()
+
     # 4. A system that fails its health check goes back by itself. It is older than the
-    #    running one, so this is also the admin's forced downgrade.
+    #    running one, so this is also the admin's forced downgrade. Sent by update.yml to the
+    #    canary: its failed health check stops the rollout before the next box (box-b).
     failing_version = f"{rig.version}.0"
     failing = rig.bundle(failing_version, rig.variant_rootfs("failing", failing_version, break_service=True))
     mark = box.mark()
-    result = rig.send(box, failing, "--allow-downgrade")
-    check(result.returncode == 0 and "as asked (--allow-downgrade)" in result.stdout.decode(),
-          "an older system's bundle installs (into slot A) when the admin forces the downgrade", result.stdout.decode())
+    fleet.failing_update(failing, failing_version, newer)
+    fleet.close()
     box.wait_for(r"classbox: booting slot A", 300, mark)
     index, _ = box.wait_for(r"classbox health: trial failed", 900, mark)
     failed_line = box.lines[index]
