@@ -8,7 +8,7 @@ chroot "$root" useradd --system --home-dir / --no-create-home --shell /bin/sh up
 # The provisioning file's way in: the same keys, forced to `classbox config`, and like
 # `update` only allowed to reach the root side's socket (group update).
 chroot "$root" useradd --system --home-dir / --no-create-home --shell /bin/sh --no-user-group --gid update config
-# IT's one look at the box (`ssh status@box [--json]`): the same keys, forced to the status only.
+# IT's one look at the box (`ssh status@box [json]`): the same keys, forced to the status only.
 chroot "$root" useradd --system --home-dir / --no-create-home --shell /bin/sh --no-user-group --gid update status
 chroot "$root" systemctl enable classbox-clock.service systemd-timesyncd.service classbox.service classbox-ssh.service classbox-health.service classbox-update.socket systemd-networkd.service systemd-resolved.service
 chroot "$root" systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer 2>/dev/null || true

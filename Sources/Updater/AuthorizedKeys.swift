@@ -9,7 +9,7 @@ public enum AuthorizedKeys {
     public static let command = "/usr/bin/classbox update"
     /// The `config` user's: a new provisioning file, or the last good one back.
     public static let configCommand = "/usr/bin/classbox config"
-    /// The `status` user's: IT's one look at the box (`ssh status@box [--json]`), nothing else.
+    /// The `status` user's: IT's one look at the box (`ssh status@box [json]`), nothing else.
     public static let statusCommand = "/usr/bin/classbox ssh-status"
 
     public static func render(_ update: ProvisioningConfig.Update, command: String = command) -> String {

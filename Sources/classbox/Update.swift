@@ -184,17 +184,18 @@ struct HealthCommand: ParsableCommand {
 /// `classbox config`: the forced command of the `config` user (same keys as `update`):
 /// `ssh config@box < classbox.toml` (or a tar of it with its secret files) checks and
 /// installs a provisioning file, `ssh config@box rollback` brings the last good one back.
-/// `classbox ssh-status`: the forced command of the `status` user (`ssh status@box [--json]`):
-/// the status through the root side, which alone can ask the running box; nothing else.
+/// `classbox ssh-status`: the forced command of the `status` user (`ssh status@box [json]`; ssh
+/// itself would take `--json` after the host for its own option): the status through the root
+/// side, which alone can ask the running box; nothing else.
 struct StatusSSHCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "ssh-status", abstract: "Show the box's status over SSH (ssh status@box [--json]).")
+        commandName: "ssh-status", abstract: "Show the box's status over SSH (ssh status@box [json]).")
 
     func run() throws {
         let typed = ProcessEnvironment.current["SSH_ORIGINAL_COMMAND"] ?? ""
         let words = typed.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init).filter { $0 != "classbox" && $0 != "status" }
-        guard words.isEmpty || words == ["--json"] else {
-            printError("classbox status: unknown command '\(typed.prefix(60))'; use: ssh status@<box> [--json]")
+        guard words.isEmpty || words == ["--json"] || words == ["json"] else {
+            printError("classbox status: unknown command '\(typed.prefix(60))'; use: ssh status@<box> [json]")
             throw ExitCode(2)
         }
         let status = UpdateChannel.relay(words.isEmpty ? .status : .statusJSON)

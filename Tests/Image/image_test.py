@@ -472,11 +472,11 @@ def scenarios(rig):
           "ssh update@box status --json gives one object for a fleet's table", result.stdout.decode())
     # The `status` user: the same keys, the status and nothing else.
     screen = box.ssh(user="status", timeout=120).stdout.decode()
-    line = next((text for text in reversed(box.ssh("--json", user="status", timeout=120).stdout.decode().splitlines()) if text.startswith("{")), "{}")
+    line = next((text for text in reversed(box.ssh("json", user="status", timeout=120).stdout.decode().splitlines()) if text.startswith("{")), "{}")
     refused = box.ssh("update", user="status", stdin=b"not a bundle", timeout=120)
     check("booted from slot A" in screen and "conference: " in screen and json.loads(line).get("firmware") == rig.version
           and refused.returncode != 0 and "unknown command" in refused.stdout.decode(),
-          "ssh status@box [--json] shows the status, and that key can do nothing else", screen + refused.stdout.decode())
+          "ssh status@box [json] shows the status, and that key can do nothing else", screen + refused.stdout.decode())
 
     # 1b. The provisioning file over SSH.
     provisioning_over_ssh(rig, box, config)
