@@ -96,7 +96,7 @@ qemu-test-run:
 # --- the image (Image/, Board/x86) -------------------------------------------------------
 # Debian packages that build the image and boot it.
 IMAGE_PACKAGES := mmdebstrap rauc squashfs-tools grub-efi-amd64-bin ovmf mtools dosfstools fdisk e2fsprogs zstd \
-                  openssh-client qemu-system-x86 openssl
+                  openssh-client qemu-system-x86 openssl ansible-core
 IMAGE_DIR   := $(BUILD_DIR)/image
 # A version from git that grows with every commit (bundles may not go back without --allow-downgrade).
 VERSION     ?= 0.1.$(shell git rev-list --count HEAD 2>/dev/null || echo 0)
