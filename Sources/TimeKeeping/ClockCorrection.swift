@@ -14,14 +14,15 @@ public enum ClockCorrection: Sendable, Equatable {
     /// two seconds is as good as the source can tell.
     public static let tolerance: Int64 = 2_000_000_000
 
-    /// Decides from the server's `Date` (seconds) and the box's real-time clock when the
-    /// request went out and when the answer came (nanoseconds since 1970). The server wrote
-    /// its date somewhere in between; the estimate takes the middle of the round trip and
-    /// half a second for the truncated fraction.
-    public static func decide(serverDate: Int64, sentAt: Int64, receivedAt: Int64) -> ClockCorrection {
-        let roundTrip = max(0, receivedAt - sentAt)
-        let serverAtReceive = serverDate * 1_000_000_000 + 500_000_000 + roundTrip / 2
-        let offset = serverAtReceive - receivedAt
+    /// Decides from the server's `Date` (seconds), the request's round trip and the time since
+    /// the answer came (both on the monotonic clock, nanoseconds), and the real-time clock now
+    /// (nanoseconds since 1970), read just before it would be set. The server wrote its date
+    /// somewhere in the round trip; the estimate takes its middle and half a second for the
+    /// truncated fraction. Only the monotonic clock measures intervals: systemd-timesyncd may
+    /// step the real-time clock (to its saved floor) while a request is under way.
+    public static func decide(serverDate: Int64, roundTrip: Int64, sinceAnswer: Int64, realtimeNow: Int64) -> ClockCorrection {
+        let serverNow = serverDate * 1_000_000_000 + 500_000_000 + max(0, roundTrip) / 2 + max(0, sinceAnswer)
+        let offset = serverNow - realtimeNow
         if offset > tolerance { return .stepForward(nanoseconds: offset) }
         if offset < -tolerance { return .ahead(nanoseconds: -offset) }
         return .agrees(offsetNanoseconds: offset)

@@ -63,7 +63,10 @@ public final class ClockKeeper {
     public func run(shouldStop: () -> Bool = { false }) {
         let started = Monotonic.nanoseconds()
         log("the clock reads \(utc(ServerClock.realtime() / 1_000_000_000)) at start; time from \(configuration.sources)")
-        var state = ClockState(kept: true, source: .waiting, sources: configuration.sources)
+        // Restarted (a new provisioning file): a clock the server set already stays trusted.
+        let previous = ClockState.read(runDirectory: configuration.runDirectory)
+        var state = ClockState(kept: true, source: previous.kept && previous.source == .server ? .server : .waiting,
+                               sources: configuration.sources, at: previous.at)
         write(state)
         var nextAsk = started + (configuration.ntpServers.isEmpty ? 0 : configuration.ntpGrace)
         var failures = 0
@@ -85,7 +88,7 @@ public final class ClockKeeper {
                 }
                 do {
                     let answer = try server.ask()
-                    apply(ClockCorrection.decide(serverDate: answer.date, sentAt: answer.sentAt, receivedAt: answer.receivedAt), from: server)
+                    apply(answer, from: server)
                     state.source = .server
                     state.detail = ""
                     state.at = String(ServerClock.realtime() / 1_000_000_000)
@@ -108,10 +111,15 @@ public final class ClockKeeper {
         }
     }
 
-    func apply(_ correction: ClockCorrection, from server: ServerClock) {
+    func apply(_ answer: ServerClock.Answer, from server: ServerClock) {
+        // NTP came meanwhile: it is the better source.
+        guard access(configuration.runDirectory + "/systemd/timesync/synchronized", F_OK) != 0 else { return }
+        let now = ServerClock.realtime()
+        let correction = ClockCorrection.decide(serverDate: answer.date, roundTrip: answer.roundTrip,
+                                                sinceAnswer: Int64(Monotonic.nanoseconds() - answer.receivedAt), realtimeNow: now)
         switch correction {
         case .stepForward(let offset):
-            let target = ServerClock.realtime() + offset
+            let target = now + offset
             if setClock(target) == 0 {
                 log("set the clock forward by \(Self.seconds(offset)) from \(server.url): \(utc(target / 1_000_000_000))")
             } else {

@@ -26,7 +26,7 @@ public struct ClockState: Sendable, Equatable {
     public var sources: String
     /// The last reason the time could not be had, for IT (one line, no secret).
     public var detail: String
-    /// When the server's time was taken, in UTC text.
+    /// When the server's time was taken, in seconds since 1970 (as text).
     public var at: String
 
     public init(kept: Bool, source: Source, sources: String = "", detail: String = "", at: String = "") {

@@ -25,9 +25,9 @@ public struct ServerClock: Sendable, Equatable {
 
     public struct Answer: Sendable, Equatable {
         public var date: Int64
-        /// The real-time clock (nanoseconds since 1970) when the request left and the answer came.
-        public var sentAt: Int64
-        public var receivedAt: Int64
+        /// From the request to the answer, and when the answer came (monotonic nanoseconds).
+        public var roundTrip: Int64
+        public var receivedAt: UInt64
     }
 
     public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
@@ -44,7 +44,7 @@ public struct ServerClock: Sendable, Equatable {
         }
         defer { socket.close() }
         let hostField = url.dropFirst("https://".count)
-        let sentAt = Self.realtime()
+        let sentAt = Monotonic.nanoseconds()
         do {
             try socket.write(Array("HEAD / HTTP/1.1\r\nHost: \(hostField)\r\nUser-Agent: classbox\r\nConnection: close\r\n\r\n".utf8))
         } catch {
@@ -69,7 +69,8 @@ public struct ServerClock: Sendable, Equatable {
                 case .malformed(let reason): throw Failure(description: "\(url) did not answer in HTTP: \(reason)")
                 case .complete(let head):
                     guard let date = head.date else { throw Failure(description: "\(url) answered without a Date") }
-                    return Answer(date: date, sentAt: sentAt, receivedAt: Self.realtime())
+                    let receivedAt = Monotonic.nanoseconds()
+                    return Answer(date: date, roundTrip: Int64(receivedAt - sentAt), receivedAt: receivedAt)
                 }
             case .endOfStream:
                 throw Failure(description: "\(url) closed the connection before its answer")

@@ -92,6 +92,11 @@ public struct ConfigInstaller {
     /// (`classbox ssh-setup`). The live files are whole either way (``DurableFile``). Returns
     /// the names removed.
     public func removeLeftovers() -> [String] {
+        // Cut between removing last-good and renaming the fresh copy over it: the copy is whole
+        // (each file was written durably before), so it becomes last-good instead of going.
+        if access(lastGood, F_OK) != 0, access(lastGood + ".new", F_OK) == 0, rename(lastGood + ".new", lastGood) == 0 {
+            Self.syncDirectory(directory)
+        }
         let leftovers = Self.entries(in: directory).filter { $0 == ".incoming" || $0.hasSuffix(".new") }
             + Self.entries(in: lastGood).filter { $0.hasSuffix(".new") }.map { "last-good/" + $0 }
         for name in leftovers { Self.removeTree(directory + "/" + name) }

@@ -18,9 +18,11 @@ struct SSHSetupCommand: ParsableCommand {
     var config = "/boot/classbox/classbox.toml"
 
     func run() throws {
-        // A push the power cut short: its leftovers go; the live files are whole.
+        // A push the power cut short: its leftovers go, once per boot (a push restarts this
+        // service too, and must not lose its own files to it); the live files are whole.
         let directory = String(config[..<(config.lastIndex(of: "/") ?? config.startIndex)])
-        let leftovers = ConfigInstaller(directory: directory.isEmpty ? "." : directory, say: { _ in }).removeLeftovers()
+        let firstThisBoot = access(SSHSetup().keysDirectory, F_OK) != 0
+        let leftovers = firstThisBoot ? ConfigInstaller(directory: directory.isEmpty ? "." : directory, say: { _ in }).removeLeftovers() : []
         if !leftovers.isEmpty { print("classbox ssh-setup: removed what an interrupted provisioning push left: \(leftovers.joined(separator: ", "))") }
         var loaded: ProvisioningConfig?
         if case .valid(let valid, _) = ConfigLoader.load(path: config) {
@@ -127,7 +129,10 @@ struct UpdateServeCommand: ParsableCommand {
             // A push is not a crash: it must not count towards the unit's start limit (five
             // starts in five minutes reboot the box).
             _ = try? ChildProcess.run("/usr/bin/systemctl", ["reset-failed", "classbox.service"])
-            _ = try? ChildProcess.run("/usr/bin/systemctl", ["restart", "--no-block", "classbox-ssh.service", "classbox.service"])
+            // The clock follows the file too (network.ntp, the server): a box that started with an
+            // invalid file has no time source until then, and would wait for the time for good.
+            _ = try? ChildProcess.run("/usr/bin/systemctl", ["restart", "--no-block", "classbox-clock.service", "systemd-timesyncd.service",
+                                                             "classbox-ssh.service", "classbox.service"])
         case .install(let allowDowngrade):
             var installer = UpdateInstaller(say: say)
             if case .valid(let loaded, _) = ConfigLoader.load(path: config) { installer.trialSeconds = loaded.update.trialSeconds }
@@ -181,9 +186,6 @@ struct HealthCommand: ParsableCommand {
     }
 }
 
-/// `classbox config`: the forced command of the `config` user (same keys as `update`):
-/// `ssh config@box < classbox.toml` (or a tar of it with its secret files) checks and
-/// installs a provisioning file, `ssh config@box rollback` brings the last good one back.
 /// `classbox ssh-status`: the forced command of the `status` user (`ssh status@box [json]`; ssh
 /// itself would take `--json` after the host for its own option): the status through the root
 /// side, which alone can ask the running box; nothing else.
@@ -203,6 +205,9 @@ struct StatusSSHCommand: ParsableCommand {
     }
 }
 
+/// `classbox config`: the forced command of the `config` user (same keys as `update`):
+/// `ssh config@box < classbox.toml` (or a tar of it with its secret files) checks and
+/// installs a provisioning file, `ssh config@box rollback` brings the last good one back.
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",

@@ -68,19 +68,23 @@ struct ClockCorrectionTests {
     @Test func aClockAtItsFloorIsSteppedForward() {
         // The box thinks it is 2026-12-01 (its floor); the server says a week later.
         let now = 1_796_083_200 * second
-        let correction = ClockCorrection.decide(serverDate: 1_796_083_200 + 7 * 86_400, sentAt: now, receivedAt: now + 200_000_000)
+        let correction = ClockCorrection.decide(serverDate: 1_796_083_200 + 7 * 86_400, roundTrip: 200_000_000, sinceAnswer: 0, realtimeNow: now + 200_000_000)
         #expect(correction == .stepForward(nanoseconds: 7 * 86_400 * second + 500_000_000 + 100_000_000 - 200_000_000))
+        // The real-time clock stepped by 100 s after the answer (timesyncd's floor): counted once, not twice.
+        #expect(ClockCorrection.decide(serverDate: 1_796_083_200 + 7 * 86_400, roundTrip: 200_000_000, sinceAnswer: 10_000_000,
+                                       realtimeNow: now + 200_000_000 + 10_000_000 + 100 * second)
+                == .stepForward(nanoseconds: 7 * 86_400 * second + 400_000_000 - 100 * second))
     }
 
     @Test func withinTwoSecondsNothingIsDone() {
         let now = 1_796_083_200 * second + 300_000_000
-        #expect(ClockCorrection.decide(serverDate: 1_796_083_200, sentAt: now - 20_000_000, receivedAt: now) == .agrees(offsetNanoseconds: 210_000_000))
-        #expect(ClockCorrection.decide(serverDate: 1_796_083_201, sentAt: now, receivedAt: now) == .agrees(offsetNanoseconds: 1_200_000_000))
-        #expect(ClockCorrection.decide(serverDate: 1_796_083_202, sentAt: now, receivedAt: now) == .stepForward(nanoseconds: 2_200_000_000))
+        #expect(ClockCorrection.decide(serverDate: 1_796_083_200, roundTrip: 20_000_000, sinceAnswer: 0, realtimeNow: now) == .agrees(offsetNanoseconds: 210_000_000))
+        #expect(ClockCorrection.decide(serverDate: 1_796_083_201, roundTrip: 0, sinceAnswer: 0, realtimeNow: now) == .agrees(offsetNanoseconds: 1_200_000_000))
+        #expect(ClockCorrection.decide(serverDate: 1_796_083_202, roundTrip: 0, sinceAnswer: 0, realtimeNow: now) == .stepForward(nanoseconds: 2_200_000_000))
     }
 
     @Test func aClockAheadIsNeverMovedBack() {
         let now = 1_796_083_200 * second
-        #expect(ClockCorrection.decide(serverDate: 1_796_083_200 - 3600, sentAt: now, receivedAt: now) == .ahead(nanoseconds: 3600 * second - 500_000_000))
+        #expect(ClockCorrection.decide(serverDate: 1_796_083_200 - 3600, roundTrip: 0, sinceAnswer: 0, realtimeNow: now) == .ahead(nanoseconds: 3600 * second - 500_000_000))
     }
 }
