@@ -121,7 +121,7 @@ let package = Package(
         .target(name: "Updater", dependencies: ["Provisioning", "Runtime", "JSON"]),
         // A clock the box can trust without a battery clock: NTP through systemd-timesyncd, else
         // the `Date` of the district's server over HTTPS, forward only (the state is I/O-free).
-        .target(name: "TimeKeeping", dependencies: ["SecureSocket", "Runtime"]),
+        .target(name: "TimeKeeping", dependencies: ["SecureSocket", "Runtime", "Updater"]),
         // The composition root: the box's state machine and supervision.
         .target(name: "Box", dependencies: [
             "Provisioning", "Capture", "Device", "Codecs", "Media", "RTP", "RTCP", "Congestion", "Transport", "Wire", "Runtime", "Session", "ICE", "DTLS",

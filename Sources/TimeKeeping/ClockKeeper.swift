@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Runtime
+import Updater
 
 /// classbox-clock.service: gives the box a clock it can trust on a board without a battery
 /// clock, in a school that may block NTP.
@@ -73,7 +74,7 @@ public final class ClockKeeper {
         var lastFailureLogged: (text: String, at: UInt64)?
         while !shouldStop() {
             let now = Monotonic.nanoseconds()
-            if access(configuration.runDirectory + "/systemd/timesync/synchronized", F_OK) == 0 {
+            if ClockState.ntpSynchronized(runDirectory: configuration.runDirectory) {
                 if state.source != .ntp {
                     state.source = .ntp
                     state.detail = ""
@@ -113,7 +114,7 @@ public final class ClockKeeper {
 
     func apply(_ answer: ServerClock.Answer, from server: ServerClock) {
         // NTP came meanwhile: it is the better source.
-        guard access(configuration.runDirectory + "/systemd/timesync/synchronized", F_OK) != 0 else { return }
+        guard !ClockState.ntpSynchronized(runDirectory: configuration.runDirectory) else { return }
         let now = ServerClock.realtime()
         let correction = ClockCorrection.decide(serverDate: answer.date, roundTrip: answer.roundTrip,
                                                 sinceAnswer: Int64(Monotonic.nanoseconds() - answer.receivedAt), realtimeNow: now)
@@ -146,24 +147,18 @@ public final class ClockKeeper {
         try? Self.replace(ClockState.directory(runDirectory: configuration.runDirectory), "state", with: state.serialized)
     }
 
-    /// Writes `name` in `directory` (made if missing) beside it, then renames it over: a
-    /// reader sees the old or the new text, never half of one.
+    /// Writes `name` in `directory` (made if missing) with ``DurableFile``: a reader sees the
+    /// old or the new text, never half of one.
     static func replace(_ directory: String, _ name: String, with text: String) throws(KeeperError) {
         var path = ""
         for part in directory.split(separator: "/") {
             path += "/" + part
             if mkdir(path, 0o755) != 0 && errno != EEXIST { throw KeeperError(description: "cannot make \(path): \(String(cString: strerror(errno)))") }
         }
-        let temporary = directory + "/." + name + ".new"
-        let target = directory + "/" + name
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw KeeperError(description: "cannot write \(temporary): \(String(cString: strerror(errno)))") }
-        let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        close(fd)
-        guard written == bytes.count, rename(temporary, target) == 0 else {
-            unlink(temporary)
-            throw KeeperError(description: "cannot write \(target): \(String(cString: strerror(errno)))")
+        do {
+            try DurableFile.replace(directory + "/" + name, with: Array(text.utf8), mode: 0o644)
+        } catch {
+            throw KeeperError(description: "\(error)")
         }
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Updater
 
 /// Whether the box may trust its clock, as `classbox clock` (classbox-clock.service) and
 /// systemd-timesyncd leave it in /run for the box and for `classbox status`.
@@ -38,14 +39,19 @@ public struct ClockState: Sendable, Equatable {
 
     public static func directory(runDirectory: String) -> String { runDirectory + "/classbox-clock" }
 
+    /// systemd-timesyncd's mark that NTP has set the clock (systemd >= 239).
+    public static func ntpSynchronized(runDirectory: String) -> Bool {
+        access(runDirectory + "/systemd/timesync/synchronized", F_OK) == 0
+    }
+
     /// The state as the files in `runDirectory` say it now.
     public static func read(runDirectory: String = "/run") -> ClockState {
-        let ntp = access(runDirectory + "/systemd/timesync/synchronized", F_OK) == 0
+        let ntp = ntpSynchronized(runDirectory: runDirectory)
         var directoryStat = stat()
         guard stat(directory(runDirectory: runDirectory), &directoryStat) == 0 else {
             return ClockState(kept: false, source: ntp ? .ntp : .waiting)
         }
-        let fields = parse(readFile(directory(runDirectory: runDirectory) + "/state") ?? "")
+        let fields = parse(DurableFile.contents(of: directory(runDirectory: runDirectory) + "/state").map { String(decoding: $0, as: UTF8.self) } ?? "")
         var state = ClockState(kept: true, source: Source(rawValue: fields["state"] ?? "") ?? .waiting,
                                sources: fields["sources"] ?? "", detail: fields["detail"] ?? "", at: fields["at"] ?? "")
         if ntp { state.source = .ntp }  // NTP outranks a `Date` taken earlier
@@ -65,14 +71,5 @@ public struct ClockState: Sendable, Equatable {
             fields[String(line[..<equals])] = String(line[line.index(after: equals)...])
         }
         return fields
-    }
-
-    static func readFile(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while case let count = fread(&buffer, 1, buffer.count, file), count > 0 { bytes += buffer[..<count] }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -39,6 +39,13 @@ public struct ConfigInstaller {
         self.say = say
     }
 
+    /// For the provisioning file at `configPath` (its directory holds the secrets and last-good).
+    public init(configPath: String, say: @escaping (String) -> Void) {
+        let slash = configPath.lastIndex(of: "/")
+        self.init(directory: slash.map { String(configPath[..<$0]) } ?? ".",
+                  fileName: String(configPath[(slash.map { configPath.index(after: $0) } ?? configPath.startIndex)...]), say: say)
+    }
+
     var staging: String { directory + "/.incoming" }
     public var lastGood: String { directory + "/last-good" }
 

@@ -22,7 +22,7 @@ public enum DurableFile {
         }
     }
 
-    static func replace(_ path: String, with bytes: [UInt8], mode: mode_t) throws(UpdateError) {
+    public static func replace(_ path: String, with bytes: [UInt8], mode: mode_t) throws(UpdateError) {
         let temporary = path + ".new"
         let fresh = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fresh >= 0 else { throw .system("creating \(temporary)", errno: errno) }

@@ -20,9 +20,8 @@ struct SSHSetupCommand: ParsableCommand {
     func run() throws {
         // A push the power cut short: its leftovers go, once per boot (a push restarts this
         // service too, and must not lose its own files to it); the live files are whole.
-        let directory = String(config[..<(config.lastIndex(of: "/") ?? config.startIndex)])
         let firstThisBoot = access(SSHSetup().keysDirectory, F_OK) != 0
-        let leftovers = firstThisBoot ? ConfigInstaller(directory: directory.isEmpty ? "." : directory, say: { _ in }).removeLeftovers() : []
+        let leftovers = firstThisBoot ? ConfigInstaller(configPath: config, say: { _ in }).removeLeftovers() : []
         if !leftovers.isEmpty { print("classbox ssh-setup: removed what an interrupted provisioning push left: \(leftovers.joined(separator: ", "))") }
         var loaded: ProvisioningConfig?
         if case .valid(let valid, _) = ConfigLoader.load(path: config) {
@@ -105,8 +104,7 @@ struct UpdateServeCommand: ParsableCommand {
                 say("{\"error\":\(JSONValue.string("classbox status: \(error)").serialized)}")
             }
         case .config(let rollback):
-            let directory = String(config[..<(config.lastIndex(of: "/") ?? config.startIndex)])
-            let installer = ConfigInstaller(directory: directory, fileName: String(config.split(separator: "/").last ?? "classbox.toml"), say: say)
+            let installer = ConfigInstaller(configPath: config, say: say)
             let outcome: ConfigInstaller.Outcome
             if rollback {
                 outcome = installer.rollback() ? .changed : .refused

@@ -99,6 +99,13 @@ import Testing
         #expect(box.read("classbox.toml")?.contains("klasse-4b") == true)
     }
 
+    @Test func theInstallerFindsItsDirectoryFromTheConfigPath() {
+        let boot = ConfigInstaller(configPath: "/boot/classbox/classbox.toml", say: { _ in })
+        #expect(boot.directory == "/boot/classbox" && boot.fileName == "classbox.toml")
+        let here = ConfigInstaller(configPath: "box.toml", say: { _ in })
+        #expect(here.directory == "." && here.fileName == "box.toml")
+    }
+
     /// What a power cut during a push leaves (the staging directory, a half-made last-good copy,
     /// a new file not yet renamed) goes at the next boot; the live files stay as they are.
     @Test func theLeftoversOfAnInterruptedPushAreRemovedAtBoot() throws {
