@@ -1,3 +1,4 @@
+import Glibc
 import Media
 internal import CVPX
 
@@ -77,7 +78,9 @@ public final class VP8Encoder {
         config.g_w = UInt32(settings.width)
         config.g_h = UInt32(settings.height)
         config.g_timebase = vpx_rational(num: 1, den: 90000)
-        config.g_threads = UInt32(settings.threads)
+        let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        config.g_threads = UInt32(settings.threads > 0 ? settings.threads
+                                  : VP8EncoderSettings.automaticThreads(width: settings.width, height: settings.height, cores: cores))
         config.g_lag_in_frames = 0
         config.g_pass = VPX_RC_ONE_PASS
         config.g_error_resilient = settings.errorResilient ? vpx_codec_er_flags_t(VPX_ERROR_RESILIENT_DEFAULT) : 0

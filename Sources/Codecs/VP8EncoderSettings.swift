@@ -7,6 +7,8 @@ public struct VP8EncoderSettings: Sendable, Equatable {
     public var height: Int
     public var fps: Int
     public var bitrateKbps: Int
+    /// libvpx's encoder threads; 0: as libwebrtc chooses them for the picture's size and the
+    /// machine's cores (``automaticThreads(width:height:cores:)``), decided for each encoder.
     public var threads: Int = 1
     /// Negative: fixed speed `-cpuUsed` (repeatable); positive: libvpx adapts it to the measured time.
     public var cpuUsed: Int = -6
@@ -39,7 +41,20 @@ public struct VP8EncoderSettings: Sendable, Equatable {
 
     func validate() throws(CodecError) {
         guard width > 0, height > 0, width % 2 == 0, height % 2 == 0 else { throw .invalidSettings("VP8 needs an even, positive size") }
-        guard fps > 0, bitrateKbps > 0, threads >= 1 else { throw .invalidSettings("fps, bitrate and threads must be positive") }
+        guard fps > 0, bitrateKbps > 0, threads >= 0 else { throw .invalidSettings("fps and bitrate must be positive, threads not negative") }
         guard (1...3).contains(temporalLayers) else { throw .invalidSettings("VP8 temporal layers must be 1, 2 or 3") }
+    }
+
+    /// libwebrtc's number of VP8 encoder threads off Android (`LibvpxVp8Encoder::NumberOfThreads`
+    /// in libvpx_vp8_encoder.cc): one below qHD or on fewer than 3 cores, 2 for HD on 3–5
+    /// cores, 3 on 6 or more, 8 for 1080p on more than 8. libvpx's VP8 threads wait for each
+    /// other's macroblock rows in spin loops: a second thread on a machine whose other core is
+    /// busy (decoding, the screen, the audio) burns CPU instead of saving time.
+    public static func automaticThreads(width: Int, height: Int, cores: Int) -> Int {
+        let pixels = width * height
+        if pixels >= 1920 * 1080 && cores > 8 { return 8 }
+        if pixels > 1280 * 960 && cores >= 6 { return 3 }
+        if pixels > 640 * 480 && cores >= 3 { return cores >= 6 ? 3 : 2 }
+        return 1
     }
 }

@@ -10,7 +10,8 @@ extension ConfigDecoder {
         let height = reader.integer("height", in: section, default: 720, range: 120...1080, unit: " pixels, even", check: even)
         let fps = reader.integer("fps", in: section, default: 30, range: 1...60, unit: " frames per second")
         let bitrate = reader.integer("max_bitrate_kbps", in: section, default: 1500, range: 100...8000, unit: " kbit/s")
-        let threads = reader.integer("encoder_threads", in: section, default: 2, range: 1...8)
+        let threads = reader.integer("encoder_threads", in: section, default: 0, range: 0...8,
+                                     expected: "0 (automatic, by the picture's size and the CPU's cores) or 1 to 8 threads")
         let cpuUsed = reader.integer("encoder_cpu_used", in: section, default: -6, range: -16...16)
         let errorResilient = reader.boolean("error_resilient", in: section, default: false)
         let layers = reader.integer("temporal_layers", in: section, default: 1, range: 1...3)

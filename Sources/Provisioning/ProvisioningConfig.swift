@@ -68,6 +68,7 @@ public struct ProvisioningConfig: Sendable, Equatable {
         public var height: Int
         public var fps: Int
         public var maxBitrateKbps: Int
+        /// libvpx encoder threads; 0: as libwebrtc chooses them (by size and cores).
         public var encoderThreads: Int
         /// libvpx `cpu-used`; negative values fix the speed (see the README).
         public var encoderCpuUsed: Int

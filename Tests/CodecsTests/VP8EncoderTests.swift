@@ -158,6 +158,25 @@ func lumaPSNR(_ a: [UInt8], _ b: [UInt8]) -> Double {
         #expect(throws: CodecError.self) {
             try encoder.encode(Picture(width: 160, height: 120).layout, pts: 0, duration: 3000) { _ in }
         }
+        var negative = settings()
+        negative.threads = -1
+        #expect(throws: CodecError.self) { try VP8Encoder(negative) }
+    }
+
+    /// libwebrtc's table (libvpx_vp8_encoder.cc, off Android), and an encoder made with
+    /// automatic threads encodes.
+    @Test func automaticThreadsFollowLibwebrtc() throws {
+        let cases: [(Int, Int, Int, Int)] = [(1280, 720, 2, 1), (1280, 720, 4, 2), (1280, 720, 6, 3), (640, 480, 4, 1),
+                                            (640, 360, 8, 1), (1920, 1080, 4, 2), (1920, 1080, 6, 3), (1920, 1080, 12, 8), (320, 180, 1, 1)]
+        for (width, height, cores, threads) in cases {
+            #expect(VP8EncoderSettings.automaticThreads(width: width, height: height, cores: cores) == threads, "\(width)x\(height), \(cores) cores")
+        }
+        var automatic = settings()
+        automatic.threads = 0
+        let encoder = try VP8Encoder(automatic)
+        var bytes = 0
+        try encoder.encode(Picture(width: automatic.width, height: automatic.height).layout, pts: 0, duration: 3000) { bytes += $0.data.count }
+        #expect(bytes > 0)
     }
 }
 

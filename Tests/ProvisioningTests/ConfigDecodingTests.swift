@@ -103,7 +103,7 @@ enum TestKeys {
         #expect(config.server.caBundle == nil && config.server.login == .anonymous && config.server.account == nil)
         #expect(config.room.organiser == false && config.room.startVideoMuted && !config.room.startAudioMuted)
         #expect(config.camera == .init(source: .testPattern, width: 1280, height: 720, fps: 30, maxBitrateKbps: 1500,
-                                       encoderThreads: 2, encoderCpuUsed: -6, errorResilient: false, temporalLayers: 1))
+                                       encoderThreads: 0, encoderCpuUsed: -6, errorResilient: false, temporalLayers: 1))
         #expect(config.audio == .init(capture: .pcm("default"), playback: .pcm("default"), bitrateKbps: 32, dtx: false, toneHz: 440,
                                       volume: 80, echoCancellation: true, noiseSuppression: true))
         #expect(config.display.maxParticipants == 6)
