@@ -148,16 +148,21 @@ $(CHRONYD):
 ## 10 ms block with AEC and NS on, allocations per block, ERLE), and the video receive path at
 ## 360p and 720p against libvpx decoding alone (CPU per frame, allocations per frame), and the
 ## classroom screen at 1080p with 1 + 4 tiles against libyuv alone (CPU and allocations per frame),
-## and issue 13's bottleneck test: the box, then Chromium's GoogCC, sending through a tc token
-## bucket at 1 / 2.5 / 0.5 / 1 Mbit/s (throughput per capacity, queueing delay, loss, recovery
-## after the drop, the receiving Chromium's freezes; root, ~4 min, CONGESTION_SCALE=0.3 shorter)
+## and a 1:1 call of the box against headless Chromium, each sending the same 720p30 picture
+## and Opus, receiving, decoding and showing the other's at 1080p (CPU seconds of each whole
+## process tree over 30 s, and their ratio; ~1 min), and issue 13's bottleneck test: the box,
+## then Chromium's GoogCC, sending through a tc token bucket at 1 / 2.5 / 0.5 / 1 Mbit/s
+## (throughput per capacity, queueing delay, loss, recovery after the drop, the receiving
+## Chromium's freezes; root, ~4 min, CONGESTION_SCALE=0.3 shorter)
 bench: deps
 	$(SWIFT) build -c release --product classbox-bench
+	$(SWIFT) build -c release --product classbox-interop
 	$(SWIFT) build --product classbox-interop
 	python3 Tests/Bench/send_pipeline.py $(BUILD_DIR)/release/classbox-bench
 	$(BUILD_DIR)/release/classbox-bench receive-audio 20
 	$(BUILD_DIR)/release/classbox-bench receive-video 20
 	$(BUILD_DIR)/release/classbox-bench screen 10
+	python3 Tests/Bench/call.py $(BUILD_DIR)/release/classbox-interop $(BUILD_DIR)/release/classbox-bench
 	python3 Tests/Bench/congestion.py $(BUILD_DIR)/debug/classbox-interop
 
 # --- fuzzing (libFuzzer through swiftc -sanitize=fuzzer, with AddressSanitizer) ---------

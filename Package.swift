@@ -138,7 +138,7 @@ let package = Package(
 
         // `make bench`: the send path with an allocation counter linked in.
         .target(name: "CMallocCounter"),
-        .executableTarget(name: "classbox-bench", dependencies: ["Box", "Codecs", "Transport", "Wire", "CMallocCounter"]),
+        .executableTarget(name: "classbox-bench", dependencies: ["Box", "Capture", "Codecs", "Media", "Transport", "Wire", "CMallocCounter"]),
         // The media path against SDP peers (aiortc) for Tests/Interop.
         .executableTarget(name: "classbox-interop", dependencies: ["Box", "Provisioning", .product(name: "Logging", package: "swift-log")]),
 
@@ -177,7 +177,7 @@ let package = Package(
         .testTarget(name: "BindingsTests", dependencies: ["CVPX", "COpus", "CSRTP", "COpenSSL", "CALSA", "CV4L2", "CLinux"]),
         .target(name: "ClassboxTestSupport", dependencies: ["Runtime"], path: "Tests/ClassboxTestSupport"),
         .testTarget(name: "DeviceTests", dependencies: ["Device", "Capture", "ClassboxTestSupport"]),
-        .testTarget(name: "BoxTests", dependencies: ["Box", "Provisioning", "ClassboxTestSupport"]),
+        .testTarget(name: "BoxTests", dependencies: ["Box", "Provisioning", "ClassboxTestSupport", "CPNG"], exclude: ["Reference"]),
         // Real kernel devices (vivid, snd-aloop, uinput) inside the QEMU tier: `make qemu-test`.
         .testTarget(name: "HardwareTests", dependencies: ["Capture", "Media", "Privacy", "Device", "CLinux", "ClassboxTestSupport", "Box", "Codecs",
                                                           "AudioProcessing", "RTP", "Runtime", "Transport",

@@ -1,5 +1,6 @@
 import Composition
 import Glibc
+import Synchronization
 internal import CPNG
 
 /// Where the classroom screen's frames go: a real screen through KMS, or the simulated
@@ -77,5 +78,43 @@ public final class SnapshotDisplay: ScreenOutput {
     public func remove() {
         unlink(path)
         unlink(path + ".partial")
+    }
+}
+
+/// A screen that exists only in memory (`make bench`'s call: the box's whole lesson, its
+/// compositor drawing as into KMS's two scan-out buffers, with nothing plugged in). Each
+/// `present` hands the other buffer out next, as a page flip does, and counts the frame;
+/// nothing is kept or written anywhere.
+public final class OffscreenDisplay: ScreenOutput {
+    public let width: Int
+    public let height: Int
+    public private(set) var bufferIndex = 0
+    /// Frames presented so far; read by other threads.
+    public let presented = Atomic<Int>(0)
+    private let memory: [UnsafeMutablePointer<UInt8>]
+
+    public init(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+        memory = (0..<2).map { _ in
+            let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: width * height * 4)
+            buffer.initialize(repeating: 0, count: width * height * 4)
+            return buffer
+        }
+    }
+
+    deinit { memory.forEach { $0.deallocate() } }
+
+    public var summary: String { "off-screen \(width)x\(height)" }
+    public var eventDescriptor: Int32? { nil }
+    public var isFlipPending: Bool { false }
+    public var canvas: ScreenCanvas { ScreenCanvas(base: memory[bufferIndex], width: width, height: height, stride: width * 4) }
+    public func handleEvents() {}
+
+    @discardableResult
+    public func present() throws(DisplayError) -> Bool {
+        bufferIndex ^= 1
+        presented.wrappingAdd(1, ordering: .relaxed)
+        return true
     }
 }

@@ -2,8 +2,10 @@
 // which compares its CPU time with vpxenc and GStreamer on the same input and settings.
 import Wire
 import Box
+import Capture
 import CMallocCounter
 import Codecs
+import Media
 import Transport
 
 #if canImport(Glibc)
@@ -82,6 +84,27 @@ if arguments.count >= 2 && arguments[1] == "screen" {
               + "\(fixed(result.allocationsPerFrame, 2)) in the box's path)")
     } catch {
         print("classbox-bench: \(error)")
+        exit(1)
+    }
+    exit(0)
+}
+// `classbox-bench pattern-y4m PATH FRAMES`: the simulated camera's 720p30 picture as a Y4M clip,
+// for the call bench's Chromium to send as its camera (both sides then encode the same picture).
+if arguments.count == 4 && arguments[1] == "pattern-y4m", let count = Int(arguments[3]), count > 0 {
+    let pattern = TestPattern(width: 1280, height: 720)
+    guard let file = fopen(arguments[2], "wb") else {
+        print("classbox-bench: cannot write \(arguments[2])")
+        exit(1)
+    }
+    let header = "YUV4MPEG2 W\(pattern.width) H\(pattern.height) F30:1 Ip A1:1 C420jpeg\n", marker = "FRAME\n"
+    var written = fputs(header, file) >= 0
+    for number in 0..<count where written {
+        let picture = pattern.render(frame: number)
+        let size = VideoFrameLayout.packedSize(width: pattern.width, height: pattern.height)
+        written = fputs(marker, file) >= 0 && fwrite(picture.planes.0, 1, size, file) == size
+    }
+    guard fclose(file) == 0, written else {
+        print("classbox-bench: writing \(arguments[2]) failed")
         exit(1)
     }
     exit(0)

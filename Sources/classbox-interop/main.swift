@@ -4,7 +4,8 @@
 //   classbox-interop --config FILE --role answer --offer IN --answer OUT --duration S [--tamper-fingerprint]
 //   classbox-interop --config FILE --role offer --offer OUT --answer IN --duration S
 //   (--no-loopback: host candidates on the real interfaces, for the network-namespace tests;
-//    --trace: the congestion state every half second on stderr, for the bottleneck bench)
+//    --trace: the congestion state every half second on stderr, for the bottleneck bench;
+//    --screen WxH: the call shown as the box's lesson on a screen in memory, for the call bench)
 //
 // The peer's file is waited for; at the end one line of JSON with the counters and state.
 import Box
@@ -51,6 +52,14 @@ do {
         try offer.write(toFile: offerPath, atomically: true, encoding: .utf8)
         guard let answer = waitForFile(answerPath) else { throw CocoaError(.fileReadNoSuchFile) }
         call = try accept(answer)
+    }
+    if let screen = option("--screen") {
+        let size = screen.split(separator: "x").compactMap { Int($0) }
+        guard size.count == 2, size.allSatisfy({ $0 >= 64 && $0 <= 7680 }) else {
+            print("classbox-interop: --screen wants WIDTHxHEIGHT, e.g. 1920x1080")
+            exit(2)
+        }
+        call.showOnScreen(width: size[0], height: size[1], display: config.display)
     }
     try call.start()
     // The frames of the last half second are sent but not counted: a receiver repairs a loss

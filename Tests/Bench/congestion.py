@@ -142,12 +142,12 @@ class Sampler(threading.Thread):
 
 
 class Child:
-    """A process in a namespace, in its own process group, its output collected (stderr lines
-    with the time they came)."""
+    """A process in a namespace (ns None: in ours), in its own process group, its output
+    collected (stderr lines with the time they came)."""
 
     def __init__(self, name, ns, command, env):
         self.name = name
-        self.proc = subprocess.Popen(["ip", "netns", "exec", ns] + command, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen((["ip", "netns", "exec", ns] if ns else []) + command, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
         self.out, self.err = [], []
         self.threads = [threading.Thread(target=self._read, args=(self.proc.stdout, self.out), daemon=True),

@@ -20,8 +20,18 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 
+# For the call bench: CHROMIUM_PEER_FPS, the fake camera's frame rate (Chromium's own default
+# is 20 fps); CHROMIUM_PEER_CAMERA, a Y4M clip Chromium sends as its camera (looped), at the
+# size it has whatever Chromium's adaptation would prefer (degradationPreference
+# maintain-resolution), so that both sides of a call encode the same picture;
+# CHROMIUM_PEER_SCREEN (e.g. "1920x1080"), the window's size, the other's video filling it as
+# the box's screen shows the other full size; CHROMIUM_PEER_MAX_KBPS, the clip's bitrate cap.
+FPS = os.environ.get("CHROMIUM_PEER_FPS")
+CAMERA = os.environ.get("CHROMIUM_PEER_CAMERA")
+SCREEN = os.environ.get("CHROMIUM_PEER_SCREEN")
+MAX_KBPS = int(os.environ.get("CHROMIUM_PEER_MAX_KBPS", "0"))  # with a clip: the video's cap, as the box's
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+         "--use-fake-device-for-media-stream" + (f"=fps={FPS}" if FPS else ""), "--use-fake-ui-for-media-stream",
          "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
          # Chromium's own warnings (libwebrtc's RTC_LOG among them) to its log, which the
          # result counts: how the peer judged what the box sent, not only what it measured.
@@ -33,7 +43,7 @@ INVALID_SR = ("Newer RTCP SR report with older RTP timestamp", "Multiple consecu
 # Everything runs in the page: the peer connection, its media and its statistics.
 SETUP = """
 window.states = [];
-window.makePeer = async () => {
+window.makePeer = async (keepResolution, maxKbps) => {
   const stream = await navigator.mediaDevices.getUserMedia({audio: true, video: {width: 1280, height: 720, frameRate: 30}});
   const pc = new RTCPeerConnection({bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require'});
   pc.onconnectionstatechange = () => window.states.push(pc.connectionState);
@@ -41,6 +51,8 @@ window.makePeer = async () => {
   // counted only when played) and decodes the video as a page showing it would.
   pc.ontrack = (event) => { document.getElementById(event.track.kind === 'audio' ? 'a' : 'v').srcObject = new MediaStream([event.track]); };
   window.pc = pc;
+  window.keepResolution = keepResolution;
+  window.maxKbps = maxKbps;
   return stream;
 };
 // Once a second: how Chromium's sending develops (its estimate, its encoder's target and
@@ -56,6 +68,17 @@ setInterval(async () => {
   });
   window.timeline.push(point);
 }, 1000);
+// A clip's picture at its own size (the call bench): the sender keeps the resolution.
+window.keepSize = async () => {
+  if (!window.keepResolution) return;
+  for (const sender of pc.getSenders()) {
+    if (!sender.track || sender.track.kind !== 'video') continue;
+    const parameters = sender.getParameters();
+    parameters.degradationPreference = 'maintain-resolution';
+    if (window.maxKbps > 0) parameters.encodings.forEach(e => { e.maxBitrate = window.maxKbps * 1000; });
+    await sender.setParameters(parameters);
+  }
+};
 window.gathered = () => new Promise(resolve => {
   if (pc.iceGatheringState === 'complete') return resolve();
   pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') resolve(); };
@@ -65,7 +88,7 @@ window.gathered = () => new Promise(resolve => {
 OFFER = SETUP + """
 const done = arguments[arguments.length - 1];
 (async () => {
-  const stream = await makePeer();
+  const stream = await makePeer(arguments[0], arguments[1]);
   for (const track of stream.getTracks()) {
     const transceiver = pc.addTransceiver(track, {direction: 'sendrecv', streams: [stream]});
     if (track.kind === 'video') {
@@ -75,6 +98,7 @@ const done = arguments[arguments.length - 1];
     }
   }
   await pc.setLocalDescription(await pc.createOffer());
+  await keepSize();
   await gathered();
   done(pc.localDescription.sdp);
 })().catch(e => done('ERROR ' + e));
@@ -83,13 +107,14 @@ const done = arguments[arguments.length - 1];
 ANSWER = SETUP + """
 const done = arguments[arguments.length - 1];
 (async () => {
-  const stream = await makePeer();
+  const stream = await makePeer(arguments[1], arguments[2]);
   await pc.setRemoteDescription({type: 'offer', sdp: arguments[0]});
   for (const transceiver of pc.getTransceivers()) {
     const track = stream.getTracks().find(t => t.kind === transceiver.receiver.track.kind);
     if (track) { await transceiver.sender.replaceTrack(track); transceiver.direction = 'sendrecv'; }
   }
   await pc.setLocalDescription(await pc.createAnswer());
+  await keepSize();
   await gathered();
   done(pc.localDescription.sdp);
 })().catch(e => done('ERROR ' + e));
@@ -134,9 +159,15 @@ def main():
     options.binary_location = "/usr/bin/chromium"
     profile = tempfile.mkdtemp(prefix="chromium-peer-")
     options.add_argument(f"--user-data-dir={profile}")
+    if CAMERA:
+        options.add_argument(f"--use-file-for-fake-video-capture={CAMERA}")
+    style = ""
+    if SCREEN:
+        options.add_argument("--window-size=" + SCREEN.replace("x", ","))
+        style = "<style>body{margin:0;background:#000}video{position:fixed;inset:0;width:100vw;height:100vh;object-fit:contain}</style>"
     page = os.path.join(profile, "peer.html")
     with open(page, "w") as f:
-        f.write("<html><body><video id=v autoplay muted playsinline></video><audio id=a autoplay></audio></body></html>")
+        f.write(f"<html><head>{style}</head><body><video id=v autoplay muted playsinline></video><audio id=a autoplay></audio></body></html>")
     log_path = os.path.join(profile, "chromium.log")
     log = open(log_path, "w")
     driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver", log_output=log))
@@ -144,7 +175,7 @@ def main():
         driver.set_script_timeout(60)
         driver.get("file://" + page)
         if role == "offer":
-            sdp = driver.execute_async_script(OFFER)
+            sdp = driver.execute_async_script(OFFER, bool(CAMERA), MAX_KBPS)
             if sdp.startswith("ERROR"):
                 raise SystemExit(f"chromium_peer: {sdp}")
             with open(offer_path + ".tmp", "w") as f:
@@ -154,7 +185,7 @@ def main():
             if result != "ok":
                 raise SystemExit(f"chromium_peer: the box's answer was refused: {result}")
         else:
-            sdp = driver.execute_async_script(ANSWER, wait_for(offer_path))
+            sdp = driver.execute_async_script(ANSWER, wait_for(offer_path), bool(CAMERA), MAX_KBPS)
             if sdp.startswith("ERROR"):
                 raise SystemExit(f"chromium_peer: the box's offer was refused: {sdp}")
             with open(answer_path + ".tmp", "w") as f:

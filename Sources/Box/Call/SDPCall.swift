@@ -1,4 +1,5 @@
 import Codecs
+import Display
 import DTLS
 import Logging
 import Provisioning
@@ -12,7 +13,9 @@ import Transport
 public final class SDPCall: @unchecked Sendable {
     public let localDescription: String
     let media: CallMedia
-    let remote: MediaSession
+    private(set) var remote: MediaSession
+    /// The lesson's screen, when ``showOnScreen(width:height:display:)`` asked for one.
+    private var screen: (loop: ScreenLoop, output: OffscreenDisplay)?
     private let lastState = Mutex<MediaTransport.State>(.connecting)
 
     /// Answers `offer` (SDP). `tamperRemoteFingerprint` checks that a mismatching certificate stops everything.
@@ -45,9 +48,47 @@ public final class SDPCall: @unchecked Sendable {
         media.onStateChange = { [weak self] state in self?.lastState.withLock { $0 = state } }
     }
 
-    public func start() throws { try media.start(remote: remote) }
+    public func start() throws {
+        try screen?.loop.start()
+        try media.start(remote: remote)
+    }
 
-    public func stop() { media.stop() }
+    public func stop() {
+        media.stop()
+        screen?.loop.stop()
+    }
+
+    /// Shows the call as the box's lesson on a screen in memory (`make bench`'s call against
+    /// Chromium): the peer's video on stage, the box's own picture small in its corner, the
+    /// status bar — the screen thread, sink and wall of a real call, drawing into two
+    /// off-screen buffers in turn. Before ``start()``.
+    public func showOnScreen(width: Int, height: Int, display: ProvisioningConfig.Display) {
+        // A plain peer names no sources, and the screen places pictures by source name.
+        let video = remote.media(.video)
+        let repeated = Set(video?.sourceGroups.filter { $0.semantics == "FID" }.compactMap { $0.ssrcs.dropFirst().first } ?? [])
+        var names: [String] = []
+        if let index = remote.media.firstIndex(where: { $0.kind == .video }) {
+            for (position, source) in remote.media[index].sources.enumerated() where source.name == nil {
+                remote.media[index].sources[position].name = "peer\(source.ssrc)-v0"
+                if !repeated.contains(source.ssrc) { names.append("peer\(source.ssrc)-v0") }
+            }
+        }
+        let status = ConferenceStatus()
+        status.update {
+            $0.situation = .inLesson(room: "Klasse 4b", others: 1)
+            $0.inRoom = true
+            $0.others = 1
+            $0.cameraLive = true
+        }
+        let plan = ScreenPlanBoard()
+        plan.update(ScreenPlan(stage: names.first, others: Array(names.dropFirst()), names: Dictionary(names.map { ($0, "Klasse 7a") }, uniquingKeysWith: { a, _ in a })))
+        let output = OffscreenDisplay(width: width, height: height)
+        let loop = ScreenLoop(display: display, status: status, plan: plan, runtimeDirectory: "/nonexistent",
+                              selfView: true, logger: media.logger, makeOutput: { output })
+        media.videoSink = loop.sink
+        media.selfView = loop.sink
+        screen = (loop, output)
+    }
 
     /// A short word for the transport's state: connecting, connected, failed: reason, closed.
     public var state: String {
@@ -84,6 +125,8 @@ public final class SDPCall: @unchecked Sendable {
                 "framesSkippedForPacing": control.framesSkippedForPacing.load(ordering: .relaxed), "acknowledgedAverageKbps": peer.averageAcknowledgedKbps ?? 0,
                 "transportFeedbackReported": media.transportFeedbackReported.load(ordering: .relaxed),
                 "videoBitrateKbps": control.videoBitrateKbps.load(ordering: .relaxed), "srtpRejected": transport.srtpRejected,
+                "decodedFrames": media.videoReceived.decodedFrames.load(ordering: .relaxed),
+                "screenFrames": screen?.output.presented.load(ordering: .relaxed) ?? 0,
                 "unclassified": transport.unclassified, "stunDropped": transport.stunDropped, "sendErrors": control.sendErrors.load(ordering: .relaxed)]
     }
 

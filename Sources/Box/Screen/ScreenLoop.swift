@@ -25,6 +25,8 @@ final class ScreenLoop: @unchecked Sendable {
     /// Whether the lesson shows the box's own picture (its camera can go live).
     private let selfView: Bool
     private let logger: Logger
+    /// A screen given instead of the provisioned one (`make bench`'s off-screen call).
+    private let makeOutput: (() -> any ScreenOutput)?
     private let wake: Wakeup
     private let stopped = Atomic<Bool>(false)
     private var thread: BackgroundThread?
@@ -34,10 +36,16 @@ final class ScreenLoop: @unchecked Sendable {
     /// The snapshot is rewritten this often even when nothing changed.
     static let snapshotInterval: UInt64 = 1_000_000_000
     static let snapshotName = "screen.png"
+    /// A picture for a tile or the self view waits at most this long after the stage's last
+    /// picture for the stage's next, so that both go into one composed frame (a 30 fps stage
+    /// brings one every 33 ms): with two buffers, a frame composed for a small tile alone
+    /// would convert the whole stage into the other buffer again.
+    static let stagePacing: UInt64 = 40_000_000
 
     init(display: ProvisioningConfig.Display, status: ConferenceStatus, plan: ScreenPlanBoard, runtimeDirectory: String,
-         selfView: Bool = false, logger: Logger) {
+         selfView: Bool = false, logger: Logger, makeOutput: (() -> any ScreenOutput)? = nil) {
         self.display = display
+        self.makeOutput = makeOutput
         self.selfView = selfView
         self.plan = plan
         let wake = Wakeup()
@@ -49,7 +57,7 @@ final class ScreenLoop: @unchecked Sendable {
     }
 
     func start() throws {
-        guard display.device != .none else { return }
+        guard display.device != .none || makeOutput != nil else { return }
         thread = try BackgroundThread(name: "classbox-screen") { [self] in run() }
     }
 
@@ -69,7 +77,7 @@ final class ScreenLoop: @unchecked Sendable {
     }
 
     private func run() {
-        let hotplug = display.device == .snapshot ? nil : HotplugMonitor()
+        let hotplug = display.device == .snapshot || makeOutput != nil ? nil : HotplugMonitor()
         var screen: Screen?
         var lastProbe: UInt64?
         var lastProblem: String?
@@ -77,6 +85,8 @@ final class ScreenLoop: @unchecked Sendable {
         var lastPresent: UInt64 = 0
         var failures = 0
         var loggedGeneration = -1
+        var timeout: Int32 = 200
+        var composed: (generation: Int, cameraLive: Bool, text: StatusText)?
         while !stopped.load(ordering: .relaxed) {
             let now = Monotonic.nanoseconds()
             if screen == nil, lastProbe.map({ now >= $0 + Self.probeInterval }) ?? true {
@@ -87,7 +97,8 @@ final class ScreenLoop: @unchecked Sendable {
             var entries = [pollfd(fd: wake.descriptor, events: Int16(POLLIN), revents: 0)]
             if let descriptor = hotplug?.descriptor { entries.append(pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)) }
             if let descriptor = screen?.output.eventDescriptor { entries.append(pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)) }
-            _ = poll(&entries, nfds_t(entries.count), 200)
+            _ = poll(&entries, nfds_t(entries.count), timeout)
+            timeout = 200
             wake.drain()
             if let hotplug, entries[1].revents != 0, hotplug.drmHotplugOccurred() {
                 if let kms = screen?.output as? KMSDisplay, !kms.isConnected() {
@@ -106,7 +117,14 @@ final class ScreenLoop: @unchecked Sendable {
             if case .inLesson = snapshot.situation, board.plan.stage != nil || !board.plan.others.isEmpty {
                 // The snapshot is a file for people to look at: once a second is enough.
                 guard !isSnapshot || now >= lastPresent + Self.snapshotInterval else { continue }
-                guard current.wall.compose(board.plan, generation: board.generation, status: statusText(snapshot),
+                let text = statusText(snapshot)
+                if !isSnapshot, let composed, composed == (board.generation, snapshot.cameraLive, text),
+                   let wait = waitForStage(board.plan) {
+                    timeout = wait
+                    continue
+                }
+                composed = (board.generation, snapshot.cameraLive, text)
+                guard current.wall.compose(board.plan, generation: board.generation, status: text,
                                            cameraLive: snapshot.cameraLive, on: current.output.canvas, buffer: current.output.bufferIndex) || isSnapshot else { continue }
                 if board.generation != loggedGeneration {
                     // Where each source is (source names, never display names): for IT, and for
@@ -120,6 +138,7 @@ final class ScreenLoop: @unchecked Sendable {
                 guard text != shown || (isSnapshot && now >= lastPresent + Self.snapshotInterval) else { continue }
                 current.painter.paint(text, with: current.compositor, on: current.output.canvas)
                 current.wall.suspend()
+                composed = nil
                 loggedGeneration = -1  // back in the lesson, the layout is logged again
                 shown = text
             }
@@ -144,6 +163,17 @@ final class ScreenLoop: @unchecked Sendable {
         (screen?.output as? SnapshotDisplay)?.remove()
     }
 
+    /// Milliseconds to wait for the stage's next picture before composing, or nil to compose
+    /// now: the stage has a new picture itself, or none came within ``stagePacing`` (a still
+    /// or stalled stage does not hold the others back). Only the pictures wait: a new layout,
+    /// the bar's text and the camera's state are composed at once.
+    private func waitForStage(_ plan: ScreenPlan) -> Int32? {
+        guard let stage = plan.stage, let arrival = sink.arrival(stage), !arrival.fresh else { return nil }
+        let now = Monotonic.nanoseconds(), due = arrival.at + Self.stagePacing
+        guard now < due else { return nil }
+        return Int32((due - now + 999_999) / 1_000_000)
+    }
+
     /// What the screen says now.
     func statusText(_ snapshot: ConferenceSnapshot) -> StatusText {
         var situation = snapshot.situation
@@ -157,13 +187,17 @@ final class ScreenLoop: @unchecked Sendable {
         let requested = display.mode.map { RequestedDisplayMode(width: $0.width, height: $0.height, refreshHertz: $0.refreshHertz) }
         let output: any ScreenOutput
         do throws(DisplayError) {
-            switch display.device {
-            case .none: return nil
-            case .snapshot:
-                mkdir(runtimeDirectory, 0o700)
-                output = SnapshotDisplay(path: runtimeDirectory + "/" + Self.snapshotName, width: requested?.width ?? 1280, height: requested?.height ?? 720)
-            case .automatic: output = try KMSDisplay(requested: requested)
-            case .card(let path): output = try KMSDisplay(path: path, requested: requested)
+            if let makeOutput {
+                output = makeOutput()
+            } else {
+                switch display.device {
+                case .none: return nil
+                case .snapshot:
+                    mkdir(runtimeDirectory, 0o700)
+                    output = SnapshotDisplay(path: runtimeDirectory + "/" + Self.snapshotName, width: requested?.width ?? 1280, height: requested?.height ?? 720)
+                case .automatic: output = try KMSDisplay(requested: requested)
+                case .card(let path): output = try KMSDisplay(path: path, requested: requested)
+                }
             }
         } catch {
             if lastProblem != error.description {

@@ -24,6 +24,8 @@ final class ScreenVideoSink: VideoSink, SelfViewSink, @unchecked Sendable {
         let size: (width: Int, height: Int)
         var writing = 0, newest = 1, reading = 2
         var fresh = false
+        /// When the newest picture came (monotonic ns; 0: none yet).
+        var arrivedAt: UInt64 = 0
         /// The picture in `newest` (valid while it is not being written).
         var pictures: [VideoFrameLayout?] = [nil, nil, nil]
 
@@ -111,12 +113,22 @@ final class ScreenVideoSink: VideoSink, SelfViewSink, @unchecked Sendable {
             slot.pictures[slot.writing] = scaled
             swap(&slot.writing, &slot.newest)
             slot.fresh = true
+            slot.arrivedAt = Monotonic.nanoseconds()
             scaledCount &+= 1
         }
         onPicture?()
     }
 
     func sourceEnded(ssrc: UInt32) {}
+
+    /// Screen thread: whether `source` has a picture not taken yet, and when its newest came
+    /// (nil: no slot or no picture yet) — the screen paces itself by the stage's pictures.
+    func arrival(_ source: String) -> (fresh: Bool, at: UInt64)? {
+        lock.withLock {
+            guard let slot = slots[source], slot.arrivedAt != 0 else { return nil }
+            return (slot.fresh, slot.arrivedAt)
+        }
+    }
 
     /// Screen thread: the newest picture of `source` if one came since the last take (it
     /// stays valid until the next take of the same source), else nil.
