@@ -10,9 +10,10 @@ frame numbers (participant 1 from 1,000,000, so the screen tells whose picture i
 every time. Then the double makes participant 1, 0, 1 the dominant speaker, 10 s apart: the new
 speaker's picture is on stage within 1 s of the bridge's message (the median; each within 2 s).
 
-Boot 2 (virtio-gpu-pci): the box with a wrong room password shows the wrong-password screen
-(the red accent), then `classbox show-problem` with an invalid provisioning file shows its
-screen (the red accent, the file's line).
+Boot 2 (virtio-gpu-pci): the same call, and again 20 screendumps over 10 s with the stage's
+frame number advancing; then the box with a wrong room password shows the wrong-password
+screen (the red accent), then `classbox show-problem` with an invalid provisioning file shows
+its screen (the red accent, the file's line).
 
 Usage: screen_call.py CLASSBOX_BINARY   (prints what it measured; exit status 1 on a failure)
 """
@@ -183,10 +184,10 @@ def wait_for(path, text, timeout):
     return None
 
 
-def start_server(work, events):
+def start_server(work, events, speakers=("0@0",)):
     server = subprocess.Popen([sys.executable, os.path.join(ROOT, "Board/sim/conference/conference_server.py"),
                                "--run-dir", os.path.join(work, "conference"), "--participants", "2",
-                               "--speakers", ",".join(["0@0"] + [f"{who}@{SPEAKER_CHANGE_S + 10 * i}" for i, who in enumerate(SPEAKER_CHANGES)]), "--frame-number-offset", str(OFFSET), "--camera-fps", "10", "--camera-max-height", "360",
+                               "--speakers", ",".join(speakers), "--frame-number-offset", str(OFFSET), "--camera-fps", "10", "--camera-max-height", "360",
                                "--events", events, "--quiet", "--advertise-address", "10.0.2.2", "--room-secret", f"klasse-4b={SECRET}"],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
                               # Ahead of QEMU's two busy vCPU threads on a two-core host: the
@@ -218,10 +219,34 @@ def stage_rect(log):
     return x, y, width, height
 
 
+def stage_advances(monitor, picture, dump_path, keep, driver):
+    """The stage shows participant 0's picture and it moves; then 20 screendumps over 10 s,
+    each with a later painted frame number than the one before."""
+    # Until the picture flows: its number read, then advanced twice (the stream's start,
+    # the decoder's first key frame and the jitter buffer's first target are behind).
+    seen_numbers = []
+    deadline = time.monotonic() + 60
+    while len(set(n for n in seen_numbers if n is not None)) < 3 and time.monotonic() < deadline:
+        seen_numbers.append(frame_number(monitor.screendump(dump_path), picture))
+        time.sleep(0.3)
+    first = next((n for n in seen_numbers if n is not None), None)
+    check(first is not None and first < OFFSET and len(set(seen_numbers) - {None}) >= 3,
+          f"{driver}: the stage shows participant 0's picture, and it moves: {seen_numbers}")
+    numbers, times = [], []
+    begin = time.monotonic()
+    for index in range(20):
+        time.sleep(max(0.0, begin + index * 0.5 - time.monotonic()))
+        times.append(time.monotonic() - begin)
+        numbers.append(frame_number(monitor.screendump(dump_path), picture))
+    shutil.copy(dump_path, keep)
+    advancing = all(n is not None for n in numbers) and all(b > a for a, b in zip(numbers, numbers[1:]))
+    check(advancing, f"{driver}: 20 screendumps over {times[-1]:.1f} s: the stage's painted frame number advances every time: {numbers}")
+
+
 def call_phase(binary, work):
     share = tempfile.mkdtemp(prefix="share.", dir=work)
     events = os.path.join(work, "events.jsonl")
-    server, ca = start_server(work, events)
+    server, ca = start_server(work, events, ["0@0"] + [f"{who}@{SPEAKER_CHANGE_S + 10 * i}" for i, who in enumerate(SPEAKER_CHANGES)])
     try:
         shutil.copy(ca, os.path.join(share, "ca.pem"))
         with open(os.path.join(share, "room-password"), "w") as f:
@@ -242,25 +267,7 @@ def call_phase(binary, work):
         monitor = Monitor(os.path.join(share, "monitor.sock"))
         picture = fitted(stage_rect(log))
         dump_path = os.path.join(share, "dump.ppm")
-        # Until the picture flows: its number read, then advanced twice (the stream's start,
-        # the decoder's first key frame and the jitter buffer's first target are behind).
-        seen_numbers = []
-        deadline = time.monotonic() + 60
-        while len(set(n for n in seen_numbers if n is not None)) < 3 and time.monotonic() < deadline:
-            seen_numbers.append(frame_number(monitor.screendump(dump_path), picture))
-            time.sleep(0.3)
-        first = next((n for n in seen_numbers if n is not None), None)
-        check(first is not None and first < OFFSET and len(set(seen_numbers) - {None}) >= 3,
-              f"the stage shows participant 0's picture, and it moves: {seen_numbers}")
-        numbers, times = [], []
-        begin = time.monotonic()
-        for index in range(20):
-            time.sleep(max(0.0, begin + index * 0.5 - time.monotonic()))
-            times.append(time.monotonic() - begin)
-            numbers.append(frame_number(monitor.screendump(dump_path), picture))
-        shutil.copy(dump_path, os.path.join(work, "call-screendump.ppm"))
-        advancing = all(n is not None for n in numbers) and all(b > a for a, b in zip(numbers, numbers[1:]))
-        check(advancing, f"20 screendumps over {times[-1]:.1f} s: the stage's painted frame number advances every time: {numbers}")
+        stage_advances(monitor, picture, dump_path, os.path.join(work, "call-screendump.ppm"), "bochs-display")
 
         # Three speaker changes, 10 s apart: the bridge's message, then the new speaker's
         # picture on stage. Judged by their median (at most 1 s) and each (at most 2 s): the
@@ -309,11 +316,16 @@ def call_phase(binary, work):
         server.wait()
 
 
-def problem_phase(binary, work):
+def virtio_phase(binary, work):
     share = tempfile.mkdtemp(prefix="share.", dir=work)
     server, ca = start_server(work, os.path.join(work, "events-2.jsonl"))
     try:
         shutil.copy(ca, os.path.join(share, "ca.pem"))
+        with open(os.path.join(share, "room-password"), "w") as f:
+            f.write(SECRET + "\n")
+        os.chmod(os.path.join(share, "room-password"), 0o600)
+        with open(os.path.join(share, "call.toml"), "w") as f:
+            f.write(config(share, ca, "room-password"))
         with open(os.path.join(share, "wrong-password"), "w") as f:
             f.write("not-the-secret\n")
         os.chmod(os.path.join(share, "wrong-password"), 0o600)
@@ -321,8 +333,19 @@ def problem_phase(binary, work):
             f.write(config(share, ca, "wrong-password"))
         with open(os.path.join(share, "invalid.toml"), "w") as f:
             f.write(config(share, ca, "wrong-password").replace('name = "klasse-4b"', 'name = "Klasse 4b!"'))
-        rig = boot(share, guest_script(binary, [("wrong", "run --config /tmp/share/wrong.toml"),
+        rig = boot(share, guest_script(binary, [("call", "run --config /tmp/share/call.toml"),
+                                                ("wrong", "run --config /tmp/share/wrong.toml"),
                                                 ("invalid", "show-problem --config /tmp/share/invalid.toml")]), "virtio")
+        # The lesson on virtio-gpu: the same call as on bochs-display, its stage read back.
+        log_path = os.path.join(share, "call.log")
+        log = wait_for(log_path, "screen layout: stage ", 300)
+        check(log is not None and "(virtio_gpu)" in log, "the box in the guest joins and lays out the others' video on virtio-gpu",
+              open(log_path, errors="replace").read() if os.path.exists(log_path) else "no box log")
+        if log is not None:
+            monitor = Monitor(os.path.join(share, "monitor.sock"))
+            stage_advances(monitor, fitted(stage_rect(log)), os.path.join(share, "call.ppm"), os.path.join(work, "virtio-call-screendump.ppm"), "virtio-gpu")
+            monitor.sock.close()
+        open(os.path.join(share, "call.stop"), "w").close()
         for name, expectation in [("wrong", "the wrong-password screen"), ("invalid", "the invalid-provisioning screen")]:
             log_path = os.path.join(share, f"{name}.log")
             log = wait_for(log_path, "screen: ", 300)
@@ -365,7 +388,7 @@ def main():
     began = time.monotonic()
     share, rig = call_phase(binary, work)
     finish(share, rig, "call")
-    share, rig = problem_phase(binary, work)
+    share, rig = virtio_phase(binary, work)
     finish(share, rig, "invalid")
     print(f"screen tier: {time.monotonic() - began:.0f} s; screendumps in {work}", flush=True)
     if failures:

@@ -36,11 +36,13 @@ final class ScreenLoop: @unchecked Sendable {
     /// The snapshot is rewritten this often even when nothing changed.
     static let snapshotInterval: UInt64 = 1_000_000_000
     static let snapshotName = "screen.png"
-    /// A picture for a tile or the self view waits at most this long after the stage's last
-    /// picture for the stage's next, so that both go into one composed frame (a 30 fps stage
-    /// brings one every 33 ms): with two buffers, a frame composed for a small tile alone
-    /// would convert the whole stage into the other buffer again.
+    /// A picture for a tile or the self view waits for the stage's next, so that both go into
+    /// one composed frame (with two buffers, a frame composed for a small tile alone would
+    /// convert the whole stage into the other buffer again) — but only while the stage had a
+    /// picture within `stagePacing` (a 30 fps stage brings one every 33 ms), and never longer
+    /// than `longestWait`: at most one frame of added latency.
     static let stagePacing: UInt64 = 40_000_000
+    static let longestWait: UInt64 = 33_000_000
 
     init(display: ProvisioningConfig.Display, status: ConferenceStatus, plan: ScreenPlanBoard, runtimeDirectory: String,
          selfView: Bool = false, logger: Logger, makeOutput: (() -> any ScreenOutput)? = nil) {
@@ -87,6 +89,7 @@ final class ScreenLoop: @unchecked Sendable {
         var loggedGeneration = -1
         var timeout: Int32 = 200
         var composed: (generation: Int, cameraLive: Bool, text: StatusText)?
+        var waitingSince: UInt64?
         while !stopped.load(ordering: .relaxed) {
             let now = Monotonic.nanoseconds()
             if screen == nil, lastProbe.map({ now >= $0 + Self.probeInterval }) ?? true {
@@ -119,11 +122,12 @@ final class ScreenLoop: @unchecked Sendable {
                 guard !isSnapshot || now >= lastPresent + Self.snapshotInterval else { continue }
                 let text = statusText(snapshot)
                 if !isSnapshot, let composed, composed == (board.generation, snapshot.cameraLive, text),
-                   let wait = waitForStage(board.plan) {
+                   let wait = waitForStage(board.plan, waitingSince: &waitingSince) {
                     timeout = wait
                     continue
                 }
                 composed = (board.generation, snapshot.cameraLive, text)
+                waitingSince = nil
                 guard current.wall.compose(board.plan, generation: board.generation, status: text,
                                            cameraLive: snapshot.cameraLive, on: current.output.canvas, buffer: current.output.bufferIndex) || isSnapshot else { continue }
                 if board.generation != loggedGeneration {
@@ -165,12 +169,15 @@ final class ScreenLoop: @unchecked Sendable {
 
     /// Milliseconds to wait for the stage's next picture before composing, or nil to compose
     /// now: the stage has a new picture itself, or none came within ``stagePacing`` (a still
-    /// or stalled stage does not hold the others back). Only the pictures wait: a new layout,
+    /// or stalled stage does not hold the others back), or the first picture that waits has
+    /// waited ``longestWait``. Only the pictures wait: a new layout,
     /// the bar's text and the camera's state are composed at once.
-    private func waitForStage(_ plan: ScreenPlan) -> Int32? {
+    private func waitForStage(_ plan: ScreenPlan, waitingSince: inout UInt64?) -> Int32? {
         guard let stage = plan.stage, let arrival = sink.arrival(stage), !arrival.fresh else { return nil }
-        let now = Monotonic.nanoseconds(), due = arrival.at + Self.stagePacing
+        let now = Monotonic.nanoseconds()
+        let due = min(arrival.at + Self.stagePacing, (waitingSince ?? now) + Self.longestWait)
         guard now < due else { return nil }
+        if waitingSince == nil { waitingSince = now }
         return Int32((due - now + 999_999) / 1_000_000)
     }
 
