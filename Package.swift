@@ -67,7 +67,7 @@ let package = Package(
         // The edge to the screen: kernel mode setting (libdrm), page flips, hotplug uevents.
         .target(name: "Display", dependencies: ["CDRM", "CLinux", "CPNG", "Composition"]),
         // VP8 and Opus through libvpx and libopus.
-        .target(name: "Codecs", dependencies: ["CVPX", "COpus", "Media"]),
+        .target(name: "Codecs", dependencies: ["CVPX", "COpus", "Media", "CLinux"]),
         // Pictures scaled down with libyuv (the camera for a bridge that asks fewer lines).
         .target(name: "VideoScaling", dependencies: ["CYUV", "Media"]),
         // Digests and randomness on the system's libcrypto (STUN integrity, fingerprints).
@@ -177,7 +177,7 @@ let package = Package(
         .testTarget(name: "BindingsTests", dependencies: ["CVPX", "COpus", "CSRTP", "COpenSSL", "CALSA", "CV4L2", "CLinux"]),
         .target(name: "ClassboxTestSupport", dependencies: ["Runtime"], path: "Tests/ClassboxTestSupport"),
         .testTarget(name: "DeviceTests", dependencies: ["Device", "Capture", "ClassboxTestSupport"]),
-        .testTarget(name: "BoxTests", dependencies: ["Box", "Provisioning", "ClassboxTestSupport", "CPNG"], exclude: ["Reference"]),
+        .testTarget(name: "BoxTests", dependencies: ["Box", "Display", "Provisioning", "ClassboxTestSupport"], exclude: ["Reference"]),
         // Real kernel devices (vivid, snd-aloop, uinput) inside the QEMU tier: `make qemu-test`.
         .testTarget(name: "HardwareTests", dependencies: ["Capture", "Media", "Privacy", "Device", "CLinux", "ClassboxTestSupport", "Box", "Codecs",
                                                           "AudioProcessing", "RTP", "Runtime", "Transport",

@@ -36,6 +36,20 @@ static inline int clinux_pin_calling_thread(unsigned long mask) {
     return (int)syscall(SYS_sched_setaffinity, 0, sizeof(mask), &mask);
 }
 
+/* The CPUs this process may run on (its affinity mask: a container's or a cgroup's cpuset,
+   not the host's count), at least 1. */
+static inline int clinux_usable_cpus(void) {
+    unsigned long mask[16] = {0};
+    long size = syscall(SYS_sched_getaffinity, 0, sizeof(mask), mask);
+    if (size <= 0) {
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+        return online > 0 ? (int)online : 1;
+    }
+    int count = 0;
+    for (long i = 0; i < size / (long)sizeof(unsigned long); i++) count += __builtin_popcountl(mask[i]);
+    return count > 0 ? count : 1;
+}
+
 /* The kernel's uevents (hotplug of screens and other devices) without udev: a netlink socket
    bound to the kernel's broadcast group 1, non-blocking. Returns the descriptor or -1. */
 static inline int clinux_open_uevent_socket(void) {

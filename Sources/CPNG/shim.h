@@ -19,20 +19,4 @@ static inline int classbox_png_write_bgra(const char *path, const void *pixels, 
     if (!png_image_write_to_file(&image, path, 0, pixels, stride, NULL)) return 1;
     return 0;
 }
-/* Reads an 8-bit PNG into `pixels` (width × height × 4 bytes) as B, G, R, A bytes: the stored
-   reference images the tests compare the composed screen with. Returns 0 on success, 1 when
-   the file cannot be read, 2 when its size is not width × height. */
-static inline int classbox_png_read_bgra(const char *path, void *pixels, unsigned width, unsigned height) {
-    png_image image;
-    memset(&image, 0, sizeof image);
-    image.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&image, path)) return 1;
-    if (image.width != width || image.height != height) {
-        png_image_free(&image);
-        return 2;
-    }
-    image.format = PNG_FORMAT_BGRA;
-    if (!png_image_finish_read(&image, NULL, pixels, (png_int_32)(width * 4), NULL)) return 1;
-    return 0;
-}
 #endif

@@ -1,5 +1,5 @@
-import Glibc
 import Media
+internal import CLinux
 internal import CVPX
 
 /// One compressed VP8 frame, valid only during the `encode` callback (it points into
@@ -78,7 +78,7 @@ public final class VP8Encoder {
         config.g_w = UInt32(settings.width)
         config.g_h = UInt32(settings.height)
         config.g_timebase = vpx_rational(num: 1, den: 90000)
-        let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let cores = Int(clinux_usable_cpus())
         config.g_threads = UInt32(settings.threads > 0 ? settings.threads
                                   : VP8EncoderSettings.automaticThreads(width: settings.width, height: settings.height, cores: cores))
         config.g_lag_in_frames = 0

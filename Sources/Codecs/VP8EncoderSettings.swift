@@ -8,7 +8,7 @@ public struct VP8EncoderSettings: Sendable, Equatable {
     public var fps: Int
     public var bitrateKbps: Int
     /// libvpx's encoder threads; 0: as libwebrtc chooses them for the picture's size and the
-    /// machine's cores (``automaticThreads(width:height:cores:)``), decided for each encoder.
+    /// cores the process may use (``automaticThreads(width:height:cores:)``), decided for each encoder.
     public var threads: Int = 1
     /// Negative: fixed speed `-cpuUsed` (repeatable); positive: libvpx adapts it to the measured time.
     public var cpuUsed: Int = -6
@@ -46,8 +46,8 @@ public struct VP8EncoderSettings: Sendable, Equatable {
     }
 
     /// libwebrtc's number of VP8 encoder threads off Android (`LibvpxVp8Encoder::NumberOfThreads`
-    /// in libvpx_vp8_encoder.cc): one below qHD or on fewer than 3 cores, 2 for HD on 3–5
-    /// cores, 3 on 6 or more, 8 for 1080p on more than 8. libvpx's VP8 threads wait for each
+    /// in libvpx_vp8_encoder.cc): one up to 640×480 or on fewer than 3 cores; above that 2 on
+    /// 3–5 cores and 3 on 6 or more; 8 for 1080p on more than 8. libvpx's VP8 threads wait for each
     /// other's macroblock rows in spin loops: a second thread on a machine whose other core is
     /// busy (decoding, the screen, the audio) burns CPU instead of saving time.
     public static func automaticThreads(width: Int, height: Int, cores: Int) -> Int {

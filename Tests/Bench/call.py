@@ -10,7 +10,7 @@ side in one run. A 1:1 call on this machine's loopback between
     peer on stage, the box's own picture small, the name plate and the status bar);
   - headless Chromium (Debian's, Tests/Interop/chromium_peer.py, offering): as its camera the
     box's own test pattern, 1280x720 at 30 fps (a Y4M clip `classbox-bench pattern-y4m` writes,
-    one scroll period long so that it loops without a jump; held at its size), and its fake
+    one period of the background's scroll, ~440 MB in TMPDIR; held at its size), and its fake
     microphone, VP8 and Opus; the box's video shown in a `<video>` element and its sound in an
     `<audio>` element. Both encoders thus work on the same picture: a scrolling textured
     background, every macroblock moving (Chromium's own fake camera, a still background, costs
@@ -22,12 +22,15 @@ side in one run. A 1:1 call on this machine's loopback between
 After WARMUP s from the answer (ICE, DTLS, both estimators' ramp), the CPU time (user +
 system, /proc/PID/stat) of each whole process tree is read, and again CALL_SECONDS later: the
 box's process with all its threads; Chromium's browser with every process it started (zygote,
-renderers, GPU, network and audio services). The Python driver and chromedriver that steer
-Chromium are the rig's: counted apart, not in Chromium's figure.
+renderers, GPU, network and audio services; found in the driver's process tree and by the
+mark in their environment, and counted per process, children they reaped included). The Python driver and chromedriver that
+steer Chromium are the rig's: counted apart, not in Chromium's figure. The box's screen is in
+ordinary memory with no page flip to wait for: its composing cost here is a lower bound of a
+board's, whose scan-out buffers are slower to write.
 
 The one line on stdout:
-  call: 1:1 720p30 + Opus, 30 s: the box 8.1 CPU s (27 % of a core), Chromium 30.5 CPU s
-  (102 %); the box uses 0.27× Chromium's (goal ≤ 0.33×); …what each sent and decoded…
+  call: 1:1 720p30 + Opus, 30 s: the box 12.4 CPU s (41 % of a core), Chromium 23.3 CPU s
+  (78 %); the box uses 0.53× Chromium's (goal ≤ 0.33×); …what each sent and decoded…
 Details on stderr. Exit status 0 whatever the figures (a benchmark); non-zero only when the
 rig could not run. No root needed.
 """
@@ -52,7 +55,8 @@ PATTERN_FRAMES = 320  # the test pattern's background scrolls 4 pixels a frame: 
 
 
 def processes():
-    """Every process now: pid -> (parent pid, command name, CPU seconds)."""
+    """Every process now: pid -> (parent pid, command name, its own CPU seconds, its reaped
+    children's CPU seconds)."""
     table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -65,7 +69,8 @@ def processes():
         # The command name is in parentheses and may hold spaces; the fields after it are plain.
         name = text[text.index("(") + 1:text.rindex(")")]
         fields = text[text.rindex(")") + 2:].split()
-        table[int(entry)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / TICK)
+        table[int(entry)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / TICK,
+                             (int(fields[13]) + int(fields[14])) / TICK)
     return table
 
 
@@ -74,11 +79,44 @@ def tree(table, root):
     members, frontier = {root}, [root]
     while frontier:
         parent = frontier.pop()
-        for pid, (ppid, _, _) in table.items():
+        for pid, (ppid, *_) in table.items():
             if ppid == parent and pid not in members:
                 members.add(pid)
                 frontier.append(pid)
     return members & table.keys()
+
+
+class Parts:
+    """Which process is whose: the box's tree; the rig's driver (chromium_peer.py and
+    chromedriver); Chromium — every other process of the driver's tree, and any process
+    carrying the run's mark in its environment (a helper Chromium double-forks away; its
+    zygote and renderers do not keep the environment, but stay in the tree)."""
+
+    def __init__(self, box_pid, peer_pid):
+        self.box_pid, self.peer_pid = box_pid, peer_pid
+
+    def snapshot(self):
+        table = processes()
+        ours = (set(rig.marked()) | tree(table, self.peer_pid)) & table.keys()
+        box = tree(table, self.box_pid)
+        driver = {pid for pid in ours if pid == self.peer_pid or table[pid][1] == "chromedriver"}
+        chromium = ours - box - driver
+        return table, {"box": box, "chromium": chromium, "driver": driver}
+
+
+def used_between(before, after):
+    """CPU seconds each part used between two snapshots: per process, what it used since the
+    first (0 for one that started since), plus what its reaped children used meanwhile."""
+    (old, _), (new, parts) = before, after
+    used = {}
+    for part, pids in parts.items():
+        total = 0.0
+        for pid in pids:
+            _, _, cpu, children = new[pid]
+            _, _, cpu0, children0 = old.get(pid, (0, "", 0.0, 0.0))
+            total += (cpu - cpu0) + (children - children0)
+        used[part] = total
+    return used
 
 
 def threads(pids):
@@ -107,17 +145,6 @@ def difference(after, before):
 
 def busiest(by_name, count=8):
     return ", ".join(f"{name} {seconds:.2f} s" for name, seconds in sorted(by_name.items(), key=lambda item: -item[1])[:count] if seconds >= 0.01)
-
-
-def cpu_by_part(box_pid, peer_pid):
-    """CPU seconds so far: the box's tree, Chromium's browser tree, and the rig's driver."""
-    table = processes()
-    box = sum(table[pid][2] for pid in tree(table, box_pid))
-    peer = tree(table, peer_pid)
-    browser = sum(table[pid][2] for pid in peer if table[pid][1].startswith("chrom") and table[pid][1] != "chromedriver")
-    driver = sum(table[pid][2] for pid in peer) - browser
-    names = sorted({table[pid][1] for pid in peer})
-    return {"box": box, "chromium": browser, "driver": driver}, {pid: table[pid] for pid in peer}, names
 
 
 def main():
@@ -155,14 +182,17 @@ def main():
         children.append(box)
         exchanged = rig.wait_for_file(answer, 90, children)
         time.sleep(max(0.0, exchanged + WARMUP - time.monotonic()))
-        before, peer_table, _ = cpu_by_part(box.proc.pid, peer.proc.pid)
-        box_threads, peer_threads = threads([box.proc.pid]), threads(peer_table)
+        parts = Parts(box.proc.pid, peer.proc.pid)
+        before = parts.snapshot()
+        box_threads, peer_threads = threads([box.proc.pid]), threads(before[1]["chromium"])
         began = time.monotonic()
         time.sleep(SECONDS)
-        after, peer_table, names = cpu_by_part(box.proc.pid, peer.proc.pid)
-        box_threads = difference(threads([box.proc.pid]), box_threads)
-        peer_threads = difference(threads(peer_table), peer_threads)
+        after = parts.snapshot()
         window = time.monotonic() - began
+        used = used_between(before, after)
+        names = sorted({after[0][pid][1] for pid in after[1]["chromium"]})
+        box_threads = difference(threads([box.proc.pid]), box_threads)
+        peer_threads = difference(threads(after[1]["chromium"]), peer_threads)
         statuses = {child.name: child.wait(call_seconds + 60) for child in children}
         for child in children:
             if statuses[child.name] != 0:
@@ -179,9 +209,9 @@ def main():
         rig.kill_marked()
         shutil.rmtree(scratch, ignore_errors=True)
 
-    used = {part: after[part] - before[part] for part in after}
     ratio = used["box"] / used["chromium"] if used["chromium"] > 0 else float("nan")
     seen = rig.chromium_summary(stats)
+    # Chromium's sending in its last SECONDS seconds (its timeline is in its own clock).
     sending = [p for p in stats.get("timeline", [])[-int(SECONDS):] if p.get("width")]
     width = statistics.median(p["width"] for p in sending) if sending else None
     fps = statistics.median(p.get("fps") or 0 for p in sending) if sending else None
@@ -189,12 +219,13 @@ def main():
     out_video = stats.get("outbound", {}).get("video", {})
     chromium_kbps = statistics.median(p.get("target") or 0 for p in sending) / 1000 if sending else float("nan")
     rig.log(f"call: CPU over {window:.1f} s — the box {used['box']:.2f} s, Chromium {used['chromium']:.2f} s "
-            f"(its processes: {', '.join(names)}), the rig's driver and chromedriver {used['driver']:.2f} s")
+            f"(its processes: {', '.join(names)}), the rig's driver and chromedriver {used['driver']:.2f} s "
+            f"(a process that ended within the window is not counted)")
     rig.log(f"call: the box's threads: {busiest(box_threads)}")
     rig.log(f"call: Chromium's busiest threads (by name, over its processes): {busiest(peer_threads)}")
-    rig.log(f"call: the box sent {counters.get('frames')} frames ({counters.get('videoBytes', 0) * 8 / 1000 / (call_seconds + 2):.0f} kbit/s on average), "
+    rig.log(f"call: the box sent {counters.get('frames')} frames ({counters.get('videoBytes', 0) * 8 / 1000 / (call_seconds + 2):.0f} kbit/s over the call), "
             f"decoded {counters.get('decodedFrames')} of Chromium's, composed {counters.get('screenFrames')} screen frames at {SCREEN}; "
-            f"Chromium sent {out_video.get('framesEncoded')} frames, {width}px wide at {fps} fps and a {chromium_kbps:.0f} kbit/s target in the window "
+            f"Chromium sent {out_video.get('framesEncoded')} frames, {width}px wide at {fps} fps and a {chromium_kbps:.0f} kbit/s target in its last {SECONDS:.0f} s "
             f"(limited by: {reasons or 'nothing'}), encoder {out_video.get('encoderImplementation')}, "
             f"decoded {seen['decoded']} of the box's ({seen['width']}x{seen['height']}), freezes {seen['freezes']}, audio concealed {seen['concealed']:.1f} %")
     print(f"call: 1:1 720p30 + Opus, {window:.0f} s: the box {used['box']:.1f} CPU s ({100 * used['box'] / window:.0f} % of a core), "

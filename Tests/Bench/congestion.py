@@ -343,6 +343,8 @@ def scenario(name, tag, interop):
     peer_seconds = WARMUP + total + 1.0          # the receiving Chromium reads its stats then
     box_seconds = peer_seconds + 2.0             # and the box still sends while it does
     env = dict(os.environ, TMPDIR=scratch)       # chromium_peer's profile (and Chromium's files) in scratch
+    for name in [name for name in env if name.startswith("CHROMIUM_PEER_")]:
+        del env[name]                            # Chromium's own fake camera here, whatever the shell says
     key, value = MARK.split("=", 1)
     env[key] = value
     try:

@@ -1,6 +1,7 @@
 @testable import Box
+import ClassboxTestSupport
 import Composition
-import CPNG
+import Display
 import Foundation
 import Layout
 import Media
@@ -15,15 +16,19 @@ import Testing
 /// screen draws goes through it: the sink's libyuv scaling, the BT.601 conversion, the fills,
 /// FreeType's text in DejaVu Sans.
 ///
-/// Tolerance: every colour component within 3 levels of the stored image (libyuv picks its
-/// row functions by CPU — SSSE3, AVX2, AVX-512 — and they may round differently by a level;
-/// anything wrong in geometry, colour or text is off by far more). The image was written by
-/// this test (`CLASSBOX_WRITE_REFERENCE=1`) and checked by eye; the component checks of
-/// `VideoWallTests` and `ScreenCompositorTests` judge the colours against the BT.601 formula.
+/// Tolerance: at most 0.2 % of the pixels may have a colour component more than 3 levels off
+/// the stored image (libyuv picks its row functions by CPU — SSSE3, AVX2, AVX-512 — and they
+/// may round differently by a level; FreeType's anti-aliased edges may move with Debian's
+/// package; anything wrong in geometry, colour or text is off in far more pixels). The image
+/// was written by this test (`CLASSBOX_WRITE_REFERENCE=1` writes it again, through the
+/// snapshot display's libpng) and checked by eye; both images are read back by GStreamer's
+/// PNG decoder. The component checks of `VideoWallTests` and `ScreenCompositorTests` judge the
+/// colours against the BT.601 formula.
 @Suite struct ScreenReferenceImageTests {
     static let reference = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Reference/lesson-640x360.png").path
     static let tolerance = 3
+    static let allowedShare = 0.002
 
     /// A picture whose samples are a function of their position.
     final class Pattern {
@@ -48,12 +53,15 @@ import Testing
         deinit { memory.deallocate() }
     }
 
-    @Test func theLessonMatchesTheStoredImage() throws {
+    @Test(.enabled(if: ScreenSnapshot.available, "GStreamer (make deps) reads the images"))
+    func theLessonMatchesTheStoredImage() throws {
         let (width, height) = (640, 360)
         let sink = ScreenVideoSink(), compositor = ScreenCompositor(screenWidth: width, screenHeight: height)
         let wall = VideoWall(screenWidth: width, screenHeight: height, compositor: compositor, tilePainter: try TilePainter(screenHeight: height),
                              barPainter: try StatusBarPainter(screenHeight: height), sink: sink, selfView: true)
-        let canvas = VideoWallTests.Canvas(width: width, height: height)
+        let composedPath = FileManager.default.temporaryDirectory.appendingPathComponent("lesson-\(UUID().uuidString).png").path
+        defer { try? FileManager.default.removeItem(atPath: composedPath) }
+        let output = SnapshotDisplay(path: composedPath, width: width, height: height)
         let plan = ScreenPlan(stage: "st-v0", others: ["o1-v0", "o2-v0", "o3-v0"],
                               names: ["st-v0": "Klasse 7a", "o1-v0": "Klasse 5c", "o2-v0": "AG Robotik", "o3-v0": "Fernunterricht 9b"],
                               cameraOff: ["o3-v0"])
@@ -67,39 +75,35 @@ import Testing
                             u: { _, _ in 110 }, v: { _, _ in 150 })
         let own = Pattern(width: 640, height: 360, luma: { _, y in y < 180 ? 200 : 90 }, u: { x, _ in x < 160 ? 90 : 170 }, v: { _, _ in 128 })
 
-        _ = wall.compose(plan, generation: 1, status: status, cameraLive: true, on: canvas.canvas, buffer: 0)
+        _ = wall.compose(plan, generation: 1, status: status, cameraLive: true, on: output.canvas, buffer: 0)
         sink.show(DecodedVideoFrame(ssrc: 1, sourceName: "st-v0", picture: ramp.layout, rtpTimestamp: 0, isKeyframe: false))
         sink.show(DecodedVideoFrame(ssrc: 2, sourceName: "o1-v0", picture: checker.layout, rtpTimestamp: 0, isKeyframe: false))
         sink.show(DecodedVideoFrame(ssrc: 3, sourceName: "o2-v0", picture: rings.layout, rtpTimestamp: 0, isKeyframe: false))
         sink.showOwn(own.layout)
-        #expect(wall.compose(plan, generation: 1, status: status, cameraLive: true, on: canvas.canvas, buffer: 0))
+        #expect(wall.compose(plan, generation: 1, status: status, cameraLive: true, on: output.canvas, buffer: 0))
 
-        // The composed screen as B, G, R, A with A opaque (XRGB's fourth byte is not drawn).
-        var composed = [UInt8](repeating: 0xFF, count: width * height * 4)
+        try output.present()
+        if ProcessInfo.processInfo.environment["CLASSBOX_WRITE_REFERENCE"] == "1" {
+            try? FileManager.default.removeItem(atPath: Self.reference)
+            try FileManager.default.copyItem(atPath: composedPath, toPath: Self.reference)
+        }
+        let composed = try #require(try ScreenSnapshot.read(composedPath), "the composed screen read back")
+        let stored = try #require(try ScreenSnapshot.read(Self.reference), "the stored image \(Self.reference) read")
+        try #require(stored.width == width && stored.height == height, "the stored image is \(stored.width)x\(stored.height)")
+        var worst = 0, beyond = 0, first: (Int, Int)?
         for y in 0..<height {
             for x in 0..<width {
-                for component in 0..<3 { composed[(y * width + x) * 4 + component] = canvas.canvas.base[y * canvas.canvas.stride + x * 4 + component] }
+                let a = composed.pixel(x: x, y: y), b = stored.pixel(x: x, y: y)
+                let off = max(abs(a.red - b.red), abs(a.green - b.green), abs(a.blue - b.blue))
+                if off > Self.tolerance {
+                    beyond += 1
+                    if first == nil { first = (x, y) }
+                }
+                worst = max(worst, off)
             }
         }
-        if ProcessInfo.processInfo.environment["CLASSBOX_WRITE_REFERENCE"] == "1" {
-            #expect(classbox_png_write_bgra(Self.reference, composed, UInt32(width), UInt32(height), Int32(width * 4)) == 0)
-        }
-        var stored = [UInt8](repeating: 0, count: width * height * 4)
-        let read = classbox_png_read_bgra(Self.reference, &stored, UInt32(width), UInt32(height))
-        try #require(read == 0, "the stored image \(Self.reference) could not be read (\(read))")
-        var worst = 0, differing = 0, first: (Int, Int)?
-        for index in 0..<(width * height) {
-            var off = 0
-            for component in 0..<3 {
-                let a = Int(composed[index * 4 + component]), b = Int(stored[index * 4 + component])
-                off = max(off, abs(a - b))
-            }
-            if off > 0 { differing += 1 }
-            if off > worst {
-                worst = off
-                first = (index % width, index / width)
-            }
-        }
-        #expect(worst <= Self.tolerance, "\(differing) pixels differ from the stored image, by up to \(worst) levels (first at \(String(describing: first)))")
+        let share = Double(beyond) / Double(width * height)
+        #expect(share <= Self.allowedShare,
+                "\(beyond) pixels (\(share * 100) %) more than \(Self.tolerance) levels off the stored image, up to \(worst) (first at \(String(describing: first)))")
     }
 }

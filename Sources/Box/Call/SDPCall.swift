@@ -16,6 +16,7 @@ public final class SDPCall: @unchecked Sendable {
     private(set) var remote: MediaSession
     /// The lesson's screen, when ``showOnScreen(width:height:display:)`` asked for one.
     private var screen: (loop: ScreenLoop, output: OffscreenDisplay)?
+    private var started = false
     private let lastState = Mutex<MediaTransport.State>(.connecting)
 
     /// Answers `offer` (SDP). `tamperRemoteFingerprint` checks that a mismatching certificate stops everything.
@@ -49,8 +50,12 @@ public final class SDPCall: @unchecked Sendable {
     }
 
     public func start() throws {
+        started = true
         try screen?.loop.start()
-        try media.start(remote: remote)
+        do { try media.start(remote: remote) } catch {
+            screen?.loop.stop()
+            throw error
+        }
     }
 
     public func stop() {
@@ -61,8 +66,9 @@ public final class SDPCall: @unchecked Sendable {
     /// Shows the call as the box's lesson on a screen in memory (`make bench`'s call against
     /// Chromium): the peer's video on stage, the box's own picture small in its corner, the
     /// status bar — the screen thread, sink and wall of a real call, drawing into two
-    /// off-screen buffers in turn. Before ``start()``.
+    /// off-screen buffers in turn. Before ``start()`` (later calls do nothing).
     public func showOnScreen(width: Int, height: Int, display: ProvisioningConfig.Display) {
+        guard screen == nil, !started else { return }
         // A plain peer names no sources, and the screen places pictures by source name.
         let video = remote.media(.video)
         let repeated = Set(video?.sourceGroups.filter { $0.semantics == "FID" }.compactMap { $0.ssrcs.dropFirst().first } ?? [])

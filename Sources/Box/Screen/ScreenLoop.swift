@@ -39,14 +39,17 @@ final class ScreenLoop: @unchecked Sendable {
     /// A picture for a tile or the self view waits for the stage's next, so that both go into
     /// one composed frame (with two buffers, a frame composed for a small tile alone would
     /// convert the whole stage into the other buffer again) — but only while the stage had a
-    /// picture within `stagePacing` (a 30 fps stage brings one every 33 ms), and never longer
-    /// than `longestWait`: at most one frame of added latency.
-    static let stagePacing: UInt64 = 40_000_000
-    static let longestWait: UInt64 = 33_000_000
+    /// picture within `stagePacing` (40 ms: a 30 fps stage brings one every 33 ms), and never
+    /// longer than `longestWait` (33 ms): at most one frame of added latency.
+    private let stagePacing: UInt64
+    private let longestWait: UInt64
 
     init(display: ProvisioningConfig.Display, status: ConferenceStatus, plan: ScreenPlanBoard, runtimeDirectory: String,
-         selfView: Bool = false, logger: Logger, makeOutput: (() -> any ScreenOutput)? = nil) {
+         selfView: Bool = false, logger: Logger, makeOutput: (() -> any ScreenOutput)? = nil,
+         stagePacing: UInt64 = 40_000_000, longestWait: UInt64 = 33_000_000) {
         self.display = display
+        self.stagePacing = stagePacing
+        self.longestWait = longestWait
         self.makeOutput = makeOutput
         self.selfView = selfView
         self.plan = plan
@@ -121,9 +124,12 @@ final class ScreenLoop: @unchecked Sendable {
                 // The snapshot is a file for people to look at: once a second is enough.
                 guard !isSnapshot || now >= lastPresent + Self.snapshotInterval else { continue }
                 let text = statusText(snapshot)
+                let moment = Monotonic.nanoseconds()
                 if !isSnapshot, let composed, composed == (board.generation, snapshot.cameraLive, text),
-                   let wait = waitForStage(board.plan, waitingSince: &waitingSince) {
-                    timeout = wait
+                   let wait = Self.stageWait(now: moment, stage: board.plan.stage.flatMap(sink.arrival), waitingSince: waitingSince,
+                                             pacing: stagePacing, longest: longestWait) {
+                    if waitingSince == nil { waitingSince = moment }
+                    timeout = Int32((wait + 999_999) / 1_000_000)
                     continue
                 }
                 composed = (board.generation, snapshot.cameraLive, text)
@@ -167,18 +173,16 @@ final class ScreenLoop: @unchecked Sendable {
         (screen?.output as? SnapshotDisplay)?.remove()
     }
 
-    /// Milliseconds to wait for the stage's next picture before composing, or nil to compose
-    /// now: the stage has a new picture itself, or none came within ``stagePacing`` (a still
-    /// or stalled stage does not hold the others back), or the first picture that waits has
-    /// waited ``longestWait``. Only the pictures wait: a new layout,
-    /// the bar's text and the camera's state are composed at once.
-    private func waitForStage(_ plan: ScreenPlan, waitingSince: inout UInt64?) -> Int32? {
-        guard let stage = plan.stage, let arrival = sink.arrival(stage), !arrival.fresh else { return nil }
-        let now = Monotonic.nanoseconds()
-        let due = min(arrival.at + Self.stagePacing, (waitingSince ?? now) + Self.longestWait)
-        guard now < due else { return nil }
-        if waitingSince == nil { waitingSince = now }
-        return Int32((due - now + 999_999) / 1_000_000)
+    /// Nanoseconds to wait for the stage's next picture before composing, or nil to compose
+    /// now: there is no stage picture to wait for, the stage has a new picture itself, none
+    /// came within `pacing` (a still or stalled stage does not hold the others back), or the
+    /// wait that began at `waitingSince` has lasted `longest`. Only the pictures wait: a new
+    /// layout, the bar's text and the camera's state are composed at once (the caller's part).
+    static func stageWait(now: UInt64, stage: (fresh: Bool, at: UInt64)?, waitingSince: UInt64?,
+                          pacing: UInt64, longest: UInt64) -> UInt64? {
+        guard let stage, !stage.fresh else { return nil }
+        let due = min(stage.at + pacing, (waitingSince ?? now) + longest)
+        return now < due ? due - now : nil
     }
 
     /// What the screen says now.
