@@ -54,21 +54,25 @@ TICK = os.sysconf("SC_CLK_TCK")
 PATTERN_FRAMES = 320  # the test pattern's background scrolls 4 pixels a frame: 1280 / 4
 
 
+def read_stat(path):
+    """A /proc stat file: the command name and the fields after it (None when it is gone)."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return None
+    # The command name is in parentheses and may hold spaces; the fields after it are plain.
+    return text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+
+
 def processes():
     """Every process now: pid -> (parent pid, command name, its own CPU seconds, its reaped
     children's CPU seconds)."""
     table = {}
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+        if not entry.isdigit() or (stat := read_stat(f"/proc/{entry}/stat")) is None:
             continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                text = f.read()
-        except OSError:
-            continue
-        # The command name is in parentheses and may hold spaces; the fields after it are plain.
-        name = text[text.index("(") + 1:text.rindex(")")]
-        fields = text[text.rindex(")") + 2:].split()
+        name, fields = stat
         table[int(entry)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / TICK,
                              (int(fields[13]) + int(fields[14])) / TICK)
     return table
@@ -128,13 +132,9 @@ def threads(pids):
         except OSError:
             continue
         for entry in tasks:
-            try:
-                with open(f"/proc/{pid}/task/{entry}/stat") as f:
-                    text = f.read()
-            except OSError:
+            if (stat := read_stat(f"/proc/{pid}/task/{entry}/stat")) is None:
                 continue
-            name = text[text.index("(") + 1:text.rindex(")")]
-            fields = text[text.rindex(")") + 2:].split()
+            name, fields = stat
             by_name[name] = by_name.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / TICK
     return by_name
 

@@ -37,13 +37,7 @@ import Testing
         /// Generous bounds (250 ms to the stage's next, 200 ms at most), so that a busy test
         /// machine's late wake-ups do not decide the outcome.
         init() throws {
-            let status = ConferenceStatus()
-            status.update {
-                $0.situation = .inLesson(room: "Klasse 4b", others: 1)
-                $0.inRoom = true
-                $0.others = 1
-                $0.cameraLive = true
-            }
+            let status = ConferenceStatus.inLesson(room: "Klasse 4b", others: 1)
             let plan = ScreenPlanBoard()
             plan.update(ScreenPlan(stage: "aa-v0", others: []))
             let output = self.output

@@ -79,13 +79,7 @@ public final class SDPCall: @unchecked Sendable {
                 if !repeated.contains(source.ssrc) { names.append("peer\(source.ssrc)-v0") }
             }
         }
-        let status = ConferenceStatus()
-        status.update {
-            $0.situation = .inLesson(room: "Klasse 4b", others: 1)
-            $0.inRoom = true
-            $0.others = 1
-            $0.cameraLive = true
-        }
+        let status = ConferenceStatus.inLesson(room: "Klasse 4b", others: 1)
         let plan = ScreenPlanBoard()
         plan.update(ScreenPlan(stage: names.first, others: Array(names.dropFirst()), names: Dictionary(names.map { ($0, "Klasse 7a") }, uniquingKeysWith: { a, _ in a })))
         let output = OffscreenDisplay(width: width, height: height)

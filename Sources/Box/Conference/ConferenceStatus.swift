@@ -69,6 +69,19 @@ final class ConferenceStatus: Sendable {
         snapshot.withLock { body(&$0) }
     }
 
+    /// A status that stays in the lesson with `others` others, the camera live (a screen
+    /// without a conference behind it: the call bench's, the screen's tests).
+    static func inLesson(room: String, others: Int) -> ConferenceStatus {
+        let status = ConferenceStatus()
+        status.update {
+            $0.situation = .inLesson(room: room, others: others)
+            $0.inRoom = true
+            $0.others = others
+            $0.cameraLive = true
+        }
+        return status
+    }
+
     /// One status line; bitrates from the byte counters since `previous`.
     static func line(_ now: ConferenceSnapshot, since previous: ConferenceSnapshot?, seconds: Double) -> String {
         var parts = [now.state == "in call" ? "in call in the room" : now.state]
