@@ -1,8 +1,10 @@
 @testable import Box
+import Composition
 import Display
 import Foundation
 import Logging
 import Provisioning
+import Synchronization
 import Testing
 
 /// The screen thread paces itself by the stage: a picture for the self view (or a tile) that
@@ -94,5 +96,62 @@ import Testing
         let composed = screen.presented - before
         #expect(composed == 10, "each of 10 self-view pictures composed while the stage is still: \(composed)")
         #expect(slowest < 1, "a self-view picture waited \(slowest) s for a stage that sends nothing")
+    }
+}
+
+/// A refused page flip (KMS says EBUSY now and then) does not lose the frame: what was drawn
+/// is presented again soon, though nothing new comes to draw.
+@Suite struct ScreenFlipRetryTests {
+    /// An in-memory screen whose first `refusals` presents fail as a busy flip does.
+    final class RefusingDisplay: ScreenOutput {
+        let inner = OffscreenDisplay(width: 640, height: 360)
+        let refusals = Atomic<Int>(0)
+        let attempts = Atomic<Int>(0)
+        var width: Int { inner.width }
+        var height: Int { inner.height }
+        var summary: String { "refusing \(inner.summary)" }
+        var eventDescriptor: Int32? { nil }
+        var isFlipPending: Bool { false }
+        var canvas: ScreenCanvas { inner.canvas }
+        var bufferIndex: Int { inner.bufferIndex }
+        func handleEvents() {}
+
+        func present() throws(DisplayError) -> Bool {
+            attempts.wrappingAdd(1, ordering: .relaxed)
+            if refusals.load(ordering: .relaxed) > 0 {
+                refusals.wrappingSubtract(1, ordering: .relaxed)
+                throw .bufferFailed("page flip", errno: EBUSY)
+            }
+            return try inner.present()
+        }
+    }
+
+    func shown(_ output: RefusingDisplay, within seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while output.inner.presented.load(ordering: .relaxed) == 0 && Date() < deadline { usleep(5_000) }
+        return output.inner.presented.load(ordering: .relaxed) > 0
+    }
+
+    @Test func aStatusScreenWhoseFlipWasRefusedIsShownAfterAll() throws {
+        let output = RefusingDisplay()
+        output.refusals.store(1, ordering: .relaxed)
+        let status = ConferenceStatus()  // "starting": a status screen whose text does not change
+        let loop = ScreenLoop(display: .defaults, status: status, plan: ScreenPlanBoard(), runtimeDirectory: "/nonexistent",
+                              logger: Logger(label: "test"), makeOutput: { output })
+        try loop.start()
+        defer { loop.stop() }
+        #expect(shown(output, within: 3), "presented after the refusal: \(output.attempts.load(ordering: .relaxed)) attempts")
+    }
+
+    @Test func aLessonFrameWhoseFlipWasRefusedIsShownAfterAll() throws {
+        let output = RefusingDisplay()
+        let plan = ScreenPlanBoard()
+        plan.update(ScreenPlan(stage: "aa-v0", others: []))
+        output.refusals.store(1, ordering: .relaxed)
+        let loop = ScreenLoop(display: .defaults, status: .inLesson(room: "Klasse 4b", others: 1), plan: plan,
+                              runtimeDirectory: "/nonexistent", logger: Logger(label: "test"), makeOutput: { output })
+        try loop.start()
+        defer { loop.stop() }
+        #expect(shown(output, within: 3), "the lesson's first frame presented after the refusal: \(output.attempts.load(ordering: .relaxed)) attempts")
     }
 }

@@ -93,6 +93,8 @@ final class ScreenLoop: @unchecked Sendable {
         var timeout: Int32 = 200
         var composed: (generation: Int, cameraLive: Bool, text: StatusText)?
         var waitingSince: UInt64?
+        /// A frame drawn but not shown (a refused flip): presented again even when nothing new came.
+        var unshown = false
         while !stopped.load(ordering: .relaxed) {
             let now = Monotonic.nanoseconds()
             if screen == nil, lastProbe.map({ now >= $0 + Self.probeInterval }) ?? true {
@@ -135,7 +137,8 @@ final class ScreenLoop: @unchecked Sendable {
                 composed = (board.generation, snapshot.cameraLive, text)
                 waitingSince = nil
                 guard current.wall.compose(board.plan, generation: board.generation, status: text,
-                                           cameraLive: snapshot.cameraLive, on: current.output.canvas, buffer: current.output.bufferIndex) || isSnapshot else { continue }
+                                           cameraLive: snapshot.cameraLive, on: current.output.canvas, buffer: current.output.bufferIndex)
+                        || isSnapshot || unshown else { continue }
                 if board.generation != loggedGeneration {
                     // Where each source is (source names, never display names): for IT, and for
                     // the QEMU tier, which reads the pictures back from the screen.
@@ -145,7 +148,7 @@ final class ScreenLoop: @unchecked Sendable {
                 shown = nil
             } else {
                 let text = statusText(snapshot)
-                guard text != shown || (isSnapshot && now >= lastPresent + Self.snapshotInterval) else { continue }
+                guard text != shown || unshown || (isSnapshot && now >= lastPresent + Self.snapshotInterval) else { continue }
                 current.painter.paint(text, with: current.compositor, on: current.output.canvas)
                 current.wall.suspend()
                 composed = nil
@@ -156,11 +159,16 @@ final class ScreenLoop: @unchecked Sendable {
                 try current.output.present()
                 lastPresent = now
                 failures = 0
+                unshown = false
             } catch {
-                // A flip refused once (EBUSY) is tried again with the next frame; a screen that
-                // keeps refusing (gone, or another program took it) is looked for again.
+                // A flip refused once (EBUSY) is tried again soon with what was drawn (the wall
+                // counts it as drawn, so nothing new would ask for it); a screen that keeps
+                // refusing (gone, or another program took it) is looked for again.
                 failures += 1
+                unshown = true
+                timeout = 20
                 guard failures >= 3 else { continue }
+                unshown = false
                 if lastProblem != error.description {
                     lastProblem = error.description
                     logger.warning("the screen failed: \(error); looking for it again", metadata: ["event": "screen.failed"])
