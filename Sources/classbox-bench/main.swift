@@ -97,10 +97,10 @@ if arguments.count == 4 && arguments[1] == "pattern-y4m", let count = Int(argume
         exit(1)
     }
     let header = "YUV4MPEG2 W\(pattern.width) H\(pattern.height) F30:1 Ip A1:1 C420jpeg\n", marker = "FRAME\n"
+    let size = VideoFrameLayout.packedSize(width: pattern.width, height: pattern.height)
     var written = fputs(header, file) >= 0
     for number in 0..<count where written {
         let picture = pattern.render(frame: number)
-        let size = VideoFrameLayout.packedSize(width: pattern.width, height: pattern.height)
         written = fputs(marker, file) >= 0 && fwrite(picture.planes.0, 1, size, file) == size
     }
     guard fclose(file) == 0, written else {

@@ -54,12 +54,12 @@ do {
         call = try accept(answer)
     }
     if let screen = option("--screen") {
-        let size = screen.split(separator: "x").compactMap { Int($0) }
-        guard size.count == 2, size.allSatisfy({ $0 >= 64 && $0 <= 7680 }) else {
+        // The same reading as the provisioning file's display.mode.
+        guard let size = ProvisioningConfig.Display.Mode(screen) else {
             print("classbox-interop: --screen wants WIDTHxHEIGHT, e.g. 1920x1080")
             exit(2)
         }
-        call.showOnScreen(width: size[0], height: size[1], display: config.display)
+        call.showOnScreen(width: size.width, height: size.height, display: config.display)
     }
     try call.start()
     // The frames of the last half second are sent but not counted: a receiver repairs a loss

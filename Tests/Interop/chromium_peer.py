@@ -43,7 +43,7 @@ INVALID_SR = ("Newer RTCP SR report with older RTP timestamp", "Multiple consecu
 # Everything runs in the page: the peer connection, its media and its statistics.
 SETUP = """
 window.states = [];
-window.makePeer = async (keepResolution, maxKbps) => {
+window.makePeer = async () => {
   const stream = await navigator.mediaDevices.getUserMedia({audio: true, video: {width: 1280, height: 720, frameRate: 30}});
   const pc = new RTCPeerConnection({bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require'});
   pc.onconnectionstatechange = () => window.states.push(pc.connectionState);
@@ -51,8 +51,6 @@ window.makePeer = async (keepResolution, maxKbps) => {
   // counted only when played) and decodes the video as a page showing it would.
   pc.ontrack = (event) => { document.getElementById(event.track.kind === 'audio' ? 'a' : 'v').srcObject = new MediaStream([event.track]); };
   window.pc = pc;
-  window.keepResolution = keepResolution;
-  window.maxKbps = maxKbps;
   return stream;
 };
 // Once a second: how Chromium's sending develops (its estimate, its encoder's target and
@@ -69,13 +67,13 @@ setInterval(async () => {
   window.timeline.push(point);
 }, 1000);
 // A clip's picture at its own size (the call bench): the sender keeps the resolution.
-window.keepSize = async () => {
-  if (!window.keepResolution) return;
+window.keepSize = async (keepResolution, maxKbps) => {
+  if (!keepResolution) return;
   for (const sender of pc.getSenders()) {
     if (!sender.track || sender.track.kind !== 'video') continue;
     const parameters = sender.getParameters();
     parameters.degradationPreference = 'maintain-resolution';
-    if (window.maxKbps > 0) parameters.encodings.forEach(e => { e.maxBitrate = window.maxKbps * 1000; });
+    if (maxKbps > 0) parameters.encodings.forEach(e => { e.maxBitrate = maxKbps * 1000; });
     await sender.setParameters(parameters);
   }
 };
@@ -88,7 +86,7 @@ window.gathered = () => new Promise(resolve => {
 OFFER = SETUP + """
 const done = arguments[arguments.length - 1];
 (async () => {
-  const stream = await makePeer(arguments[0], arguments[1]);
+  const stream = await makePeer();
   for (const track of stream.getTracks()) {
     const transceiver = pc.addTransceiver(track, {direction: 'sendrecv', streams: [stream]});
     if (track.kind === 'video') {
@@ -98,7 +96,7 @@ const done = arguments[arguments.length - 1];
     }
   }
   await pc.setLocalDescription(await pc.createOffer());
-  await keepSize();
+  await keepSize(arguments[0], arguments[1]);
   await gathered();
   done(pc.localDescription.sdp);
 })().catch(e => done('ERROR ' + e));
@@ -107,14 +105,14 @@ const done = arguments[arguments.length - 1];
 ANSWER = SETUP + """
 const done = arguments[arguments.length - 1];
 (async () => {
-  const stream = await makePeer(arguments[1], arguments[2]);
+  const stream = await makePeer();
   await pc.setRemoteDescription({type: 'offer', sdp: arguments[0]});
   for (const transceiver of pc.getTransceivers()) {
     const track = stream.getTracks().find(t => t.kind === transceiver.receiver.track.kind);
     if (track) { await transceiver.sender.replaceTrack(track); transceiver.direction = 'sendrecv'; }
   }
   await pc.setLocalDescription(await pc.createAnswer());
-  await keepSize();
+  await keepSize(arguments[1], arguments[2]);
   await gathered();
   done(pc.localDescription.sdp);
 })().catch(e => done('ERROR ' + e));

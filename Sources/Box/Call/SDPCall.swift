@@ -69,15 +69,15 @@ public final class SDPCall: @unchecked Sendable {
     /// off-screen buffers in turn. Before ``start()`` (later calls do nothing).
     public func showOnScreen(width: Int, height: Int, display: ProvisioningConfig.Display) {
         guard screen == nil, !started else { return }
-        // A plain peer names no sources, and the screen places pictures by source name.
-        let video = remote.media(.video)
-        let repeated = Set(video?.sourceGroups.filter { $0.semantics == "FID" }.compactMap { $0.ssrcs.dropFirst().first } ?? [])
+        // A plain peer names no sources, and the screen places pictures by source name; the
+        // receive path tells its pictures' sources (primaries) from their RTX.
         var names: [String] = []
         if let index = remote.media.firstIndex(where: { $0.kind == .video }) {
-            for (position, source) in remote.media[index].sources.enumerated() where source.name == nil {
-                remote.media[index].sources[position].name = "peer\(source.ssrc)-v0"
-                if !repeated.contains(source.ssrc) { names.append("peer\(source.ssrc)-v0") }
+            for position in remote.media[index].sources.indices where remote.media[index].sources[position].name == nil {
+                remote.media[index].sources[position].name = "peer\(remote.media[index].sources[position].ssrc)-v0"
             }
+            let video = remote.media[index]
+            names = RemoteVideoIntake.sources(video.sources, groups: video.sourceGroups, excluding: []).primary.values.compactMap(\.name).sorted()
         }
         let status = ConferenceStatus.inLesson(room: "Klasse 4b", others: 1)
         let plan = ScreenPlanBoard()

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Composition
+import Display
 import CYUV
 import Layout
 import Media
@@ -15,7 +16,7 @@ import StatusScreen
 /// Per frame, exactly the code of a call: ``ScreenVideoSink/show(_:)`` as the video receive
 /// thread calls it for each source's decoded picture (the stage's at 720p, the tiles' at 180
 /// lines, as the box asks the bridge), then ``VideoWall/compose(_:generation:status:cameraLive:on:buffer:)``
-/// into one of two XRGB buffers in turn, as into KMS's. The floor, measured in the same run
+/// into one of two XRGB buffers in turn (an off-screen display), as into KMS's. The floor, measured in the same run
 /// on the same pictures, is libyuv alone doing the least any compositor must: each picture
 /// scaled to its tile (`I420Scale`, the box filter the sink uses) and converted into the buffer (`I420ToARGB`).
 /// CPU time is the thread's own; each figure is the median over rounds of 30 frames after the
@@ -61,9 +62,10 @@ public enum ScreenBenchmark {
                                         indicators: ScreenIndicators(cameraLive: false, microphoneMuted: false), language: .de)
         let pictures = names.enumerated().map { index, _ in index == 0 ? Picture(width: 1280, height: 720) : Picture(width: 320, height: 180) }
         let frames = zip(names, pictures).map { DecodedVideoFrame(ssrc: 1, sourceName: $0, picture: $1.layout, rtpTimestamp: 0, isKeyframe: false) }
-        let buffers = [Canvas(width: width, height: height), Canvas(width: width, height: height)]
+        let screen = OffscreenDisplay(width: width, height: height)
         // The layout, and where libyuv alone puts each picture.
-        _ = wall.compose(plan, generation: 1, status: status, on: buffers[0].canvas, buffer: 0)
+        _ = wall.compose(plan, generation: 1, status: status, on: screen.canvas, buffer: screen.bufferIndex)
+        try screen.present()
         let rects = names.compactMap { name in wall.cells.first { $0.source == name }?.rect }
         guard rects.count == names.count else { throw Failure(description: "the layout has \(wall.cells.count) cells for \(names.count) sources") }
         let floor = zip(rects, pictures).map { rect, picture in
@@ -87,10 +89,11 @@ public enum ScreenBenchmark {
                     sink.show(frames[index])
                 }
                 let middle = threadCPUNanoseconds()
-                guard wall.compose(plan, generation: 1, status: status, on: buffers[frame & 1].canvas, buffer: frame & 1) else {
+                guard wall.compose(plan, generation: 1, status: status, on: screen.canvas, buffer: screen.bufferIndex) else {
                     throw Failure(description: "frame \(frame): nothing composed")
                 }
                 composeTime += threadCPUNanoseconds() - middle
+                try screen.present()
                 scaleTime += middle - start
                 frame += 1
             }
@@ -99,8 +102,9 @@ public enum ScreenBenchmark {
             for index in 0..<framesPerRound {
                 for tile in floor {
                     tile.picture.paint(frame: frame + index)
-                    tile.draw(on: buffers[index & 1].canvas)
+                    tile.draw(on: screen.canvas)
                 }
+                try screen.present()
             }
             let floorTime = threadCPUNanoseconds() - floorStart
             let allocationsEnd = allocations()
@@ -137,20 +141,6 @@ public enum ScreenBenchmark {
             let column = (frame * 8) % layout.width
             for row in 0..<layout.height { layout.planes.0[row * layout.strides.0 + column] = UInt8(truncatingIfNeeded: frame) }
         }
-    }
-
-    /// An XRGB buffer the size of the screen.
-    final class Canvas {
-        let memory: UnsafeMutablePointer<UInt8>
-        let canvas: ScreenCanvas
-
-        init(width: Int, height: Int) {
-            memory = .allocate(capacity: width * height * 4)
-            memory.initialize(repeating: 0, count: width * height * 4)
-            canvas = ScreenCanvas(base: memory, width: width, height: height, stride: width * 4)
-        }
-
-        deinit { memory.deallocate() }
     }
 
     /// The floor for one tile: libyuv scaling into a buffer of the tile's size and
